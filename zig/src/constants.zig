@@ -1,0 +1,47 @@
+//! Every limit of the library, in one place. Each is checked at comptime where it can be
+//! and enforced at the C ABI, so nothing JS passes can exceed it.
+const std = @import("std");
+const assert = std.debug.assert;
+
+/// Bumped whenever an exported signature or a shared layout changes.
+pub const abi_version: u32 = 1;
+
+/// Pools and arenas alive, or closed and waiting for their views to be collected.
+pub const slots_max: u32 = 1 << 14;
+/// Generation bits in an id; an id is `generation << slot_bits | slot`.
+pub const slot_bits: u5 = 14;
+pub const generation_max: u32 = (1 << 16) - 1;
+
+pub const pool_capacity_max: u32 = 1 << 26;
+pub const block_size_max: u32 = 1 << 20;
+pub const alignment_max: u32 = 4096;
+/// Arena offsets stay below 2^31 so JavaScript can align them with 32-bit bit operations.
+pub const arena_capacity_max: u32 = 1 << 30;
+/// One mapping at most; JavaScript builds one ArrayBuffer over it.
+pub const region_bytes_max: u64 = 1 << 32;
+/// Handles moved by one batch call.
+pub const batch_max: u32 = 1 << 20;
+
+/// The end of a pool's free list, and "no handle".
+pub const handle_nil: u32 = std.math.maxInt(u32);
+pub const cache_line_bytes: u32 = 64;
+pub const page_bytes: u32 = 4096;
+/// Header of a pool or arena region: one hot cache line, one cold.
+pub const header_bytes: u32 = 2 * cache_line_bytes;
+/// Smallest internal block alignment: the free list keeps a u32 in each free block.
+pub const block_alignment_min: u32 = 4;
+
+/// Flags accepted at creation. None yet: debug mode will claim bit 0.
+pub const flags_known: u32 = 0;
+
+comptime {
+    assert(slots_max == 1 << slot_bits);
+    assert((@as(u64, generation_max) << slot_bits | (slots_max - 1)) <= std.math.maxInt(i32));
+    assert(std.math.isPowerOfTwo(alignment_max));
+    assert(alignment_max <= page_bytes);
+    assert(pool_capacity_max < handle_nil);
+    assert(pool_capacity_max <= std.math.maxInt(i32));
+    assert(arena_capacity_max <= std.math.maxInt(i32) - page_bytes);
+    assert(batch_max <= std.math.maxInt(i32));
+    assert(header_bytes % cache_line_bytes == 0);
+}

@@ -1,0 +1,370 @@
+//! Fixed-size blocks with O(1) alloc and free, named by u32 handles.
+//!
+//! Region layout: PoolHeader | allocation bitmap (1 bit a block) | blocks.
+//! Free blocks form an intrusive LIFO list: the first 4 bytes of a free block hold the
+//! handle of the next free block. The bitmap makes double free an O(1) check and costs
+//! one bit a block, which keeps metadata far below 5% for any block of 8 bytes or more.
+//!
+//! TypeScript runs alloc and free on the same header and bitmap (src/pool.ts); both sides
+//! must keep exactly these invariants. Header fields are in JavaScript-writable memory, so
+//! every value read from it is checked and a bad one reported as `error.Corrupted`: the
+//! geometry Zig trusts is kept here, outside the region.
+const std = @import("std");
+const assert = std.debug.assert;
+const constants = @import("constants.zig");
+const PoolHeader = @import("layout.zig").PoolHeader;
+
+const nil = constants.handle_nil;
+
+pub const Options = struct {
+    block_size: u32,
+    capacity: u32,
+    alignment: u32 = 8,
+    flags: u32 = 0,
+};
+
+/// Where everything sits in a pool region; computed from checked options only.
+pub const Geometry = struct {
+    block_size: u32,
+    capacity: u32,
+    alignment: u32,
+    block_stride: u32,
+    bitmap_offset: u32,
+    bitmap_words: u32,
+    blocks_offset: u32,
+    region_bytes: u64,
+
+    pub fn compute(options: Options) error{InvalidArgument}!Geometry {
+        if (options.block_size == 0 or options.block_size > constants.block_size_max) return error.InvalidArgument;
+        if (options.capacity == 0 or options.capacity > constants.pool_capacity_max) return error.InvalidArgument;
+        if (options.alignment == 0 or options.alignment > constants.alignment_max) return error.InvalidArgument;
+        if (!std.math.isPowerOfTwo(options.alignment)) return error.InvalidArgument;
+        if (options.flags & ~constants.flags_known != 0) return error.InvalidArgument;
+
+        const alignment_internal = @max(options.alignment, constants.block_alignment_min);
+        const block_stride = std.mem.alignForward(u32, @max(options.block_size, constants.block_alignment_min), alignment_internal);
+        const bitmap_words = std.math.divCeil(u32, options.capacity, 32) catch unreachable;
+        const bitmap_end = constants.header_bytes + bitmap_words * 4;
+        const blocks_offset = std.mem.alignForward(u32, bitmap_end, @max(alignment_internal, constants.cache_line_bytes));
+        const blocks_bytes = @as(u64, options.capacity) * block_stride;
+        const region_bytes = std.mem.alignForward(u64, blocks_offset + blocks_bytes, constants.page_bytes);
+        if (region_bytes > constants.region_bytes_max) return error.InvalidArgument;
+
+        assert(block_stride % alignment_internal == 0);
+        assert(blocks_offset % alignment_internal == 0);
+        return .{
+            .block_size = options.block_size,
+            .capacity = options.capacity,
+            .alignment = options.alignment,
+            .block_stride = block_stride,
+            .bitmap_offset = constants.header_bytes,
+            .bitmap_words = bitmap_words,
+            .blocks_offset = blocks_offset,
+            .region_bytes = region_bytes,
+        };
+    }
+};
+
+pub const FreeError = error{ InvalidHandle, DoubleFree, Corrupted };
+
+pub const Pool = struct {
+    header: *PoolHeader,
+    bitmap: []u32,
+    blocks: [*]align(constants.block_alignment_min) u8,
+    capacity: u32,
+    block_stride: u32,
+
+    /// Formats a freshly mapped, zeroed region: every block free, handle 0 first.
+    pub fn format(memory: []align(std.heap.page_size_min) u8, geometry: Geometry, flags: u32) Pool {
+        assert(memory.len == geometry.region_bytes);
+        const header: *PoolHeader = @ptrCast(memory.ptr);
+        header.* = std.mem.zeroes(PoolHeader);
+        header.magic = PoolHeader.magic_value;
+        header.flags = flags;
+        header.block_size = geometry.block_size;
+        header.block_stride = geometry.block_stride;
+        header.capacity = geometry.capacity;
+        header.alignment = geometry.alignment;
+        header.bitmap_offset = geometry.bitmap_offset;
+        header.blocks_offset = geometry.blocks_offset;
+        header.region_bytes = geometry.region_bytes;
+        header.metadata_bytes = geometry.blocks_offset;
+
+        const bitmap_bytes = memory[geometry.bitmap_offset..][0 .. geometry.bitmap_words * 4];
+        const pool: Pool = .{
+            .header = header,
+            .bitmap = @alignCast(std.mem.bytesAsSlice(u32, bitmap_bytes)),
+            .blocks = @alignCast(memory[geometry.blocks_offset..].ptr),
+            .capacity = geometry.capacity,
+            .block_stride = geometry.block_stride,
+        };
+        pool.reset();
+        return pool;
+    }
+
+    /// Frees every block at once; handles held before are no longer valid.
+    pub fn reset(pool: Pool) void {
+        @memset(pool.bitmap, 0);
+        var handle: u32 = 0;
+        while (handle < pool.capacity) : (handle += 1) {
+            pool.nextSet(handle, if (handle + 1 < pool.capacity) handle + 1 else nil);
+        }
+        pool.header.free_head = 0;
+        pool.header.in_use = 0;
+        assert(pool.nextGet(pool.capacity - 1) == nil);
+    }
+
+    /// Pops the most recently freed block, or returns null (and counts a failure) when none is left.
+    pub fn alloc(pool: Pool) error{Corrupted}!?u32 {
+        const header = pool.header;
+        const handle = header.free_head;
+        if (handle == nil) {
+            header.failed +%= 1;
+            return null;
+        }
+        if (handle >= pool.capacity) return error.Corrupted;
+        if (pool.isAllocated(handle)) return error.Corrupted;
+        const next = pool.nextGet(handle);
+        if (next != nil and next >= pool.capacity) return error.Corrupted;
+        if (header.in_use >= pool.capacity) return error.Corrupted;
+
+        header.free_head = next;
+        pool.bitmap[handle >> 5] |= bit(handle);
+        header.in_use += 1;
+        header.high_water = @max(header.high_water, header.in_use);
+        header.allocations +%= 1;
+        assert(pool.isAllocated(handle));
+        return handle;
+    }
+
+    /// Pushes `handle` back on the free list. Rejects handles out of range or not allocated.
+    pub fn free(pool: Pool, handle: u32) FreeError!void {
+        if (handle >= pool.capacity) return error.InvalidHandle;
+        if (!pool.isAllocated(handle)) return error.DoubleFree;
+        if (pool.header.in_use == 0) return error.Corrupted;
+        pool.bitmap[handle >> 5] &= ~bit(handle);
+        pool.link(handle);
+        assert(!pool.isAllocated(handle));
+    }
+
+    /// Allocates up to `out.len` blocks into `out`; returns how many. A shortfall counts as
+    /// that many failed allocations.
+    pub fn allocMany(pool: Pool, out: []u32) error{Corrupted}!u32 {
+        assert(out.len <= constants.batch_max);
+        for (out, 0..) |*slot, index| {
+            const handle = try pool.alloc() orelse {
+                pool.header.failed +%= out.len - index - 1;
+                return @intCast(index);
+            };
+            slot.* = handle;
+        }
+        return @intCast(out.len);
+    }
+
+    /// Frees every handle in `handles`, or none: a bad or repeated handle leaves the pool untouched.
+    pub fn freeMany(pool: Pool, handles: []const u32) FreeError!void {
+        assert(handles.len <= constants.batch_max);
+        // Clear every bit first, so a handle repeated inside the batch is seen as a double free.
+        for (handles, 0..) |handle, index| {
+            const problem: ?FreeError = if (handle >= pool.capacity)
+                error.InvalidHandle
+            else if (!pool.isAllocated(handle))
+                error.DoubleFree
+            else
+                null;
+            if (problem) |failure| {
+                for (handles[0..index]) |undo| pool.bitmap[undo >> 5] |= bit(undo);
+                return failure;
+            }
+            pool.bitmap[handle >> 5] &= ~bit(handle);
+        }
+        if (pool.header.in_use < handles.len) {
+            for (handles) |undo| pool.bitmap[undo >> 5] |= bit(undo);
+            return error.Corrupted;
+        }
+        for (handles) |handle| pool.link(handle);
+    }
+
+    pub fn isAllocated(pool: Pool, handle: u32) bool {
+        assert(handle < pool.capacity);
+        return pool.bitmap[handle >> 5] & bit(handle) != 0;
+    }
+
+    fn link(pool: Pool, handle: u32) void {
+        assert(handle < pool.capacity);
+        pool.nextSet(handle, pool.header.free_head);
+        pool.header.free_head = handle;
+        pool.header.in_use -= 1;
+    }
+
+    fn nextSlot(pool: Pool, handle: u32) *u32 {
+        assert(handle < pool.capacity);
+        const offset = @as(usize, handle) * pool.block_stride;
+        return @ptrCast(@alignCast(pool.blocks + offset));
+    }
+
+    fn nextGet(pool: Pool, handle: u32) u32 {
+        return pool.nextSlot(handle).*;
+    }
+
+    fn nextSet(pool: Pool, handle: u32, next: u32) void {
+        pool.nextSlot(handle).* = next;
+    }
+
+    fn bit(handle: u32) u32 {
+        return @as(u32, 1) << @intCast(handle & 31);
+    }
+};
+
+const testing = std.testing;
+const Region = @import("region.zig").Region;
+
+const TestPool = struct {
+    region: Region,
+    pool: Pool,
+
+    fn init(options: Options) !TestPool {
+        const geometry = try Geometry.compute(options);
+        const region = try Region.map(geometry.region_bytes);
+        return .{ .region = region, .pool = Pool.format(region.memory, geometry, options.flags) };
+    }
+
+    fn deinit(test_pool: TestPool) void {
+        test_pool.region.unmap();
+    }
+};
+
+test "Pool: hands out unique handles until exhausted, then fails and counts it" {
+    const fixture = try TestPool.init(.{ .block_size = 24, .capacity = 100 });
+    defer fixture.deinit();
+    const pool = fixture.pool;
+    var seen: [100]bool = @splat(false);
+    for (0..100) |_| {
+        const handle = (try pool.alloc()).?;
+        try testing.expect(!seen[handle]);
+        seen[handle] = true;
+    }
+    try testing.expectEqual(@as(?u32, null), try pool.alloc());
+    try testing.expectEqual(@as(u64, 1), pool.header.failed);
+    try testing.expectEqual(@as(u32, 100), pool.header.high_water);
+}
+
+test "Pool: reuses the last freed block first" {
+    const fixture = try TestPool.init(.{ .block_size = 8, .capacity = 4 });
+    defer fixture.deinit();
+    const pool = fixture.pool;
+    const a = (try pool.alloc()).?;
+    const b = (try pool.alloc()).?;
+    try pool.free(a);
+    try pool.free(b);
+    try testing.expectEqual(b, (try pool.alloc()).?);
+    try testing.expectEqual(a, (try pool.alloc()).?);
+}
+
+test "Pool: double free and out-of-range handles are rejected" {
+    const fixture = try TestPool.init(.{ .block_size = 8, .capacity = 4 });
+    defer fixture.deinit();
+    const pool = fixture.pool;
+    const handle = (try pool.alloc()).?;
+    try pool.free(handle);
+    try testing.expectError(error.DoubleFree, pool.free(handle));
+    try testing.expectError(error.InvalidHandle, pool.free(4));
+    try testing.expectError(error.InvalidHandle, pool.free(nil));
+}
+
+test "Pool: freeMany is all or nothing" {
+    const fixture = try TestPool.init(.{ .block_size = 8, .capacity = 8 });
+    defer fixture.deinit();
+    const pool = fixture.pool;
+    var handles: [4]u32 = undefined;
+    try testing.expectEqual(@as(u32, 4), try pool.allocMany(&handles));
+    const repeated = [_]u32{ handles[0], handles[1], handles[0] };
+    try testing.expectError(error.DoubleFree, pool.freeMany(&repeated));
+    try testing.expectEqual(@as(u32, 4), pool.header.in_use);
+    for (handles) |handle| try testing.expect(pool.isAllocated(handle));
+    try pool.freeMany(&handles);
+    try testing.expectEqual(@as(u32, 0), pool.header.in_use);
+}
+
+test "Pool: allocMany stops at exhaustion and counts the shortfall" {
+    const fixture = try TestPool.init(.{ .block_size = 8, .capacity = 3 });
+    defer fixture.deinit();
+    var handles: [5]u32 = undefined;
+    try testing.expectEqual(@as(u32, 3), try fixture.pool.allocMany(&handles));
+    try testing.expectEqual(@as(u64, 2), fixture.pool.header.failed);
+}
+
+test "Pool: every block is aligned and inside the region" {
+    const alignments = [_]u32{ 1, 2, 4, 8, 16, 64, 256, 4096 };
+    for (alignments) |alignment| {
+        const fixture = try TestPool.init(.{ .block_size = 13, .capacity = 33, .alignment = alignment });
+        defer fixture.deinit();
+        const base = @intFromPtr(fixture.region.memory.ptr);
+        for (0..33) |_| {
+            const handle = (try fixture.pool.alloc()).?;
+            const address = @intFromPtr(fixture.pool.blocks) + @as(usize, handle) * fixture.pool.block_stride;
+            try testing.expect(address % alignment == 0);
+            try testing.expect(address + 13 <= base + fixture.region.memory.len);
+        }
+    }
+}
+
+test "Pool: metadata stays under 5% for 64-byte blocks" {
+    const geometry = try Geometry.compute(.{ .block_size = 64, .capacity = 1024 });
+    const blocks_bytes = @as(u64, geometry.capacity) * geometry.block_stride;
+    try testing.expect(geometry.blocks_offset * 20 < blocks_bytes);
+}
+
+test "Pool: bad options are rejected" {
+    try testing.expectError(error.InvalidArgument, Geometry.compute(.{ .block_size = 0, .capacity = 1 }));
+    try testing.expectError(error.InvalidArgument, Geometry.compute(.{ .block_size = 8, .capacity = 0 }));
+    try testing.expectError(error.InvalidArgument, Geometry.compute(.{ .block_size = 8, .capacity = 1, .alignment = 3 }));
+    try testing.expectError(error.InvalidArgument, Geometry.compute(.{ .block_size = 8, .capacity = 1, .alignment = 8192 }));
+    try testing.expectError(error.InvalidArgument, Geometry.compute(.{ .block_size = 8, .capacity = 1, .flags = 1 }));
+    try testing.expectError(error.InvalidArgument, Geometry.compute(.{ .block_size = constants.block_size_max, .capacity = constants.pool_capacity_max }));
+}
+
+test "Pool: a corrupted free list is reported, not followed" {
+    const fixture = try TestPool.init(.{ .block_size = 8, .capacity = 4 });
+    defer fixture.deinit();
+    fixture.pool.nextSet(0, 1000);
+    try testing.expectError(error.Corrupted, fixture.pool.alloc());
+}
+
+test "Pool: seeded model test against a set of live handles" {
+    const capacity = 257;
+    const fixture = try TestPool.init(.{ .block_size = 16, .capacity = capacity });
+    defer fixture.deinit();
+    const pool = fixture.pool;
+    var prng = std.Random.DefaultPrng.init(0x5eed_0001);
+    const random = prng.random();
+    var live: [capacity]u32 = undefined;
+    var live_count: u32 = 0;
+    var allocations: u64 = 0;
+    for (0..200_000) |_| {
+        const action = random.uintLessThan(u32, 100);
+        if (action < 55) {
+            const result = try pool.alloc();
+            if (live_count == capacity) {
+                try testing.expectEqual(@as(?u32, null), result);
+            } else {
+                const handle = result.?;
+                for (live[0..live_count]) |other| try testing.expect(other != handle);
+                live[live_count] = handle;
+                live_count += 1;
+                allocations += 1;
+            }
+        } else if (action < 99) {
+            if (live_count == 0) continue;
+            const index = random.uintLessThan(u32, live_count);
+            try pool.free(live[index]);
+            live_count -= 1;
+            live[index] = live[live_count];
+        } else {
+            pool.reset();
+            live_count = 0;
+        }
+        try testing.expectEqual(live_count, pool.header.in_use);
+    }
+    try testing.expectEqual(allocations, pool.header.allocations);
+}
