@@ -4,7 +4,7 @@ const std = @import("std");
 /// `zig build test` runs every inline test, including the seeded model tests.
 pub fn build(b: *std.Build) void {
     const target = b.standardTargetOptions(.{});
-    const optimize = b.standardOptimizeOption(.{ .preferred_optimize_mode = .ReleaseFast });
+    const optimize = b.standardOptimizeOption(.{ .preferred_optimize_mode = .fast });
 
     // libc gives clock_gettime through the vDSO: without it a dlopen'd library has no auxv,
     // so Zig's own vDSO lookup fails and every clock read would be a real system call.
@@ -13,7 +13,7 @@ pub fn build(b: *std.Build) void {
         .target = target,
         .optimize = optimize,
         .link_libc = true,
-        .strip = optimize != .Debug,
+        .strip = optimize != .debug,
     });
     const library = b.addLibrary(.{ .name = "hotpath", .linkage = .dynamic, .root_module = module });
     b.installArtifact(library);
@@ -22,7 +22,7 @@ pub fn build(b: *std.Build) void {
         .root_source_file = b.path("src/exports.zig"),
         .target = target,
         // Tests keep every assertion and safety check on.
-        .optimize = .Debug,
+        .optimize = .debug,
         .link_libc = true,
     });
     const tests = b.addTest(.{ .root_module = test_module });
