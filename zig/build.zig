@@ -4,7 +4,8 @@ const std = @import("std");
 /// `zig build test` runs every inline test, including the seeded model tests.
 pub fn build(b: *std.Build) void {
     const target = b.standardTargetOptions(.{});
-    const optimize = b.standardOptimizeOption(.{ .preferred_optimize_mode = .fast });
+    // ReleaseFast unless told otherwise: standardOptimizeOption would default to Debug.
+    const optimize = b.option(std.builtin.Optimize, "optimize", "Optimization mode (default: fast)") orelse .fast;
 
     // libc gives clock_gettime through the vDSO: without it a dlopen'd library has no auxv,
     // so Zig's own vDSO lookup fails and every clock read would be a real system call.
