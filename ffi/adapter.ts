@@ -1,0 +1,41 @@
+/**
+ * What the rest of hotpath needs from a JavaScript runtime. ffi/deno.ts and ffi/bun.ts
+ * implement it; nothing outside ffi/ touches `Deno.dlopen` or `bun:ffi`.
+ *
+ * @module
+ */
+import type { NativePointer, NativeType, SymbolSpec } from "./symbols.ts";
+import { HotpathError } from "./errors.ts";
+
+/** A loaded shared library: its functions, by name. */
+export interface OpenedLibrary<Names extends string> {
+  // deno-lint-ignore no-explicit-any
+  readonly symbols: Record<Names, (...args: any[]) => any>;
+}
+
+/** The runtime-specific operations hotpath is built on. */
+export interface RuntimeAdapter {
+  readonly runtime: "deno" | "bun";
+  /** dlopen: throws the runtime's own error when the file cannot be loaded. */
+  open<Names extends string>(path: string, table: Record<Names, SymbolSpec>): OpenedLibrary<Names>;
+  /** One ArrayBuffer aliasing `byteLength` bytes of native memory (no copy, no deallocator). */
+  arrayBuffer(pointer: NativePointer, byteLength: number): ArrayBuffer;
+  /** The numeric address of a pointer (exact: user-space addresses are below 2^47). */
+  address(pointer: NativePointer): number;
+  isNull(pointer: NativePointer): boolean;
+  fileExists(path: string): boolean;
+  readText(path: string): string | undefined;
+  /** An environment variable, or undefined (also when the permission is missing). */
+  env(name: string): string | undefined;
+  /** Runs a program to completion; never throws. */
+  run(command: string, args: string[], cwd: string): { success: boolean; output: string };
+}
+
+/** Maps a neutral type name through `names`; an unknown name is a bug in the table. */
+export function mapType<T>(type: NativeType, names: Record<NativeType, T>): T {
+  const mapped = names[type];
+  if (mapped === undefined) {
+    throw new HotpathError("UNSUPPORTED_RUNTIME", `The FFI type "${type}" has no mapping on this runtime.`);
+  }
+  return mapped;
+}

@@ -1,0 +1,96 @@
+/**
+ * The Bun adapter: `bun:ffi`, loaded by dynamic import so that Deno never resolves it.
+ * Memory is exposed with `toArrayBuffer` only, never `toBuffer`, and Bun is never handed a
+ * deallocator for hotpath's memory (shared/PITFALLS.md 2).
+ *
+ * @module
+ */
+import type { OpenedLibrary, RuntimeAdapter } from "./adapter.ts";
+import { mapType } from "./adapter.ts";
+import type { NativePointer, NativeType, SymbolSpec } from "./symbols.ts";
+
+/** The part of `bun:ffi` hotpath uses. */
+interface BunFfi {
+  dlopen(
+    path: string,
+    symbols: Record<string, { args: string[]; returns: string }>,
+    // deno-lint-ignore no-explicit-any
+  ): { symbols: Record<string, (...args: any[]) => any> };
+  toArrayBuffer(pointer: number, byteOffset: number, byteLength: number): ArrayBuffer;
+}
+
+interface BunGlobal {
+  spawnSync(
+    command: string[],
+    options: { cwd: string; stdout: "pipe"; stderr: "pipe" },
+  ): { success: boolean; stdout: Uint8Array; stderr: Uint8Array };
+  file(path: string): { size: number };
+}
+
+const bunTypes: Record<NativeType, string> = {
+  u32: "u32",
+  i32: "i32",
+  f64: "f64",
+  void: "void",
+  pointer: "ptr",
+  buffer: "ptr",
+};
+
+function addressOf(pointer: NativePointer): number {
+  if (typeof pointer !== "number" || pointer === 0) throw new TypeError("Expected a non-null Bun pointer.");
+  return pointer;
+}
+
+/** Builds the adapter for Bun 1.x. */
+export async function loadBunAdapter(): Promise<RuntimeAdapter> {
+  const specifier = "bun:ffi";
+  const ffi = (await import(specifier)) as BunFfi;
+  const bun = (globalThis as unknown as { Bun: BunGlobal }).Bun;
+  const fs = await import("node:fs");
+  const decoder = new TextDecoder();
+  return {
+    runtime: "bun",
+    open<Names extends string>(path: string, table: Record<Names, SymbolSpec>): OpenedLibrary<Names> {
+      const spec: Record<string, { args: string[]; returns: string }> = {};
+      for (const [name, entry] of Object.entries<SymbolSpec>(table)) {
+        spec[name] = {
+          args: entry.parameters.map((type) => mapType(type, bunTypes)),
+          returns: mapType(entry.result, bunTypes),
+        };
+      }
+      return { symbols: ffi.dlopen(path, spec).symbols as OpenedLibrary<Names>["symbols"] };
+    },
+    arrayBuffer(pointer, byteLength) {
+      return ffi.toArrayBuffer(addressOf(pointer), 0, byteLength);
+    },
+    address: addressOf,
+    isNull(pointer) {
+      return pointer === null || pointer === 0;
+    },
+    fileExists(path) {
+      try {
+        return fs.statSync(path).isFile();
+      } catch {
+        return false;
+      }
+    },
+    readText(path) {
+      try {
+        return fs.readFileSync(path, "utf8");
+      } catch {
+        return undefined;
+      }
+    },
+    env(name) {
+      return (globalThis as unknown as { process: { env: Record<string, string | undefined> } }).process.env[name];
+    },
+    run(command, args, cwd) {
+      try {
+        const result = bun.spawnSync([command, ...args], { cwd, stdout: "pipe", stderr: "pipe" });
+        return { success: result.success, output: decoder.decode(result.stdout) + decoder.decode(result.stderr) };
+      } catch (error) {
+        return { success: false, output: String(error) };
+      }
+    },
+  };
+}

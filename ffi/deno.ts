@@ -1,0 +1,81 @@
+/**
+ * The Deno adapter: `Deno.dlopen` and `Deno.UnsafePointerView`.
+ *
+ * @module
+ */
+import type { OpenedLibrary, RuntimeAdapter } from "./adapter.ts";
+import { mapType } from "./adapter.ts";
+import type { NativePointer, NativeType, SymbolSpec } from "./symbols.ts";
+
+const denoTypes: Record<NativeType, Deno.NativeResultType> = {
+  u32: "u32",
+  i32: "i32",
+  f64: "f64",
+  void: "void",
+  pointer: "pointer",
+  buffer: "buffer",
+};
+
+function denoInterface(table: Record<string, SymbolSpec>): Deno.ForeignLibraryInterface {
+  const result: Record<string, Deno.ForeignFunction> = {};
+  for (const [name, spec] of Object.entries(table)) {
+    result[name] = {
+      parameters: spec.parameters.map((type) => mapType(type, denoTypes) as Deno.NativeType),
+      result: mapType(spec.result, denoTypes),
+    };
+  }
+  return result;
+}
+
+function pointerObject(pointer: NativePointer): Deno.PointerObject {
+  if (pointer === null || typeof pointer !== "object") throw new TypeError("Expected a non-null Deno pointer.");
+  return pointer as Deno.PointerObject;
+}
+
+/** The adapter for Deno 2.x. */
+export const denoAdapter: RuntimeAdapter = {
+  runtime: "deno",
+  open<Names extends string>(path: string, table: Record<Names, SymbolSpec>): OpenedLibrary<Names> {
+    const library = Deno.dlopen(path, denoInterface(table));
+    return { symbols: library.symbols as OpenedLibrary<Names>["symbols"] };
+  },
+  arrayBuffer(pointer, byteLength) {
+    return Deno.UnsafePointerView.getArrayBuffer(pointerObject(pointer), byteLength);
+  },
+  address(pointer) {
+    return Number(Deno.UnsafePointer.value(pointerObject(pointer)));
+  },
+  isNull(pointer) {
+    return pointer === null;
+  },
+  fileExists(path) {
+    try {
+      return Deno.statSync(path).isFile;
+    } catch {
+      return false;
+    }
+  },
+  readText(path) {
+    try {
+      return Deno.readTextFileSync(path);
+    } catch {
+      return undefined;
+    }
+  },
+  env(name) {
+    try {
+      return Deno.env.get(name);
+    } catch {
+      return undefined;
+    }
+  },
+  run(command, args, cwd) {
+    try {
+      const result = new Deno.Command(command, { args, cwd, stdout: "piped", stderr: "piped" }).outputSync();
+      const decoder = new TextDecoder();
+      return { success: result.success, output: decoder.decode(result.stdout) + decoder.decode(result.stderr) };
+    } catch (error) {
+      return { success: false, output: String(error) };
+    }
+  },
+};

@@ -1,0 +1,136 @@
+/**
+ * Finds, opens and checks libhotpath, once per thread (each Worker has its own module
+ * instance). Search order: an explicit path, `HOTPATH_LIB`, the library built inside the
+ * package, then `zig build` when Zig is available. The library stays loaded for the life of
+ * the thread: calling into a closed library crashes (shared/PITFALLS.md 9).
+ *
+ * @module
+ */
+import { adapter } from "./runtime.ts";
+import { HotpathError } from "./errors.ts";
+import { ABI_VERSION, verifyLayout } from "./layout.ts";
+import { type NativePointer, type NativeSymbols, symbols } from "./symbols.ts";
+
+/** How to find the library. */
+export interface LoadOptions {
+  /** Path of libhotpath.so; when given, nothing else is tried. */
+  path?: string;
+  /** Build the library with `zig build` when no built library is found. Default: true. */
+  build?: boolean;
+}
+
+/** The loaded library and the runtime operations over its memory. */
+export interface Native {
+  readonly runtime: "deno" | "bun";
+  readonly path: string;
+  readonly abiVersion: number;
+  readonly symbols: NativeSymbols;
+  /** One ArrayBuffer over a region's memory. Build it once per region. */
+  arrayBuffer(pointer: NativePointer, byteLength: number): ArrayBuffer;
+  address(pointer: NativePointer): number;
+  isNull(pointer: NativePointer): boolean;
+}
+
+const libraryName = "libhotpath.so";
+let loaded: Native | undefined;
+
+function packageRoot(): string | undefined {
+  const url = new URL("..", import.meta.url);
+  return url.protocol === "file:" ? decodeURIComponent(url.pathname).replace(/\/$/, "") : undefined;
+}
+
+function builtLibrary(root: string): string {
+  return `${root}/zig/zig-out/lib/${libraryName}`;
+}
+
+/** Zig on PATH, or the one the project's setup installed (pinned in package.json). */
+function zigCandidates(root: string): string[] {
+  const candidates = ["zig"];
+  const manifest = adapter.readText(`${root}/package.json`);
+  const version = manifest
+    ? (JSON.parse(manifest) as { hotpath?: { zigVersion?: string } }).hotpath?.zigVersion
+    : undefined;
+  if (version) candidates.unshift(`${root}/node_modules/.hotpath/zig-${version}/ziglang/zig`);
+  return candidates;
+}
+
+function buildWithZig(root: string, tried: string[]): string | undefined {
+  for (const zig of zigCandidates(root)) {
+    const result = adapter.run(zig, ["build"], `${root}/zig`);
+    if (result.success && adapter.fileExists(builtLibrary(root))) return builtLibrary(root);
+    tried.push(`zig build with "${zig}": ${result.output.trim().split("\n").slice(-3).join(" ") || "failed"}`);
+  }
+  return undefined;
+}
+
+function locate(options: LoadOptions): string {
+  if (options.path !== undefined) return options.path;
+  const tried: string[] = [];
+  const fromEnvironment = adapter.env("HOTPATH_LIB");
+  if (fromEnvironment) return fromEnvironment;
+  tried.push("HOTPATH_LIB is not set");
+  const root = packageRoot();
+  if (root !== undefined) {
+    if (adapter.fileExists(builtLibrary(root))) return builtLibrary(root);
+    tried.push(`no library at ${builtLibrary(root)}`);
+    if (options.build !== false) {
+      const built = buildWithZig(root, tried);
+      if (built) return built;
+    }
+  } else {
+    tried.push(`the package is not on the file system (${import.meta.url})`);
+  }
+  throw new HotpathError(
+    "LIBRARY_NOT_FOUND",
+    `libhotpath was not found (${tried.join("; ")}). Run "node scripts/setup.mjs" in the hotpath ` +
+      "checkout to install Zig and build it, or set HOTPATH_LIB to the path of libhotpath.so.",
+  );
+}
+
+function open(path: string): NativeSymbols {
+  try {
+    return adapter.open(path, symbols).symbols as unknown as NativeSymbols;
+  } catch (error) {
+    throw new HotpathError(
+      "LIBRARY_NOT_FOUND",
+      `libhotpath could not be loaded from ${path}: ${error instanceof Error ? error.message : String(error)}. ` +
+        "Check the path, or rebuild with: node scripts/setup.mjs.",
+    );
+  }
+}
+
+/**
+ * Loads libhotpath (once; later calls return the same library). Called implicitly by the
+ * first pool or arena; call it first to choose the path.
+ */
+export function loadLibrary(options: LoadOptions = {}): Native {
+  if (loaded !== undefined) {
+    if (options.path !== undefined && options.path !== loaded.path) {
+      throw new HotpathError(
+        "INVALID_ARGUMENT",
+        `libhotpath is already loaded from ${loaded.path}; it cannot be loaded again from ${options.path}.`,
+      );
+    }
+    return loaded;
+  }
+  const path = locate(options);
+  const native = open(path);
+  const abiVersion = native.hp_abi_version();
+  if (abiVersion !== ABI_VERSION) {
+    throw new HotpathError(
+      "ABI_MISMATCH",
+      `${path} has ABI version ${abiVersion}, this module needs ${ABI_VERSION}. Rebuild it: node scripts/setup.mjs.`,
+    );
+  }
+  verifyLayout(native.hp_layout_count(), (index) => native.hp_layout_value(index));
+  loaded = {
+    runtime: adapter.runtime,
+    path,
+    abiVersion,
+    symbols: native,
+    arrayBuffer: (pointer, byteLength) => adapter.arrayBuffer(pointer, byteLength),
+    address: (pointer) => adapter.address(pointer),
+    isNull: (pointer) => adapter.isNull(pointer),
+  };
+  return loaded;
+}

@@ -1,0 +1,29 @@
+/**
+ * hotpath: pools and arenas in native memory for Deno and Bun, with no allocation and no
+ * garbage on the hot path. A Zig library owns the memory; this module reads and writes it
+ * through typed views.
+ *
+ * Deno needs `--allow-ffi --allow-read --allow-env` (and `--allow-run` to build the library
+ * on first use).
+ *
+ * @example
+ * ```ts
+ * import { Arena, Pool } from "@hotpath/core";
+ *
+ * using pool = new Pool({ blockSize: 64, capacity: 1024 });
+ * const handle = pool.alloc();
+ * pool.bytes[pool.offset(handle)] = 42;
+ * pool.free(handle);
+ *
+ * using arena = new Arena({ capacity: 1 << 16 });
+ * const offset = arena.alloc(32, 16);
+ * arena.reset();
+ * ```
+ *
+ * @module
+ */
+export { Pool, type PoolOptions, type PoolStats } from "./src/pool.ts";
+export { Arena, type ArenaOptions, type ArenaStats } from "./src/arena.ts";
+export { HotpathError, type HotpathErrorCode } from "./src/errors.ts";
+export { clockNs, nowNs } from "./src/clock.ts";
+export { type LibraryInfo, libraryInfo, loadLibrary, type LoadOptions } from "./src/library.ts";

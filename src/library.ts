@@ -1,0 +1,51 @@
+/**
+ * Loading the native library and describing what was loaded.
+ *
+ * @module
+ */
+import { loadLibrary as load, type LoadOptions } from "../ffi/library.ts";
+import { regionsMapped } from "./region.ts";
+
+export type { LoadOptions };
+
+/** What `libraryInfo()` reports. */
+export interface LibraryInfo {
+  /** The runtime hotpath detected. */
+  runtime: "deno" | "bun";
+  /** Path of the loaded libhotpath. */
+  path: string;
+  /** ABI version of the loaded library. */
+  abiVersion: number;
+  /** Pools and arenas mapped now, including closed ones whose views are not yet collected. */
+  regionsMapped: number;
+}
+
+/**
+ * Loads libhotpath now instead of at the first pool or arena; the only way to pass an
+ * explicit path. Search order otherwise: `HOTPATH_LIB`, the library built inside the package,
+ * `zig build`. Throws LIBRARY_NOT_FOUND with what to run, ABI_MISMATCH or LAYOUT_MISMATCH.
+ *
+ * @example
+ * ```ts
+ * import { loadLibrary } from "@hotpath/core";
+ * loadLibrary({ build: false });
+ * ```
+ */
+export function loadLibrary(options: LoadOptions = {}): LibraryInfo {
+  load(options);
+  return libraryInfo();
+}
+
+/**
+ * Describes the loaded library (loading it if needed).
+ *
+ * @example
+ * ```ts
+ * import { libraryInfo } from "@hotpath/core";
+ * console.log(libraryInfo().runtime);
+ * ```
+ */
+export function libraryInfo(): LibraryInfo {
+  const native = load();
+  return { runtime: native.runtime, path: native.path, abiVersion: native.abiVersion, regionsMapped: regionsMapped() };
+}

@@ -1,0 +1,328 @@
+/**
+ * `Pool`: fixed-size blocks in native memory with O(1) alloc and free, named by u32 handles.
+ *
+ * alloc and free run in TypeScript over the region's own header, bitmap and intrusive free
+ * list (the layout of zig/src/pool.zig), so the hot path makes no FFI call and allocates
+ * nothing. Native code sees the same state: batch calls and native users stay consistent.
+ *
+ * @module
+ */
+import { loadLibrary, type Native } from "../ffi/library.ts";
+import { LAYOUT, word } from "../ffi/layout.ts";
+import { closedError, HotpathError, statusError } from "./errors.ts";
+import { alignment, integerIn, optionsObject } from "./validate.ts";
+import { closeRegion, mapRegion } from "./region.ts";
+
+/** Options of `new Pool(...)`. */
+export interface PoolOptions {
+  /** Bytes of one block, 1 to 1 MiB. */
+  blockSize: number;
+  /** Number of blocks, 1 to 2^26; the region must stay within 4 GiB. */
+  capacity: number;
+  /** Alignment of every block in bytes, a power of two up to 4096. Default: 8. */
+  align?: number;
+}
+
+/** What `pool.stats()` reports. Counts are exact up to 2^53. */
+export interface PoolStats {
+  capacity: number;
+  blockSize: number;
+  /** Bytes from one block to the next (blockSize rounded up to the alignment, at least 4). */
+  blockStride: number;
+  inUse: number;
+  free: number;
+  highWater: number;
+  allocations: number;
+  frees: number;
+  failedAllocations: number;
+  /** Bytes of the whole mapping. */
+  bytesReserved: number;
+  /** Bytes before the first block: header, allocation bitmap and alignment padding. */
+  metadataBytes: number;
+}
+
+const NIL = LAYOUT.handleNil;
+const FREE_HEAD = word(LAYOUT.poolFreeHead);
+const IN_USE = word(LAYOUT.poolInUse);
+const HIGH_WATER = word(LAYOUT.poolHighWater);
+const ALLOCATIONS = word(LAYOUT.poolAllocations);
+const FAILED = word(LAYOUT.poolFailed);
+
+/**
+ * A pool of fixed-size blocks in one native mapping, pre-faulted at creation.
+ *
+ * A Pool belongs to the thread (Worker) that created it. Blocks are named by handles
+ * (0 .. capacity-1); `bytes` views every block, `offset(handle)` locates one in it.
+ *
+ * @example
+ * ```ts
+ * import { Pool } from "@hotpath/core";
+ * using pool = new Pool({ blockSize: 64, capacity: 1024 });
+ * const order = pool.alloc();
+ * const view = new DataView(pool.bytes.buffer, pool.bytes.byteOffset);
+ * view.setFloat64(pool.offset(order), 100.25, true);
+ * pool.free(order);
+ * ```
+ */
+export class Pool {
+  /** Bytes of one block as asked for. */
+  readonly blockSize: number;
+  /** Number of blocks. */
+  readonly capacity: number;
+  /** Alignment of every block in bytes. */
+  readonly align: number;
+  /** Bytes from the start of one block to the start of the next. */
+  readonly stride: number;
+
+  #native: Native;
+  #id: number;
+  #closed = false;
+  #address: number;
+  #blocksOffset: number;
+  #strideWords: number;
+  #header: Uint32Array;
+  #bitmap: Int32Array;
+  #links: Uint32Array;
+  #bytes: Uint8Array;
+
+  /** Maps and formats a pool. Throws INVALID_ARGUMENT for bad options, OUT_OF_MEMORY if mapping fails. */
+  constructor(options: PoolOptions) {
+    const where = "new Pool";
+    const given = optionsObject(where, options);
+    this.blockSize = integerIn(where, "blockSize", given.blockSize, 1, LAYOUT.blockSizeMax);
+    this.capacity = integerIn(where, "capacity", given.capacity, 1, LAYOUT.poolCapacityMax);
+    this.align = alignment(where, "align", given.align ?? 8);
+    this.#native = loadLibrary();
+    const id = this.#native.symbols.hp_pool_create(this.blockSize, this.capacity, this.align, 0);
+    if (id === -1) {
+      throw new HotpathError(
+        "INVALID_ARGUMENT",
+        `${where}: ${this.capacity} blocks of ${this.blockSize} bytes exceed the 4 GiB limit of one pool.`,
+      );
+    }
+    const region = mapRegion(this.#native, id, "Pool", "POOL_EXHAUSTED");
+    const header = new Uint32Array(region.buffer, 0, LAYOUT.headerBytes / 4);
+    const cold = new DataView(region.buffer);
+    this.#id = region.id;
+    this.#address = region.address;
+    this.stride = cold.getUint32(LAYOUT.poolBlockStride, true);
+    this.#blocksOffset = cold.getUint32(LAYOUT.poolBlocksOffset, true);
+    const bitmapOffset = cold.getUint32(LAYOUT.poolBitmapOffset, true);
+    this.#strideWords = this.stride / 4;
+    this.#header = header;
+    this.#bitmap = new Int32Array(region.buffer, bitmapOffset, Math.ceil(this.capacity / 32));
+    this.#links = new Uint32Array(region.buffer, this.#blocksOffset, (this.capacity * this.stride) / 4);
+    this.#bytes = new Uint8Array(region.buffer, this.#blocksOffset, this.capacity * this.stride);
+  }
+
+  /** Every block, as one Uint8Array over native memory; block `h` starts at `offset(h)`. */
+  get bytes(): Uint8Array {
+    if (this.#closed) throw closedError("Pool");
+    return this.#bytes;
+  }
+
+  /** True once `close()` has run. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Allocates a block and returns its handle. Throws POOL_EXHAUSTED when no block is free. */
+  alloc(): number {
+    const handle = this.tryAlloc();
+    if (handle < 0) {
+      throw new HotpathError(
+        "POOL_EXHAUSTED",
+        `Pool is exhausted: all ${this.capacity} blocks are in use. Free some, or create the pool with a larger capacity.`,
+      );
+    }
+    return handle;
+  }
+
+  /** Allocates a block and returns its handle, or -1 when none is free (no throw, no garbage). */
+  tryAlloc(): number {
+    if (this.#closed) throw closedError("Pool");
+    const header = this.#header;
+    const handle = header[FREE_HEAD];
+    if (handle === NIL) {
+      const failed = (header[FAILED] + 1) >>> 0;
+      header[FAILED] = failed;
+      if (failed === 0) header[FAILED + 1] += 1;
+      return -1;
+    }
+    const bitmap = this.#bitmap;
+    const mask = 1 << (handle & 31);
+    const next = this.#links[handle * this.#strideWords];
+    // A free block whose bit is set, or a link out of range, means a write after free.
+    if (handle >= this.capacity || (bitmap[handle >>> 5] & mask) !== 0 || (next >= this.capacity && next !== NIL)) {
+      throw this.#corrupted(handle);
+    }
+    header[FREE_HEAD] = next;
+    bitmap[handle >>> 5] |= mask;
+    const inUse = header[IN_USE] + 1;
+    header[IN_USE] = inUse;
+    if (inUse > header[HIGH_WATER]) header[HIGH_WATER] = inUse;
+    const allocations = (header[ALLOCATIONS] + 1) >>> 0;
+    header[ALLOCATIONS] = allocations;
+    if (allocations === 0) header[ALLOCATIONS + 1] += 1;
+    return handle;
+  }
+
+  /**
+   * Returns a block to the pool; it is the next one `alloc()` hands out (LIFO).
+   * Throws INVALID_HANDLE for a value that is not a handle of this pool, DOUBLE_FREE for a
+   * handle that is not allocated.
+   */
+  free(handle: number): void {
+    if (this.#closed) throw closedError("Pool");
+    if ((handle >>> 0) !== handle || handle >= this.capacity) throw this.#invalidHandle(handle);
+    const bitmap = this.#bitmap;
+    const index = handle >>> 5;
+    const bits = bitmap[index];
+    const mask = 1 << (handle & 31);
+    if ((bits & mask) === 0) throw this.#doubleFree(handle);
+    bitmap[index] = bits & ~mask;
+    const header = this.#header;
+    this.#links[handle * this.#strideWords] = header[FREE_HEAD];
+    header[FREE_HEAD] = handle;
+    header[IN_USE] -= 1;
+  }
+
+  /**
+   * Allocates up to `count` blocks in one native call, writing their handles to `out`.
+   * Returns how many were allocated: fewer than `count` when the pool runs out.
+   * @param out receives the handles; at least `count` long.
+   * @param count how many to allocate. Default: `out.length`.
+   */
+  allocMany(out: Uint32Array, count: number = out?.length): number {
+    if (this.#closed) throw closedError("Pool");
+    this.#checkBatch("Pool.allocMany", out, count);
+    const granted = this.#native.symbols.hp_pool_alloc_many(this.#id, out, count);
+    if (granted < 0) throw statusError(granted, "Pool", "POOL_EXHAUSTED");
+    return granted;
+  }
+
+  /**
+   * Frees the first `count` handles of `handles` in one native call: all of them, or, if any
+   * is invalid or not allocated (including repeated in the batch), none.
+   */
+  freeMany(handles: Uint32Array, count: number = handles?.length): void {
+    if (this.#closed) throw closedError("Pool");
+    this.#checkBatch("Pool.freeMany", handles, count);
+    const status = this.#native.symbols.hp_pool_free_many(this.#id, handles, count);
+    if (status < 0) throw statusError(status, "Pool.freeMany", "POOL_EXHAUSTED");
+  }
+
+  /** Frees every block at once. Handles held before are no longer valid. */
+  reset(): void {
+    if (this.#closed) throw closedError("Pool");
+    const status = this.#native.symbols.hp_pool_reset(this.#id);
+    if (status < 0) throw statusError(status, "Pool.reset", "POOL_EXHAUSTED");
+  }
+
+  /** Byte offset of an allocated block inside `bytes`. */
+  offset(handle: number): number {
+    this.#checkAllocated(handle);
+    return handle * this.stride;
+  }
+
+  /** Native address of an allocated block, for native code. (Deno: `Deno.UnsafePointer.create(BigInt(address))`.) */
+  ptr(handle: number): number {
+    this.#checkAllocated(handle);
+    return this.#address + this.#blocksOffset + handle * this.stride;
+  }
+
+  /** A new Uint8Array over one allocated block (`blockSize` bytes). Allocates the view object. */
+  view(handle: number): Uint8Array {
+    this.#checkAllocated(handle);
+    return this.#bytes.subarray(handle * this.stride, handle * this.stride + this.blockSize);
+  }
+
+  /** True when `handle` names a block that is allocated now. */
+  isAllocated(handle: number): boolean {
+    if (this.#closed) throw closedError("Pool");
+    if ((handle >>> 0) !== handle || handle >= this.capacity) return false;
+    return (this.#bitmap[handle >>> 5] & (1 << (handle & 31))) !== 0;
+  }
+
+  /** Counters and sizes, read from native memory without a call into the library. */
+  stats(): PoolStats {
+    if (this.#closed) throw closedError("Pool");
+    const header = this.#header;
+    const allocations = header[ALLOCATIONS] + header[ALLOCATIONS + 1] * 2 ** 32;
+    const inUse = header[IN_USE];
+    const cold = new DataView(header.buffer, header.byteOffset, LAYOUT.headerBytes);
+    return {
+      capacity: this.capacity,
+      blockSize: this.blockSize,
+      blockStride: this.stride,
+      inUse,
+      free: this.capacity - inUse,
+      highWater: header[HIGH_WATER],
+      allocations,
+      frees: allocations - inUse,
+      failedAllocations: header[FAILED] + header[FAILED + 1] * 2 ** 32,
+      bytesReserved: Number(cold.getBigUint64(LAYOUT.poolRegionBytes, true)),
+      metadataBytes: Number(cold.getBigUint64(LAYOUT.poolMetadataBytes, true)),
+    };
+  }
+
+  /**
+   * Closes the pool: every later call throws CLOSED, the memory goes back to the kernel.
+   * Views taken earlier stay safe to touch (they read zeros). Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    closeRegion(this.#native, this.#id);
+    // Drop our views so the region can be released as soon as the caller's views are gone.
+    this.#header = new Uint32Array(LAYOUT.headerBytes / 4);
+    this.#bitmap = new Int32Array(0);
+    this.#links = new Uint32Array(0);
+    this.#bytes = new Uint8Array(0);
+  }
+
+  /** Same as `close()`, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #checkAllocated(handle: number): void {
+    if (this.#closed) throw closedError("Pool");
+    if ((handle >>> 0) !== handle || handle >= this.capacity) throw this.#invalidHandle(handle);
+    if ((this.#bitmap[handle >>> 5] & (1 << (handle & 31))) === 0) {
+      throw new HotpathError(
+        "INVALID_HANDLE",
+        `Pool: handle ${handle} is not allocated (freed, reset or never allocated).`,
+      );
+    }
+  }
+
+  #checkBatch(where: string, handles: Uint32Array, count: number): void {
+    if (!(handles instanceof Uint32Array)) {
+      throw new HotpathError("INVALID_ARGUMENT", `${where}: handles must be a Uint32Array; got ${String(handles)}.`);
+    }
+    integerIn(where, "count", count, 0, Math.min(handles.length, LAYOUT.batchMax));
+  }
+
+  #invalidHandle(handle: unknown): HotpathError {
+    return new HotpathError(
+      "INVALID_HANDLE",
+      `Pool: ${typeof handle === "number" ? handle : String(handle)} is not a handle of this pool ` +
+        `(an integer from 0 to ${this.capacity - 1}).`,
+    );
+  }
+
+  #doubleFree(handle: number): HotpathError {
+    return new HotpathError(
+      "DOUBLE_FREE",
+      `Pool: handle ${handle} is not allocated: it was freed already (double free) or never handed out.`,
+    );
+  }
+
+  #corrupted(handle: number): HotpathError {
+    return new HotpathError(
+      "CORRUPTED",
+      `Pool: the free list is corrupted at handle ${handle}: a freed block was written to (use after free).`,
+    );
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Argument checks shared by every API: each failure is an INVALID_ARGUMENT that names the
+ * argument, the accepted range and the value received.
+ *
+ * @module
+ */
+import { HotpathError } from "./errors.ts";
+import { LAYOUT } from "../ffi/layout.ts";
+
+function describe(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
+}
+
+/** Returns `value` if it is an integer in [min, max]; throws INVALID_ARGUMENT otherwise. */
+export function integerIn(where: string, name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new HotpathError(
+      "INVALID_ARGUMENT",
+      `${where}: ${name} must be an integer from ${min} to ${max}; got ${describe(value)}.`,
+    );
+  }
+  return value;
+}
+
+/** Returns `value` if it is a power of two up to 4096; throws INVALID_ARGUMENT otherwise. */
+export function alignment(where: string, name: string, value: unknown): number {
+  if (
+    typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > LAYOUT.alignmentMax ||
+    (value & (value - 1)) !== 0
+  ) {
+    throw new HotpathError(
+      "INVALID_ARGUMENT",
+      `${where}: ${name} must be a power of two from 1 to ${LAYOUT.alignmentMax}; got ${describe(value)}.`,
+    );
+  }
+  return value;
+}
+
+/** Throws INVALID_ARGUMENT unless `options` is a plain object. */
+export function optionsObject(where: string, options: unknown): Record<string, unknown> {
+  if (typeof options !== "object" || options === null) {
+    throw new HotpathError("INVALID_ARGUMENT", `${where}: options must be an object; got ${describe(options)}.`);
+  }
+  return options as Record<string, unknown>;
+}
