@@ -9,7 +9,7 @@
 import { loadLibrary, type Native } from "../ffi/library.ts";
 import { LAYOUT, word } from "../ffi/layout.ts";
 import { closedError, HotpathError } from "./errors.ts";
-import { alignment, integerIn, optionsObject } from "./validate.ts";
+import { alignment, alignmentError, integerError, integerIn, optionsObject } from "./validate.ts";
 import { closeRegion, mapRegion } from "./region.ts";
 
 /** Options of `new Arena(...)`. */
@@ -39,10 +39,9 @@ const ALLOCATIONS = word(LAYOUT.arenaAllocations);
 const FAILED = word(LAYOUT.arenaFailed);
 const RESETS = word(LAYOUT.arenaResets);
 
-function bump(header: Uint32Array, index: number): void {
-  const low = (header[index] + 1) >>> 0;
-  header[index] = low;
-  if (low === 0) header[index + 1] += 1;
+function writeCounter(header: Uint32Array, index: number, value: number): void {
+  header[index] = value % 2 ** 32;
+  header[index + 1] = Math.floor(value / 2 ** 32);
 }
 
 /**
@@ -72,6 +71,15 @@ export class Arena {
   #dataAddress: number;
   #header: Uint32Array;
   #bytes: Uint8Array;
+  // The hot state lives in fields (cheaper than typed-array elements); `stats()` and
+  // `close()` write it to the native header for native observers.
+  #offset = 0;
+  #highWater = 0;
+  #allocations = 0;
+  #failed = 0;
+  #resets = 0;
+  /** Allocations must end at or below this: the capacity, or 0 once closed (slow path). */
+  #limit: number;
 
   /** Maps an arena. Throws INVALID_ARGUMENT for bad options, OUT_OF_MEMORY if mapping fails. */
   constructor(options: ArenaOptions) {
@@ -91,6 +99,7 @@ export class Arena {
     this.#dataAddress = region.address + dataOffset;
     this.#header = new Uint32Array(region.buffer, 0, LAYOUT.headerBytes / 4);
     this.#bytes = new Uint8Array(region.buffer, dataOffset, this.capacity);
+    this.#limit = this.capacity;
   }
 
   /** The arena's memory as one Uint8Array; allocations are offsets into it. */
@@ -105,63 +114,38 @@ export class Arena {
   }
 
   /**
-   * Reserves `bytes` bytes aligned to `align` and returns their offset in `bytes`.
-   * Throws ARENA_FULL when they do not fit, INVALID_ARGUMENT for a bad size or alignment.
+   * Reserves `bytes` bytes aligned to `align` (default: the arena's `align`) and returns their
+   * offset in `bytes`. Throws ARENA_FULL when they do not fit, INVALID_ARGUMENT for a bad size
+   * or alignment.
    */
-  alloc(bytes: number, align: number = this.align): number {
-    const offset = this.tryAlloc(bytes, align);
-    if (offset < 0) {
-      throw new HotpathError(
-        "ARENA_FULL",
-        `Arena is full: ${bytes} bytes aligned to ${align} do not fit after offset ${this.#header[OFFSET]} ` +
-          `of ${this.capacity}. Rewind, reset, or create a larger arena.`,
-      );
-    }
+  alloc(bytes: number, align?: number): number {
+    const offset = this.#bump(bytes, align === undefined ? this.align : align);
+    if (offset < 0) throw this.#full(bytes, align === undefined ? this.align : align);
     return offset;
   }
 
   /** Like `alloc`, but returns -1 instead of throwing when the arena is full. */
-  tryAlloc(bytes: number, align: number = this.align): number {
-    if (this.#closed) throw closedError("Arena");
-    // Integer in range: `x >>> 0 === x` rejects fractions, negatives, NaN and non-numbers.
-    if ((bytes >>> 0) !== bytes || bytes === 0 || bytes > this.capacity) {
-      integerIn("Arena.alloc", "bytes", bytes, 1, this.capacity);
-    }
-    if ((align >>> 0) !== align || align === 0 || align > LAYOUT.alignmentMax || (align & (align - 1)) !== 0) {
-      alignment("Arena.alloc", "align", align);
-    }
-    const header = this.#header;
-    const current = header[OFFSET];
-    const start = (current + align - 1) & -align;
-    const end = start + bytes;
-    if (end > this.capacity) {
-      bump(header, FAILED);
-      return -1;
-    }
-    header[OFFSET] = end;
-    if (end > header[HIGH_WATER]) header[HIGH_WATER] = end;
-    bump(header, ALLOCATIONS);
-    return start;
+  tryAlloc(bytes: number, align?: number): number {
+    return this.#bump(bytes, align === undefined ? this.align : align);
   }
 
   /** The current offset, to `rewind()` to later. */
   mark(): number {
     if (this.#closed) throw closedError("Arena");
-    return this.#header[OFFSET];
+    return this.#offset;
   }
 
   /** Releases everything allocated since `mark`. Throws INVALID_ARGUMENT for a mark ahead of the offset. */
   rewind(mark: number): void {
     if (this.#closed) throw closedError("Arena");
-    integerIn("Arena.rewind", "mark", mark, 0, this.#header[OFFSET]);
-    this.#header[OFFSET] = mark;
+    this.#offset = integerIn("Arena.rewind", "mark", mark, 0, this.#offset);
   }
 
   /** Releases everything: the next allocation starts at offset 0. */
   reset(): void {
     if (this.#closed) throw closedError("Arena");
-    this.#header[OFFSET] = 0;
-    bump(this.#header, RESETS);
+    this.#offset = 0;
+    this.#resets++;
   }
 
   /** Native address of `offset` inside the arena, for native code. */
@@ -171,19 +155,19 @@ export class Arena {
     return this.#dataAddress + offset;
   }
 
-  /** Counters and sizes, read from native memory without a call into the library. */
+  /** Counters and sizes, without a call into the library (also written to the native header). */
   stats(): ArenaStats {
     if (this.#closed) throw closedError("Arena");
-    const header = this.#header;
-    const regionBytes = new DataView(header.buffer, header.byteOffset, LAYOUT.headerBytes)
+    this.#writeHeader();
+    const regionBytes = new DataView(this.#header.buffer, this.#header.byteOffset, LAYOUT.headerBytes)
       .getBigUint64(LAYOUT.arenaRegionBytes, true);
     return {
       capacity: this.capacity,
-      offset: header[OFFSET],
-      highWater: header[HIGH_WATER],
-      allocations: header[ALLOCATIONS] + header[ALLOCATIONS + 1] * 2 ** 32,
-      failedAllocations: header[FAILED] + header[FAILED + 1] * 2 ** 32,
-      resets: header[RESETS] + header[RESETS + 1] * 2 ** 32,
+      offset: this.#offset,
+      highWater: this.#highWater,
+      allocations: this.#allocations,
+      failedAllocations: this.#failed,
+      resets: this.#resets,
       bytesReserved: Number(regionBytes),
     };
   }
@@ -195,6 +179,7 @@ export class Arena {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#limit = 0;
     closeRegion(this.#native, this.#id);
     this.#header = new Uint32Array(LAYOUT.headerBytes / 4);
     this.#bytes = new Uint8Array(0);
@@ -203,5 +188,53 @@ export class Arena {
   /** Same as `close()`, for `using`. */
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  #bump(bytes: number, align: number): number {
+    // `x >>> 0 === x` holds for integers from 0 to 2^32-1 only: no fractions, NaN or non-numbers.
+    if ((bytes >>> 0) !== bytes || bytes === 0 || bytes > this.capacity) throw this.#badSize(bytes);
+    if ((align >>> 0) !== align || ((align - 1) >>> 0) >= LAYOUT.alignmentMax || (align & (align - 1)) !== 0) {
+      throw this.#badAlignment(align);
+    }
+    const start = (this.#offset + align - 1) & -align;
+    const end = start + bytes;
+    if (end > this.#limit) return this.#noRoom();
+    this.#offset = end;
+    if (end > this.#highWater) this.#highWater = end;
+    this.#allocations++;
+    return start;
+  }
+
+  #full(bytes: number, align: number): HotpathError {
+    return new HotpathError(
+      "ARENA_FULL",
+      `Arena is full: ${bytes} bytes aligned to ${align} do not fit after offset ${this.#offset} ` +
+        `of ${this.capacity}. Rewind, reset, or create a larger arena.`,
+    );
+  }
+
+  #writeHeader(): void {
+    const header = this.#header;
+    header[OFFSET] = this.#offset;
+    header[HIGH_WATER] = this.#highWater;
+    writeCounter(header, ALLOCATIONS, this.#allocations);
+    writeCounter(header, FAILED, this.#failed);
+    writeCounter(header, RESETS, this.#resets);
+  }
+
+  #noRoom(): number {
+    if (this.#closed) throw closedError("Arena");
+    this.#failed++;
+    return -1;
+  }
+
+  #badSize(bytes: unknown): HotpathError {
+    if (this.#closed) return closedError("Arena");
+    return integerError("Arena.alloc", "bytes", bytes, 1, this.capacity);
+  }
+
+  #badAlignment(align: unknown): HotpathError {
+    if (this.#closed) return closedError("Arena");
+    return alignmentError("Arena.alloc", "align", align);
   }
 }

@@ -41,12 +41,22 @@ export interface PoolStats {
   metadataBytes: number;
 }
 
-const NIL = LAYOUT.handleNil;
 const FREE_HEAD = word(LAYOUT.poolFreeHead);
 const IN_USE = word(LAYOUT.poolInUse);
 const HIGH_WATER = word(LAYOUT.poolHighWater);
 const ALLOCATIONS = word(LAYOUT.poolAllocations);
 const FAILED = word(LAYOUT.poolFailed);
+/** No free block: the free-list end as a signed 32-bit value (0xFFFFFFFF natively). */
+const END = -1;
+
+function writeCounter(header: Uint32Array, index: number, value: number): void {
+  header[index] = value % 2 ** 32;
+  header[index + 1] = Math.floor(value / 2 ** 32);
+}
+
+function readCounter(header: Uint32Array, index: number): number {
+  return header[index] + header[index + 1] * 2 ** 32;
+}
 
 /**
  * A pool of fixed-size blocks in one native mapping, pre-faulted at creation.
@@ -82,8 +92,19 @@ export class Pool {
   #strideWords: number;
   #header: Uint32Array;
   #bitmap: Int32Array;
-  #links: Uint32Array;
+  /** The intrusive free list: entry `handle * strideWords` links a free block to the next. */
+  #links: Int32Array;
   #bytes: Uint8Array;
+  // The hot state lives in fields, not in the native header: loads and stores of fields
+  // are cheaper than of typed-array elements. The header is written before and read after
+  // every native call (batch calls, reset), so Zig always sees the current state.
+  #head = 0;
+  #inUse = 0;
+  #highWater = 0;
+  #allocations = 0;
+  #failed = 0;
+  /** Handles below this are valid: the capacity, or 0 once closed (which sends every call to its slow path). */
+  #limit: number;
 
   /** Maps and formats a pool. Throws INVALID_ARGUMENT for bad options, OUT_OF_MEMORY if mapping fails. */
   constructor(options: PoolOptions) {
@@ -111,7 +132,9 @@ export class Pool {
     this.#strideWords = this.stride / 4;
     this.#header = header;
     this.#bitmap = new Int32Array(region.buffer, bitmapOffset, Math.ceil(this.capacity / 32));
-    this.#links = new Uint32Array(region.buffer, this.#blocksOffset, (this.capacity * this.stride) / 4);
+    this.#links = new Int32Array(region.buffer, this.#blocksOffset, (this.capacity * this.stride) / 4);
+    this.#limit = this.capacity;
+    this.#readHeader();
     this.#bytes = new Uint8Array(region.buffer, this.#blocksOffset, this.capacity * this.stride);
   }
 
@@ -140,30 +163,20 @@ export class Pool {
 
   /** Allocates a block and returns its handle, or -1 when none is free (no throw, no garbage). */
   tryAlloc(): number {
-    if (this.#closed) throw closedError("Pool");
-    const header = this.#header;
-    const handle = header[FREE_HEAD];
-    if (handle === NIL) {
-      const failed = (header[FAILED] + 1) >>> 0;
-      header[FAILED] = failed;
-      if (failed === 0) header[FAILED + 1] += 1;
-      return -1;
-    }
-    const bitmap = this.#bitmap;
-    const mask = 1 << (handle & 31);
+    const handle = this.#head;
+    if (handle < 0) return this.#noFreeBlock();
     const next = this.#links[handle * this.#strideWords];
-    // A free block whose bit is set, or a link out of range, means a write after free.
-    if (handle >= this.capacity || (bitmap[handle >>> 5] & mask) !== 0 || (next >= this.capacity && next !== NIL)) {
-      throw this.#corrupted(handle);
-    }
-    header[FREE_HEAD] = next;
-    bitmap[handle >>> 5] |= mask;
-    const inUse = header[IN_USE] + 1;
-    header[IN_USE] = inUse;
-    if (inUse > header[HIGH_WATER]) header[HIGH_WATER] = inUse;
-    const allocations = (header[ALLOCATIONS] + 1) >>> 0;
-    header[ALLOCATIONS] = allocations;
-    if (allocations === 0) header[ALLOCATIONS + 1] += 1;
+    const bitmap = this.#bitmap;
+    const index = handle >>> 5;
+    const bits = bitmap[index];
+    const mask = 1 << (handle & 31);
+    // A free block marked allocated, or a link outside -1 .. limit-1, means a write after free.
+    if ((bits & mask) !== 0 || (next + 1) >>> 0 > this.#limit) throw this.#corrupted(handle);
+    bitmap[index] = bits | mask;
+    this.#head = next;
+    const inUse = ++this.#inUse;
+    if (inUse > this.#highWater) this.#highWater = inUse;
+    this.#allocations++;
     return handle;
   }
 
@@ -173,18 +186,16 @@ export class Pool {
    * handle that is not allocated.
    */
   free(handle: number): void {
-    if (this.#closed) throw closedError("Pool");
-    if ((handle >>> 0) !== handle || handle >= this.capacity) throw this.#invalidHandle(handle);
+    if ((handle >>> 0) !== handle || handle >= this.#limit) throw this.#notAHandle(handle);
     const bitmap = this.#bitmap;
     const index = handle >>> 5;
     const bits = bitmap[index];
     const mask = 1 << (handle & 31);
     if ((bits & mask) === 0) throw this.#doubleFree(handle);
     bitmap[index] = bits & ~mask;
-    const header = this.#header;
-    this.#links[handle * this.#strideWords] = header[FREE_HEAD];
-    header[FREE_HEAD] = handle;
-    header[IN_USE] -= 1;
+    this.#links[handle * this.#strideWords] = this.#head;
+    this.#head = handle;
+    this.#inUse--;
   }
 
   /**
@@ -196,7 +207,9 @@ export class Pool {
   allocMany(out: Uint32Array, count: number = out?.length): number {
     if (this.#closed) throw closedError("Pool");
     this.#checkBatch("Pool.allocMany", out, count);
+    this.#writeHeader();
     const granted = this.#native.symbols.hp_pool_alloc_many(this.#id, out, count);
+    this.#readHeader();
     if (granted < 0) throw statusError(granted, "Pool", "POOL_EXHAUSTED");
     return granted;
   }
@@ -208,14 +221,18 @@ export class Pool {
   freeMany(handles: Uint32Array, count: number = handles?.length): void {
     if (this.#closed) throw closedError("Pool");
     this.#checkBatch("Pool.freeMany", handles, count);
+    this.#writeHeader();
     const status = this.#native.symbols.hp_pool_free_many(this.#id, handles, count);
+    this.#readHeader();
     if (status < 0) throw statusError(status, "Pool.freeMany", "POOL_EXHAUSTED");
   }
 
   /** Frees every block at once. Handles held before are no longer valid. */
   reset(): void {
     if (this.#closed) throw closedError("Pool");
+    this.#writeHeader();
     const status = this.#native.symbols.hp_pool_reset(this.#id);
+    this.#readHeader();
     if (status < 0) throw statusError(status, "Pool.reset", "POOL_EXHAUSTED");
   }
 
@@ -240,27 +257,24 @@ export class Pool {
   /** True when `handle` names a block that is allocated now. */
   isAllocated(handle: number): boolean {
     if (this.#closed) throw closedError("Pool");
-    if ((handle >>> 0) !== handle || handle >= this.capacity) return false;
+    if ((handle >>> 0) !== handle || handle >= this.#limit) return false;
     return (this.#bitmap[handle >>> 5] & (1 << (handle & 31))) !== 0;
   }
 
-  /** Counters and sizes, read from native memory without a call into the library. */
+  /** Counters and sizes, without a call into the library. */
   stats(): PoolStats {
     if (this.#closed) throw closedError("Pool");
-    const header = this.#header;
-    const allocations = header[ALLOCATIONS] + header[ALLOCATIONS + 1] * 2 ** 32;
-    const inUse = header[IN_USE];
-    const cold = new DataView(header.buffer, header.byteOffset, LAYOUT.headerBytes);
+    const cold = new DataView(this.#header.buffer, this.#header.byteOffset, LAYOUT.headerBytes);
     return {
       capacity: this.capacity,
       blockSize: this.blockSize,
       blockStride: this.stride,
-      inUse,
-      free: this.capacity - inUse,
-      highWater: header[HIGH_WATER],
-      allocations,
-      frees: allocations - inUse,
-      failedAllocations: header[FAILED] + header[FAILED + 1] * 2 ** 32,
+      inUse: this.#inUse,
+      free: this.capacity - this.#inUse,
+      highWater: this.#highWater,
+      allocations: this.#allocations,
+      frees: this.#allocations - this.#inUse,
+      failedAllocations: this.#failed,
       bytesReserved: Number(cold.getBigUint64(LAYOUT.poolRegionBytes, true)),
       metadataBytes: Number(cold.getBigUint64(LAYOUT.poolMetadataBytes, true)),
     };
@@ -273,17 +287,50 @@ export class Pool {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#head = END;
+    this.#limit = 0;
     closeRegion(this.#native, this.#id);
     // Drop our views so the region can be released as soon as the caller's views are gone.
     this.#header = new Uint32Array(LAYOUT.headerBytes / 4);
     this.#bitmap = new Int32Array(0);
-    this.#links = new Uint32Array(0);
+    this.#links = new Int32Array(0);
     this.#bytes = new Uint8Array(0);
   }
 
   /** Same as `close()`, for `using`. */
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  /** The header now holds what the fields hold (before a native call). */
+  #writeHeader(): void {
+    const header = this.#header;
+    header[FREE_HEAD] = this.#head >>> 0;
+    header[IN_USE] = this.#inUse;
+    header[HIGH_WATER] = this.#highWater;
+    writeCounter(header, ALLOCATIONS, this.#allocations);
+    writeCounter(header, FAILED, this.#failed);
+  }
+
+  /** The fields now hold what the header holds (after a native call). */
+  #readHeader(): void {
+    const header = this.#header;
+    this.#head = header[FREE_HEAD] | 0;
+    this.#inUse = header[IN_USE];
+    this.#highWater = header[HIGH_WATER];
+    this.#allocations = readCounter(header, ALLOCATIONS);
+    this.#failed = readCounter(header, FAILED);
+  }
+
+  #noFreeBlock(): number {
+    if (this.#closed) throw closedError("Pool");
+    this.#failed++;
+    return -1;
+  }
+
+  #notAHandle(handle: unknown): HotpathError {
+    if (this.#closed) return closedError("Pool");
+    return this.#invalidHandle(handle);
   }
 
   #checkAllocated(handle: number): void {

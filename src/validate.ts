@@ -11,13 +11,26 @@ function describe(value: unknown): string {
   return typeof value === "string" ? JSON.stringify(value) : String(value);
 }
 
+/** The INVALID_ARGUMENT error for a value that is not an integer in [min, max]. */
+export function integerError(where: string, name: string, value: unknown, min: number, max: number): HotpathError {
+  return new HotpathError(
+    "INVALID_ARGUMENT",
+    `${where}: ${name} must be an integer from ${min} to ${max}; got ${describe(value)}.`,
+  );
+}
+
+/** The INVALID_ARGUMENT error for a value that is not a power of two up to 4096. */
+export function alignmentError(where: string, name: string, value: unknown): HotpathError {
+  return new HotpathError(
+    "INVALID_ARGUMENT",
+    `${where}: ${name} must be a power of two from 1 to ${LAYOUT.alignmentMax}; got ${describe(value)}.`,
+  );
+}
+
 /** Returns `value` if it is an integer in [min, max]; throws INVALID_ARGUMENT otherwise. */
 export function integerIn(where: string, name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new HotpathError(
-      "INVALID_ARGUMENT",
-      `${where}: ${name} must be an integer from ${min} to ${max}; got ${describe(value)}.`,
-    );
+    throw integerError(where, name, value, min, max);
   }
   return value;
 }
@@ -28,10 +41,7 @@ export function alignment(where: string, name: string, value: unknown): number {
     typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > LAYOUT.alignmentMax ||
     (value & (value - 1)) !== 0
   ) {
-    throw new HotpathError(
-      "INVALID_ARGUMENT",
-      `${where}: ${name} must be a power of two from 1 to ${LAYOUT.alignmentMax}; got ${describe(value)}.`,
-    );
+    throw alignmentError(where, name, value);
   }
   return value;
 }
