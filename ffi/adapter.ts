@@ -23,6 +23,8 @@ export interface RuntimeAdapter {
   /** The numeric address of a pointer (exact: user-space addresses are below 2^47). */
   address(pointer: NativePointer): number;
   isNull(pointer: NativePointer): boolean;
+  /** A size_t argument in the form this runtime passes fastest (BigInt on Deno, number on Bun). */
+  usize(value: number): number | bigint;
   fileExists(path: string): boolean;
   readText(path: string): string | undefined;
   /** An environment variable, or undefined (also when the permission is missing). */

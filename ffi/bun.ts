@@ -34,6 +34,7 @@ const bunTypes: Record<NativeType, string> = {
   void: "void",
   pointer: "ptr",
   buffer: "ptr",
+  usize: "u64",
 };
 
 function addressOf(pointer: NativePointer): number {
@@ -66,6 +67,9 @@ export async function loadBunAdapter(): Promise<RuntimeAdapter> {
     address: addressOf,
     isNull(pointer) {
       return pointer === null || pointer === 0;
+    },
+    usize(value) {
+      return value;
     },
     fileExists(path) {
       try {

@@ -14,6 +14,7 @@ const denoTypes: Record<NativeType, Deno.NativeResultType> = {
   void: "void",
   pointer: "pointer",
   buffer: "buffer",
+  usize: "usize",
 };
 
 function denoInterface(table: Record<string, SymbolSpec>): Deno.ForeignLibraryInterface {
@@ -47,6 +48,10 @@ export const denoAdapter: RuntimeAdapter = {
   },
   isNull(pointer) {
     return pointer === null;
+  },
+  // Only a BigInt takes Deno's fast path for 64-bit parameters (shared/PITFALLS.md 14).
+  usize(value) {
+    return BigInt(value);
   },
   fileExists(path) {
     try {

@@ -6,8 +6,11 @@
  * @module
  */
 
-/** Parameter and result types the adapters know. `buffer` is a Uint32Array passed by address. */
-export type NativeType = "u32" | "i32" | "f64" | "void" | "pointer" | "buffer";
+/**
+ * Parameter and result types the adapters know. `buffer` is a Uint32Array passed by address;
+ * `usize` is for foreign C functions only (libc in benchmarks): hotpath's own ABI never uses it.
+ */
+export type NativeType = "u32" | "i32" | "f64" | "void" | "pointer" | "buffer" | "usize";
 
 /** One foreign function: its parameter types and its result type. */
 export interface SymbolSpec {

@@ -1,0 +1,120 @@
+/**
+ * The benchmark report: mitata suites, ratios against the targets (all from this one run),
+ * and latency distributions from the native clock.
+ *
+ *   deno run --allow-ffi --allow-read --allow-env --allow-run bench/main.ts [--smoke]
+ *   bun bench/main.ts [--smoke]
+ *
+ * `--smoke` runs everything with few latency samples, to prove nothing crashes. Targets are
+ * reported, never enforced: timings on a shared machine belong in a report, not a gate.
+ *
+ * @module
+ */
+import { run } from "mitata";
+import { libraryInfo } from "../mod.ts";
+import { poolLatencies, registerPoolBenchmarks } from "./pool_bench.ts";
+import { arenaLatencies, registerArenaBenchmarks } from "./arena_bench.ts";
+import { formatDistribution } from "./latency.ts";
+import { NAMES } from "./names.ts";
+import { OPS_PER_ITERATION } from "./repeat.ts";
+
+interface Target {
+  label: string;
+  numerator: string;
+  denominator: string;
+  /** Per-iteration divisor of the numerator (a batch bench counts many operations). */
+  numeratorOps?: number;
+  limit: number;
+  /** "max": ratio must be at most limit; "min": at least. */
+  kind: "max" | "min";
+}
+
+const targets: Target[] = [
+  {
+    label: "pool alloc+free vs TypeScript free list",
+    numerator: NAMES.pool,
+    denominator: NAMES.freeList,
+    limit: 1.5,
+    kind: "max",
+  },
+  {
+    label: "malloc+free via FFI vs pool alloc+free",
+    numerator: NAMES.malloc,
+    denominator: NAMES.pool,
+    limit: 3,
+    kind: "min",
+  },
+  {
+    label: "new ArrayBuffer(64) vs pool alloc+free",
+    numerator: NAMES.arrayBuffer,
+    denominator: NAMES.pool,
+    limit: 25,
+    kind: "min",
+  },
+  {
+    label: "arena alloc vs TypeScript free list",
+    numerator: NAMES.arena,
+    denominator: NAMES.freeList,
+    limit: 1.5,
+    kind: "max",
+  },
+  {
+    label: "pool via one FFI call per op vs TS hot path",
+    numerator: NAMES.poolFfi,
+    denominator: NAMES.pool,
+    limit: 0,
+    kind: "min",
+  },
+  {
+    label: "pool allocMany+freeMany per block vs alloc+free",
+    numerator: NAMES.poolBatch,
+    numeratorOps: 64,
+    denominator: NAMES.pool,
+    limit: 0,
+    kind: "max",
+  },
+];
+
+const args = (globalThis as { Deno?: { args: string[] } }).Deno?.args ?? process.argv.slice(2);
+const smoke = args.includes("--smoke");
+
+registerPoolBenchmarks();
+registerArenaBenchmarks();
+const info = libraryInfo();
+const report = await run({ colors: false, throw: true, format: smoke ? "quiet" : "mitata" });
+
+const averages = new Map<string, number>();
+for (const trial of report.benchmarks) {
+  const stats = trial.runs[0]?.stats;
+  if (stats) averages.set(trial.alias, stats.avg);
+}
+
+/** Average ns per operation (mitata reports per iteration of OPS_PER_ITERATION operations). */
+function average(name: string): number {
+  const value = averages.get(name);
+  if (value === undefined) throw new Error(`benchmark "${name}" produced no result`);
+  return value / OPS_PER_ITERATION;
+}
+
+console.log(
+  `\nhotpath ${info.runtime} | ${report.context.runtime ?? ""} | cpu: ${report.context.cpu.name ?? "unknown"}`,
+);
+console.log("ratios from this run (average time per operation):");
+for (const target of targets) {
+  const ratio = average(target.numerator) / (target.numeratorOps ?? 1) / average(target.denominator);
+  const verdict = target.limit === 0
+    ? "(informative)"
+    : (target.kind === "max" ? ratio <= target.limit : ratio >= target.limit)
+    ? `target ${target.kind === "max" ? "<=" : ">="} ${target.limit}x: met`
+    : `target ${target.kind === "max" ? "<=" : ">="} ${target.limit}x: MISSED`;
+  console.log(`  ${target.label}: ${ratio.toFixed(2)}x ${verdict}`);
+}
+for (const name of Object.values(NAMES)) {
+  console.log(`  ${name}: ${average(name).toFixed(2)} ns/op`);
+}
+
+const samples = smoke ? 2_000 : 200_000;
+console.log(`\nlatency per operation (native clock, ${samples} samples of 16-op batches, clock cost subtracted):`);
+for (const result of [...poolLatencies(samples), ...arenaLatencies(samples)]) {
+  console.log(`  ${formatDistribution(result)}`);
+}

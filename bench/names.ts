@@ -1,0 +1,13 @@
+/** Benchmark names, shared by the suites and the ratio report. mitata times 256 operations per iteration. */
+export const NAMES = {
+  freeList: "TypeScript free list alloc+free (Int32Array)",
+  pool: "hotpath Pool alloc+free (64 B)",
+  poolFfi: "hotpath Pool alloc+free via one FFI call each",
+  poolBatch: "hotpath Pool allocMany+freeMany (64 blocks per call)",
+  object: "new SmallOrder() (JS object)",
+  arrayBuffer: "new ArrayBuffer(64)",
+  malloc: "libc malloc(64)+free via FFI",
+  noop: "FFI no-op call (hp_noop)",
+  arena: "hotpath Arena alloc(64), reset every 1024",
+  arenaObjects: "JS objects, 1024 per batch, dropped (GC)",
+} as const;

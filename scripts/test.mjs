@@ -1,0 +1,96 @@
+// The whole test suite, on a fresh machine or not: setup, Zig tests, the same test files
+// under Deno and Bun, lint, format, type check, publish dry run and a benchmark smoke run.
+// Ends with one line "hotpath: N passed, N failed" and a non-zero exit on any failure.
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { bun, deno, env, root, zig } from "./tools.mjs";
+
+const denoPermissions = ["--allow-ffi", "--allow-read", "--allow-env", "--allow-run"];
+
+/** Each step: a command, and how to count its tests (default: the step is one test). */
+const steps = [
+  {
+    name: "zig build test",
+    command: zig,
+    args: ["build", "test", "--summary", "all"],
+    cwd: join(root, "zig"),
+    count: zigCounts,
+  },
+  {
+    name: "deno test",
+    command: deno,
+    args: ["test", ...denoPermissions, "--v8-flags=--expose-gc", "tests/"],
+    count: denoCounts,
+  },
+  { name: "bun test", command: bun, args: ["test"], count: bunCounts },
+  { name: "deno lint", command: deno, args: ["lint"] },
+  { name: "deno fmt --check", command: deno, args: ["fmt", "--check"] },
+  { name: "deno check", command: deno, args: ["check", "mod.ts", "tests/", "bench/"] },
+  { name: "deno publish --dry-run", command: deno, args: ["publish", "--dry-run", "--allow-dirty"] },
+  { name: "bench smoke (deno)", command: deno, args: ["run", ...denoPermissions, "bench/main.ts", "--smoke"] },
+  { name: "bench smoke (bun)", command: bun, args: ["bench/main.ts", "--smoke"] },
+];
+
+function zigCounts(output) {
+  const match = /(\d+) pass(?:, (\d+) fail)?/.exec(output);
+  return match ? { passed: Number(match[1]), failed: Number(match[2] ?? 0) } : undefined;
+}
+
+function denoCounts(output) {
+  const match = /\| (\d+) passed[^|]*\| (\d+) failed/.exec(output);
+  return match ? { passed: Number(match[1]), failed: Number(match[2]) } : undefined;
+}
+
+function bunCounts(output) {
+  const passed = /^\s*(\d+) pass\s*$/m.exec(output);
+  const failed = /^\s*(\d+) fail\s*$/m.exec(output);
+  return passed && failed ? { passed: Number(passed[1]), failed: Number(failed[1]) } : undefined;
+}
+
+function runStep(step) {
+  return new Promise((resolve) => {
+    console.log(`\n=== ${step.name}`);
+    const child = spawn(step.command, step.args, { cwd: step.cwd ?? root, env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    const forward = (stream) => (chunk) => {
+      output += chunk;
+      stream.write(chunk);
+    };
+    child.stdout.on("data", forward(process.stdout));
+    child.stderr.on("data", forward(process.stderr));
+    child.on("error", (error) => {
+      output += String(error);
+      resolve({ status: 127, output });
+    });
+    child.on("close", (status) => resolve({ status: status ?? 1, output }));
+  });
+}
+
+const setup = await runStep({ name: "setup", command: "node", args: [join(root, "scripts", "setup.mjs")] });
+if (setup.status !== 0) {
+  console.log("hotpath: 0 passed, 1 failed");
+  process.exit(1);
+}
+
+let passed = 0;
+let failed = 0;
+const failures = [];
+for (const step of steps) {
+  const { status, output } = await runStep(step);
+  const counts = step.count?.(output);
+  if (counts) {
+    passed += counts.passed;
+    failed += counts.failed;
+  } else if (status === 0) {
+    passed += 1;
+  }
+  // A failing exit counts even when the runner's own numbers looked clean.
+  if (status !== 0) {
+    if (!counts || counts.failed === 0) failed += 1;
+    failures.push(step.name);
+  }
+}
+
+console.log(`\n${failures.length === 0 ? "All steps passed." : `Failed steps: ${failures.join(", ")}`}`);
+console.log(`hotpath: ${passed} passed, ${failed} failed`);
+process.exit(failures.length === 0 ? 0 : 1);
