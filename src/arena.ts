@@ -22,12 +22,17 @@ export interface ArenaOptions {
 
 /** What `arena.stats()` reports. Counts are exact up to 2^53. */
 export interface ArenaStats {
+  /** Bytes the arena can hand out. */
   capacity: number;
   /** Bytes from the start to the end of the last allocation. */
   offset: number;
+  /** The largest offset ever reached. */
   highWater: number;
+  /** Successful allocations since creation. */
   allocations: number;
+  /** Allocations that did not fit. */
   failedAllocations: number;
+  /** Calls to `reset()`. */
   resets: number;
   /** Bytes of the whole mapping, header page included. */
   bytesReserved: number;

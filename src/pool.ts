@@ -25,15 +25,23 @@ export interface PoolOptions {
 
 /** What `pool.stats()` reports. Counts are exact up to 2^53. */
 export interface PoolStats {
+  /** Number of blocks. */
   capacity: number;
+  /** Bytes of one block as asked for. */
   blockSize: number;
   /** Bytes from one block to the next (blockSize rounded up to the alignment, at least 4). */
   blockStride: number;
+  /** Blocks allocated now. */
   inUse: number;
+  /** Blocks free now: capacity - inUse. */
   free: number;
+  /** The most blocks ever allocated at once. */
   highWater: number;
+  /** Successful allocations since creation (single and batch). */
   allocations: number;
+  /** Blocks returned since creation: frees, batch frees and blocks released by reset. */
   frees: number;
+  /** Allocation requests that found no free block. */
   failedAllocations: number;
   /** Bytes of the whole mapping. */
   bytesReserved: number;

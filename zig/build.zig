@@ -28,5 +28,7 @@ pub fn build(b: *std.Build) void {
     });
     const tests = b.addTest(.{ .root_module = test_module });
     const run_tests = b.addRunArtifact(tests);
+    // Run every time: a cached pass would hide the tests from the suite's count.
+    run_tests.has_side_effects = true;
     b.step("test", "Run the Zig unit and model tests").dependOn(&run_tests.step);
 }
