@@ -32,9 +32,9 @@ export function registerArenaBenchmarks(): void {
   });
 }
 
-/** Latency of arena allocations (batches of 16, reset untimed between batches when needed). */
+/** Latency of arena allocations (batches of 64, reset untimed between batches when needed). */
 export function arenaLatencies(samples: number): Distribution[] {
-  const batch = 16;
+  const batch = 64;
   const arena = new Arena({ capacity: 1 << 20 });
   const result = measureLatency("arena_alloc (64B)", { samples, batch }, () => {
     for (let index = 0; index < batch; index++) arena.alloc(64);

@@ -5,7 +5,7 @@
  * One sample times a batch of `batch` operations and divides by it, after subtracting the
  * median cost of reading the clock twice: single operations of a few nanoseconds are far
  * below the clock's own resolution (one FFI call, tens of ns). So p99 here is the p99 of
- * 16-operation averages, which understates the tail of single operations.
+ * 64-operation averages, which understates the tail of single operations.
  *
  * @module
  */

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { cpus } from "node:os";
 import { run } from "mitata";
 import { libraryInfo } from "../mod.ts";
 import { poolLatencies, registerPoolBenchmarks } from "./pool_bench.ts";
@@ -78,9 +79,17 @@ const targets: Target[] = [
 const args = (globalThis as { Deno?: { args: string[] } }).Deno?.args ?? process.argv.slice(2);
 const smoke = args.includes("--smoke");
 
+/** The CPU model (mitata cannot read it on Deno). */
+function cpuModel(): string {
+  return cpus()[0]?.model ?? "unknown";
+}
+
 registerPoolBenchmarks();
 registerArenaBenchmarks();
 const info = libraryInfo();
+if (!smoke) {
+  console.log(`mitata times ${OPS_PER_ITERATION} operations per iteration; per-operation figures follow the tables.`);
+}
 const report = await run({ colors: false, throw: true, format: smoke ? "quiet" : "mitata" });
 
 const averages = new Map<string, number>();
@@ -97,7 +106,7 @@ function average(name: string): number {
 }
 
 console.log(
-  `\nhotpath ${info.runtime} | ${report.context.runtime ?? ""} | cpu: ${report.context.cpu.name ?? "unknown"}`,
+  `\nhotpath on ${info.runtime} (${report.context.runtime ?? "unknown version"}) | cpu: ${cpuModel()}`,
 );
 console.log("ratios from this run (average time per operation):");
 for (const target of targets) {
@@ -114,7 +123,7 @@ for (const name of Object.values(NAMES)) {
 }
 
 const samples = smoke ? 2_000 : 200_000;
-console.log(`\nlatency per operation (native clock, ${samples} samples of 16-op batches, clock cost subtracted):`);
+console.log(`\nlatency per operation (native clock, ${samples} samples of 64-op batches, clock cost subtracted):`);
 for (const result of [...poolLatencies(samples), ...arenaLatencies(samples)]) {
   console.log(`  ${formatDistribution(result)}`);
 }

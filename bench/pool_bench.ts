@@ -69,9 +69,9 @@ export function registerPoolBenchmarks(): void {
   });
 }
 
-/** Latency distributions of single pool, malloc and JS allocations (batches of 16). */
+/** Latency distributions of single pool, malloc and JS allocations (batches of 64). */
 export function poolLatencies(samples: number): Distribution[] {
-  const batch = 16;
+  const batch = 64;
   const pool = new Pool({ blockSize: 64, capacity: CAPACITY });
   const libc = openLibc();
   const malloc64 = libc.mallocOf(64);
