@@ -2,7 +2,7 @@
  * The benchmark report: mitata suites, ratios against the targets (all from this one run),
  * and latency distributions from the native clock.
  *
- *   deno run --allow-ffi --allow-read --allow-env --allow-run bench/main.ts [--smoke]
+ *   deno run --allow-ffi --allow-read --allow-env --allow-run --allow-sys=cpus bench/main.ts [--smoke]
  *   bun bench/main.ts [--smoke]
  *
  * `--smoke` runs everything with few latency samples, to prove nothing crashes. Targets are
@@ -79,9 +79,13 @@ const targets: Target[] = [
 const args = (globalThis as { Deno?: { args: string[] } }).Deno?.args ?? process.argv.slice(2);
 const smoke = args.includes("--smoke");
 
-/** The CPU model (mitata cannot read it on Deno). */
+/** The CPU model (mitata cannot read it on Deno, where it needs --allow-sys=cpus). */
 function cpuModel(): string {
-  return cpus()[0]?.model ?? "unknown";
+  try {
+    return cpus()[0]?.model ?? "unknown";
+  } catch {
+    return "unknown (run Deno with --allow-sys=cpus)";
+  }
 }
 
 registerPoolBenchmarks();

@@ -60,6 +60,16 @@ export function word(byteOffset: number): number {
   return byteOffset >>> 2;
 }
 
+/** Throws ABI_MISMATCH unless the library at `path` reports this module's ABI version. */
+export function verifyAbiVersion(path: string, abiVersion: number): void {
+  if (abiVersion !== ABI_VERSION) {
+    throw new HotpathError(
+      "ABI_MISMATCH",
+      `${path} has ABI version ${abiVersion}, this module needs ${ABI_VERSION}. Rebuild it: node scripts/setup.mjs.`,
+    );
+  }
+}
+
 /** Throws LAYOUT_MISMATCH naming every entry on which Zig and TypeScript disagree. */
 export function verifyLayout(count: number, valueAt: (index: number) => number): void {
   const problems: string[] = [];

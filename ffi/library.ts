@@ -8,7 +8,7 @@
  */
 import { adapter } from "./runtime.ts";
 import { HotpathError } from "./errors.ts";
-import { ABI_VERSION, verifyLayout } from "./layout.ts";
+import { verifyAbiVersion, verifyLayout } from "./layout.ts";
 import { type NativePointer, type NativeSymbols, symbols } from "./symbols.ts";
 
 /** How to find the library. */
@@ -116,12 +116,7 @@ export function loadLibrary(options: LoadOptions = {}): Native {
   const path = locate(options);
   const native = open(path);
   const abiVersion = native.hp_abi_version();
-  if (abiVersion !== ABI_VERSION) {
-    throw new HotpathError(
-      "ABI_MISMATCH",
-      `${path} has ABI version ${abiVersion}, this module needs ${ABI_VERSION}. Rebuild it: node scripts/setup.mjs.`,
-    );
-  }
+  verifyAbiVersion(path, abiVersion);
   verifyLayout(native.hp_layout_count(), (index) => native.hp_layout_value(index));
   loaded = {
     runtime: adapter.runtime,

@@ -21,7 +21,16 @@ mkdirSync(outDir, { recursive: true });
 let failed = false;
 for (
   const [runtime, command, args] of [
-    ["deno", deno, ["run", "--allow-ffi", "--allow-read", "--allow-env", "--allow-run", "bench/main.ts", ...extra]],
+    ["deno", deno, [
+      "run",
+      "--allow-ffi",
+      "--allow-read",
+      "--allow-env",
+      "--allow-run",
+      "--allow-sys=cpus",
+      "bench/main.ts",
+      ...extra,
+    ]],
     ["bun", bun, ["bench/main.ts", ...extra]],
   ]
 ) {

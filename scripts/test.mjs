@@ -34,7 +34,11 @@ const steps = [
   { name: "deno check", command: deno, args: ["check", "mod.ts", "tests/", "bench/"] },
   { name: "deno doc --lint (JSDoc on every export)", command: deno, args: ["doc", "--lint", "mod.ts"] },
   { name: "deno publish --dry-run", command: deno, args: ["publish", "--dry-run", "--allow-dirty"] },
-  { name: "bench smoke (deno)", command: deno, args: ["run", ...denoPermissions, "bench/main.ts", "--smoke"] },
+  {
+    name: "bench smoke (deno)",
+    command: deno,
+    args: ["run", ...denoPermissions, "--allow-sys=cpus", "bench/main.ts", "--smoke"],
+  },
   { name: "bench smoke (bun)", command: bun, args: ["bench/main.ts", "--smoke"] },
   // A count, not a timing: the hot path must make no system calls on either runtime.
   { name: "system calls do not grow with operations", command: "node", args: ["scripts/syscalls.mjs"] },

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { HotpathError, libraryInfo, loadLibrary, nowNs, Pool } from "../mod.ts";
-import { ABI_VERSION, LAYOUT, LAYOUT_ORDER, verifyLayout } from "../ffi/layout.ts";
+import { ABI_VERSION, LAYOUT, LAYOUT_ORDER, verifyAbiVersion, verifyLayout } from "../ffi/layout.ts";
 import { loadLibrary as loadNative } from "../ffi/library.ts";
 import { collectGarbage, nextTurn, runtime, test } from "./harness.ts";
 
@@ -39,6 +39,15 @@ test("verifyLayout throws LAYOUT_MISMATCH naming the entry that differs", () => 
       error instanceof HotpathError && error.code === "LAYOUT_MISMATCH" && error.message.includes("poolInUse"),
   );
   assert.throws(() => verifyLayout(values.length - 1, (index) => values[index]), /LAYOUT_MISMATCH|layout entries/);
+});
+
+test("verifyAbiVersion throws ABI_MISMATCH for a library of another version", () => {
+  verifyAbiVersion("/lib/libhotpath.so", ABI_VERSION);
+  assert.throws(
+    () => verifyAbiVersion("/lib/libhotpath.so", ABI_VERSION + 1),
+    (error: unknown) =>
+      error instanceof HotpathError && error.code === "ABI_MISMATCH" && error.message.includes("/lib/libhotpath.so"),
+  );
 });
 
 test("loadLibrary refuses a second, different path", () => {
