@@ -60,6 +60,17 @@ export function word(byteOffset: number): number {
   return byteOffset >>> 2;
 }
 
+/** Writes a u64 counter (exact up to 2^53) as two little-endian u32 words at `index`. */
+export function writeCounter(words: Uint32Array, index: number, value: number): void {
+  words[index] = value % 2 ** 32;
+  words[index + 1] = Math.floor(value / 2 ** 32);
+}
+
+/** Reads a u64 counter written by Zig or by `writeCounter`. */
+export function readCounter(words: Uint32Array, index: number): number {
+  return words[index] + words[index + 1] * 2 ** 32;
+}
+
 /** Throws ABI_MISMATCH unless the library at `path` reports this module's ABI version. */
 export function verifyAbiVersion(path: string, abiVersion: number): void {
   if (abiVersion !== ABI_VERSION) {

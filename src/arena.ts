@@ -7,7 +7,7 @@
  * @module
  */
 import { loadLibrary, type Native } from "../ffi/library.ts";
-import { LAYOUT, word } from "../ffi/layout.ts";
+import { LAYOUT, word, writeCounter } from "../ffi/layout.ts";
 import { closedError, HotpathError } from "./errors.ts";
 import { alignment, alignmentError, integerError, integerIn, optionsObject } from "./validate.ts";
 import { closeRegion, mapRegion } from "./region.ts";
@@ -43,11 +43,6 @@ const HIGH_WATER = word(LAYOUT.arenaHighWater);
 const ALLOCATIONS = word(LAYOUT.arenaAllocations);
 const FAILED = word(LAYOUT.arenaFailed);
 const RESETS = word(LAYOUT.arenaResets);
-
-function writeCounter(header: Uint32Array, index: number, value: number): void {
-  header[index] = value % 2 ** 32;
-  header[index + 1] = Math.floor(value / 2 ** 32);
-}
 
 /**
  * A bump allocator over one native mapping, pre-faulted at creation. Allocations are byte

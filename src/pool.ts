@@ -8,7 +8,7 @@
  * @module
  */
 import { loadLibrary, type Native } from "../ffi/library.ts";
-import { LAYOUT, word } from "../ffi/layout.ts";
+import { LAYOUT, readCounter, word, writeCounter } from "../ffi/layout.ts";
 import { closedError, HotpathError, statusError } from "./errors.ts";
 import { alignment, integerIn, optionsObject } from "./validate.ts";
 import { closeRegion, mapRegion } from "./region.ts";
@@ -56,15 +56,6 @@ const ALLOCATIONS = word(LAYOUT.poolAllocations);
 const FAILED = word(LAYOUT.poolFailed);
 /** No free block: the free-list end as a signed 32-bit value (0xFFFFFFFF natively). */
 const END = -1;
-
-function writeCounter(header: Uint32Array, index: number, value: number): void {
-  header[index] = value % 2 ** 32;
-  header[index + 1] = Math.floor(value / 2 ** 32);
-}
-
-function readCounter(header: Uint32Array, index: number): number {
-  return header[index] + header[index + 1] * 2 ** 32;
-}
 
 /**
  * A pool of fixed-size blocks in one native mapping, pre-faulted at creation.

@@ -1,15 +1,6 @@
 import assert from "node:assert/strict";
-import { Arena, HotpathError } from "../mod.ts";
-import { test } from "./harness.ts";
-
-function assertCode(action: () => unknown, code: string, messagePart?: string): void {
-  assert.throws(action, (error: unknown) => {
-    assert.ok(error instanceof HotpathError, `expected a HotpathError, got ${String(error)}`);
-    assert.equal(error.code, code);
-    if (messagePart !== undefined) assert.ok(error.message.includes(messagePart), error.message);
-    return true;
-  });
-}
+import { Arena } from "../mod.ts";
+import { assertCode, test } from "./harness.ts";
 
 test("Arena bumps the offset by size and alignment", () => {
   using arena = new Arena({ capacity: 1024 });

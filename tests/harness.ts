@@ -5,6 +5,9 @@
  * @module
  */
 
+import assert from "node:assert/strict";
+import { HotpathError } from "../mod.ts";
+
 /** A test body. */
 export type TestBody = () => void | Promise<void>;
 
@@ -53,4 +56,14 @@ export function collectGarbage(): boolean {
 /** Resolves after the event loop has turned once, so finalization callbacks can run. */
 export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** Asserts that `action` throws a HotpathError with `code` (and, if given, `messagePart` in its message). */
+export function assertCode(action: () => unknown, code: string, messagePart?: string): void {
+  assert.throws(action, (error: unknown) => {
+    assert.ok(error instanceof HotpathError, `expected a HotpathError, got ${String(error)}`);
+    assert.equal(error.code, code);
+    if (messagePart !== undefined) assert.ok(error.message.includes(messagePart), error.message);
+    return true;
+  });
 }

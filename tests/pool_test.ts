@@ -1,15 +1,6 @@
 import assert from "node:assert/strict";
-import { HotpathError, Pool } from "../mod.ts";
-import { test } from "./harness.ts";
-
-function assertCode(action: () => unknown, code: string, messagePart?: string): void {
-  assert.throws(action, (error: unknown) => {
-    assert.ok(error instanceof HotpathError, `expected a HotpathError, got ${String(error)}`);
-    assert.equal(error.code, code);
-    if (messagePart !== undefined) assert.ok(error.message.includes(messagePart), error.message);
-    return true;
-  });
-}
+import { Pool } from "../mod.ts";
+import { assertCode, test } from "./harness.ts";
 
 test("Pool hands out unique handles until exhausted", () => {
   using pool = new Pool({ blockSize: 24, capacity: 100 });

@@ -46,12 +46,7 @@ export fn hp_pool_create(block_size: u32, capacity: u32, alignment: u32, flags: 
         .flags = flags,
     }) catch return Status.invalid_argument.code();
     const region = Region.map(geometry.region_bytes) catch return Status.out_of_memory.code();
-    const pool = pool_module.Pool.format(region.memory, geometry, flags);
-    const id = registry.insert(region, .{ .pool = pool }) orelse {
-        region.unmap();
-        return Status.limit_reached.code();
-    };
-    return @intCast(id);
+    return publish(region, .{ .pool = pool_module.Pool.format(region.memory, geometry, flags) });
 }
 
 /// Allocates one block; returns its handle or a negative Status (exhausted when none is free).
@@ -100,12 +95,7 @@ export fn hp_arena_create(capacity: u32, alignment: u32, flags: u32) callconv(.c
         .flags = flags,
     }) catch return Status.invalid_argument.code();
     const region = Region.map(geometry.region_bytes) catch return Status.out_of_memory.code();
-    const arena = arena_module.Arena.format(region.memory, geometry, flags);
-    const id = registry.insert(region, .{ .arena = arena }) orelse {
-        region.unmap();
-        return Status.limit_reached.code();
-    };
-    return @intCast(id);
+    return publish(region, .{ .arena = arena_module.Arena.format(region.memory, geometry, flags) });
 }
 
 /// Returns the offset of a new allocation or a negative Status (exhausted when full).
@@ -158,6 +148,15 @@ export fn hp_region_release(id: u32) callconv(.c) i32 {
 /// Regions mapped right now, live or closed.
 export fn hp_regions_mapped() callconv(.c) u32 {
     return registry.mappedCount();
+}
+
+/// Stores a formatted region; returns its id, or limit_reached (after unmapping it) when no slot is free.
+fn publish(region: Region, object: registry.Object) i32 {
+    const id = registry.insert(region, object) orelse {
+        region.unmap();
+        return Status.limit_reached.code();
+    };
+    return @intCast(id);
 }
 
 /// A batch buffer must hold `count` u32s: present unless empty, aligned, within batch_max.
