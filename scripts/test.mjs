@@ -19,7 +19,8 @@ const steps = [
   {
     name: "deno test",
     command: deno,
-    args: ["test", ...denoPermissions, "--v8-flags=--expose-gc", "tests/"],
+    // --allow-write: a test builds the library in a temporary copy of the package.
+    args: ["test", ...denoPermissions, "--allow-write", "--v8-flags=--expose-gc", "tests/"],
     count: denoCounts,
   },
   { name: "bun test", command: bun, args: ["test"], count: bunCounts },

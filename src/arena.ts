@@ -148,7 +148,7 @@ export class Arena {
     this.#resets++;
   }
 
-  /** Native address of `offset` inside the arena, for native code. */
+  /** Native address of `offset` inside the arena, for native code. Valid while the arena is open. */
   ptr(offset: number): number {
     if (this.#closed) throw closedError("Arena");
     integerIn("Arena.ptr", "offset", offset, 0, this.capacity - 1);

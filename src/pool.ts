@@ -241,7 +241,11 @@ export class Pool {
     return handle * this.stride;
   }
 
-  /** Native address of an allocated block, for native code. (Deno: `Deno.UnsafePointer.create(BigInt(address))`.) */
+  /**
+   * Native address of an allocated block, for native code (Deno:
+   * `Deno.UnsafePointer.create(BigInt(address))`). Valid while the pool is open: unlike views,
+   * an address does not keep the mapping alive once the pool is closed and collected.
+   */
   ptr(handle: number): number {
     this.#checkAllocated(handle);
     return this.#address + this.#blocksOffset + handle * this.stride;

@@ -1,19 +1,44 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { HotpathError, libraryInfo, loadLibrary, nowNs, Pool } from "../mod.ts";
 import { ABI_VERSION, LAYOUT, LAYOUT_ORDER, verifyAbiVersion, verifyLayout } from "../ffi/layout.ts";
 import { loadLibrary as loadNative } from "../ffi/library.ts";
 import { collectGarbage, nextTurn, runtime, test } from "./harness.ts";
 
-const fixture = new URL("./fixtures/load_library.ts", import.meta.url).pathname;
+const packageRoot = new URL("..", import.meta.url).pathname;
+const fixture = join(packageRoot, "tests", "fixtures", "load_library.ts");
 
-function loadInChild(path: string, environment: Record<string, string>): Record<string, unknown> {
-  const args = runtime === "deno" ? ["run", "--allow-all", fixture, path] : [fixture, path];
-  const output = execFileSync(process.execPath, args, {
-    env: { ...process.env, ...environment },
-    encoding: "utf8",
-  });
+function loadInChild(
+  path: string,
+  environment: Record<string, string | undefined>,
+  options: { script?: string; build?: boolean } = {},
+): Record<string, unknown> {
+  const script = options.script ?? fixture;
+  const extra = options.build === false ? ["no-build"] : [];
+  const args = runtime === "deno" ? ["run", "--allow-all", script, path, ...extra] : [script, path, ...extra];
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries({ ...process.env, ...environment })) {
+    if (value !== undefined) env[name] = value;
+  }
+  const output = execFileSync(process.execPath, args, { env, encoding: "utf8" });
   return JSON.parse(output.trim().split("\n").at(-1)!);
+}
+
+/** A copy of the package with its sources but no built library; node_modules (and Zig) shared. */
+function unbuiltCopy(): string {
+  const directory = mkdtempSync(join(tmpdir(), "hotpath-unbuilt-"));
+  for (const entry of ["mod.ts", "src", "ffi", "package.json", "deno.json", join("tests", "fixtures")]) {
+    cpSync(join(packageRoot, entry), join(directory, entry), { recursive: true });
+  }
+  cpSync(join(packageRoot, "zig"), join(directory, "zig"), {
+    recursive: true,
+    filter: (source) => !source.includes("zig-out") && !source.includes(".zig-cache"),
+  });
+  symlinkSync(join(packageRoot, "node_modules"), join(directory, "node_modules"));
+  return directory;
 }
 
 test("loadLibrary reports the runtime, the path and the ABI version", () => {
@@ -78,6 +103,28 @@ test("loadLibrary takes HOTPATH_LIB when it names a real library", () => {
   assert.equal(result.ok, true);
   assert.equal(result.path, path);
   assert.equal(result.runtime, runtime);
+});
+
+test("loadLibrary without a built library: LIBRARY_NOT_FOUND with build false, zig build otherwise", () => {
+  const directory = unbuiltCopy();
+  try {
+    const script = join(directory, "tests", "fixtures", "load_library.ts");
+    // The project's own Zig cache, as scripts/ uses it: a cold cache costs 90 s of compiling.
+    const environment = {
+      HOTPATH_LIB: undefined,
+      ZIG_GLOBAL_CACHE_DIR: process.env.ZIG_GLOBAL_CACHE_DIR ??
+        join(packageRoot, "node_modules", ".hotpath", "zig-cache"),
+    };
+    const refused = loadInChild("", environment, { script, build: false });
+    assert.equal(refused.code, "LIBRARY_NOT_FOUND");
+    assert.match(String(refused.message), /zig-out\/lib\/libhotpath\.so/);
+    assert.match(String(refused.message), /scripts\/setup\.mjs/);
+    const built = loadInChild("", environment, { script });
+    assert.equal(built.ok, true, JSON.stringify(built));
+    assert.equal(built.path, join(directory, "zig", "zig-out", "lib", "libhotpath.so"));
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
 });
 
 test("nowNs is monotonic and advances", async () => {
