@@ -50,6 +50,9 @@ export fn hp_pool_create(block_size: u32, capacity: u32, alignment: u32, flags: 
 }
 
 /// Allocates one block; returns its handle or a negative Status (exhausted when none is free).
+/// For pools driven from native code (and benchmarks): a TypeScript Pool keeps its free-list
+/// head and counters in JavaScript and syncs the header only around batch calls and reset, so
+/// one pool must not mix these single-block calls with TypeScript alloc/free.
 export fn hp_pool_alloc(id: u32) callconv(.c) i32 {
     const pool = (registry.lookup(id, .pool) orelse return Status.invalid_id.code()).pool;
     const handle = pool.alloc() catch return Status.corrupted.code();
@@ -99,6 +102,8 @@ export fn hp_arena_create(capacity: u32, alignment: u32, flags: u32) callconv(.c
 }
 
 /// Returns the offset of a new allocation or a negative Status (exhausted when full).
+/// For arenas driven from native code: a TypeScript Arena keeps its offset in JavaScript and
+/// writes it to the header only in stats() and close(), so one arena must not mix the two.
 export fn hp_arena_alloc(id: u32, size_bytes: u32, alignment: u32) callconv(.c) i32 {
     const arena = (registry.lookup(id, .arena) orelse return Status.invalid_id.code()).arena;
     const offset = arena.alloc(size_bytes, alignment) catch |failure| return switch (failure) {
