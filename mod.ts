@@ -22,8 +22,32 @@
  *
  * @module
  */
-export { Pool, type PoolOptions, type PoolStats } from "./src/pool.ts";
-export { Arena, type ArenaOptions, type ArenaStats } from "./src/arena.ts";
+export {
+  Pool,
+  type PoolOptions,
+  type PoolStats,
+  type ScopedBlock,
+  StructPool,
+  type StructPoolOptions,
+} from "./src/pool.ts";
+export { Arena, type ArenaOptions, type ArenaScope, type ArenaStats } from "./src/arena.ts";
+export {
+  type BigType,
+  type ElementValue,
+  type FieldInfo,
+  type FieldType,
+  type FieldValue,
+  type NumberPaths,
+  type NumberType,
+  type ReadonlyFields,
+  type ScalarType,
+  type Schema,
+  struct,
+  type StructCursor,
+  StructLayout,
+  type WritableFields,
+} from "./src/struct.ts";
+export { ArrayCursor } from "./src/struct_memory.ts";
 export { HotpathError, type HotpathErrorCode } from "./src/errors.ts";
 export { clockNs, nowNs } from "./src/clock.ts";
 export { type LibraryInfo, libraryInfo, loadLibrary, type LoadOptions } from "./src/library.ts";

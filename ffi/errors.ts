@@ -16,6 +16,7 @@ export type HotpathErrorCode =
   | "OUT_OF_MEMORY"
   | "LIMIT_REACHED"
   | "CORRUPTED"
+  | "OUT_OF_RANGE"
   | "LIBRARY_NOT_FOUND"
   | "ABI_MISMATCH"
   | "LAYOUT_MISMATCH"

@@ -45,9 +45,10 @@ const steps = [
   { name: "system calls do not grow with operations", command: "node", args: ["scripts/syscalls.mjs"] },
 ];
 
+/** Zig's build summary: "N/M tests passed", over every test binary. */
 function zigCounts(output) {
-  const match = /(\d+) pass(?:, (\d+) fail)?/.exec(output);
-  return match ? { passed: Number(match[1]), failed: Number(match[2] ?? 0) } : undefined;
+  const match = /(\d+)\/(\d+) tests passed/.exec(output);
+  return match ? { passed: Number(match[1]), failed: Number(match[2]) - Number(match[1]) } : undefined;
 }
 
 function denoCounts(output) {

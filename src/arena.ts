@@ -11,6 +11,7 @@ import { LAYOUT, word, writeCounter } from "../ffi/layout.ts";
 import { closedError, HotpathError } from "./errors.ts";
 import { alignment, alignmentError, integerError, integerIn, optionsObject } from "./validate.ts";
 import { closeRegion, mapRegion } from "./region.ts";
+import type { Schema, StructLayout } from "./struct.ts";
 
 /** Options of `new Arena(...)`. */
 export interface ArenaOptions {
@@ -18,6 +19,14 @@ export interface ArenaOptions {
   capacity: number;
   /** Default alignment of `alloc`, a power of two up to 4096. Default: 8. */
   align?: number;
+}
+
+/** A mark that `using` rewinds to at the end of its scope: `using scope = arena.scope();`. */
+export interface ArenaScope {
+  /** The offset the arena returns to. */
+  readonly mark: number;
+  /** Rewinds the arena to `mark` (INVALID_ARGUMENT if a reset or rewind went below it). */
+  [Symbol.dispose](): void;
 }
 
 /** What `arena.stats()` reports. Counts are exact up to 2^53. */
@@ -127,6 +136,20 @@ export class Arena {
   /** Like `alloc`, but returns -1 instead of throwing when the arena is full. */
   tryAlloc(bytes: number, align?: number): number {
     return this.#bump(bytes, align === undefined ? this.align : align);
+  }
+
+  /**
+   * Reserves one record of `layout`, aligned to the layout, and returns its offset; read and
+   * write it with `layout.cursor(arena.bytes).at(offset)`.
+   */
+  allocStruct<S extends Schema>(layout: StructLayout<S>): number {
+    return this.alloc(layout.size, layout.align);
+  }
+
+  /** Marks the offset now and rewinds to it when the `using` scope ends. Allocates the scope object. */
+  scope(): ArenaScope {
+    const mark = this.mark();
+    return { mark, [Symbol.dispose]: () => this.rewind(mark) };
   }
 
   /** The current offset, to `rewind()` to later. */

@@ -12,6 +12,7 @@ import { LAYOUT, readCounter, word, writeCounter } from "../ffi/layout.ts";
 import { closedError, HotpathError, statusError } from "./errors.ts";
 import { alignment, integerIn, optionsObject } from "./validate.ts";
 import { closeRegion, mapRegion } from "./region.ts";
+import type { Schema, StructCursor, StructLayout } from "./struct.ts";
 
 /** Options of `new Pool(...)`. */
 export interface PoolOptions {
@@ -21,6 +22,22 @@ export interface PoolOptions {
   capacity: number;
   /** Alignment of every block in bytes, a power of two up to 4096. Default: 8. */
   align?: number;
+}
+
+/** Options of `Pool.of(layout, ...)`: the block size and alignment come from the layout. */
+export interface StructPoolOptions {
+  /** Number of records, 1 to 2^26. */
+  capacity: number;
+  /** Alignment of every record, at least the layout's. Default: the larger of 8 and the layout's. */
+  align?: number;
+}
+
+/** A block that `using` frees at the end of its scope: `using block = pool.allocScoped();`. */
+export interface ScopedBlock {
+  /** The block's handle. */
+  readonly handle: number;
+  /** Frees the block (DOUBLE_FREE if it was freed by hand already). */
+  [Symbol.dispose](): void;
 }
 
 /** What `pool.stats()` reports. Counts are exact up to 2^53. */
@@ -104,6 +121,24 @@ export class Pool {
   #failed = 0;
   /** Handles below this are valid: the capacity, or 0 once closed (which sends every call to its slow path). */
   #limit: number;
+
+  /**
+   * A pool of records of `layout`, with a cursor for typed field access.
+   *
+   * @example
+   * ```ts
+   * import { Pool, struct } from "@hotpath/core";
+   * const Order = struct({ id: "u64", price: "f64", qty: "u32", side: "u8" });
+   * using orders = Pool.of(Order, { capacity: 1024 });
+   * const handle = orders.alloc();
+   * const order = orders.at(handle);
+   * order.price = 100.5;
+   * order.idAsNumber = 42;
+   * ```
+   */
+  static of<S extends Schema>(layout: StructLayout<S>, options: StructPoolOptions): StructPool<S> {
+    return new StructPool(layout, options);
+  }
 
   /** Maps and formats a pool. Throws INVALID_ARGUMENT for bad options, OUT_OF_MEMORY if mapping fails. */
   constructor(options: PoolOptions) {
@@ -305,6 +340,12 @@ export class Pool {
     this.close();
   }
 
+  /** Allocates a block that is freed when the `using` scope holding it ends. Allocates the scope object. */
+  allocScoped(): ScopedBlock {
+    const handle = this.alloc();
+    return { handle, [Symbol.dispose]: () => this.free(handle) };
+  }
+
   /** The header now holds what the fields hold (before a native call). */
   #writeHeader(): void {
     const header = this.#header;
@@ -374,5 +415,45 @@ export class Pool {
       "CORRUPTED",
       `Pool: the free list is corrupted at handle ${handle}: a freed block was written to (use after free).`,
     );
+  }
+}
+
+/**
+ * A pool whose blocks hold records of one struct layout; `at(handle)` gives typed access.
+ * Created by `Pool.of(layout, options)`.
+ */
+export class StructPool<S extends Schema> extends Pool {
+  /** The layout of every record. */
+  readonly layout: StructLayout<S>;
+  #cursor: StructCursor<S> | undefined;
+
+  /** Use `Pool.of(layout, options)`. */
+  constructor(layout: StructLayout<S>, options: StructPoolOptions) {
+    const given = optionsObject("Pool.of", options);
+    const align = given.align === undefined ? Math.max(8, layout.align) : alignment("Pool.of", "align", given.align);
+    if (align < layout.align) {
+      throw new HotpathError(
+        "INVALID_ARGUMENT",
+        `Pool.of: align ${align} is below the layout's alignment ${layout.align}.`,
+      );
+    }
+    super({ blockSize: layout.size, capacity: given.capacity as number, align });
+    this.layout = layout;
+    this.#cursor = layout.cursor(this.bytes);
+  }
+
+  /**
+   * The pool's one cursor, moved to allocated block `handle`: reading and writing its fields
+   * allocates nothing. The next `at()` moves the same cursor.
+   */
+  at(handle: number): StructCursor<S> {
+    const offset = this.offset(handle);
+    return this.#cursor!.at(offset);
+  }
+
+  /** Closes the pool and drops the cursor's views of its memory. */
+  override close(): void {
+    super.close();
+    this.#cursor = undefined;
   }
 }

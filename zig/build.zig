@@ -19,16 +19,35 @@ pub fn build(b: *std.Build) void {
     const library = b.addLibrary(.{ .name = "hotpath", .linkage = .dynamic, .root_module = module });
     b.installArtifact(library);
 
-    const test_module = b.createModule(.{
-        .root_source_file = b.path("src/exports.zig"),
+    // Test-only: a Zig extern struct that TypeScript's struct layouts are checked against.
+    const layout_test_module = b.createModule(.{
+        .root_source_file = b.path("src/layout_test_exports.zig"),
         .target = target,
-        // Tests keep every assertion and safety check on.
-        .optimize = .debug,
+        .optimize = optimize,
         .link_libc = true,
+        .strip = optimize != .debug,
     });
-    const tests = b.addTest(.{ .root_module = test_module });
-    const run_tests = b.addRunArtifact(tests);
-    // Run every time: a cached pass would hide the tests from the suite's count.
-    run_tests.has_side_effects = true;
-    b.step("test", "Run the Zig unit and model tests").dependOn(&run_tests.step);
+    const layout_test_library = b.addLibrary(.{
+        .name = "hotpath_layout_test",
+        .linkage = .dynamic,
+        .root_module = layout_test_module,
+    });
+    b.installArtifact(layout_test_library);
+
+    const test_step = b.step("test", "Run the Zig unit and model tests");
+    for ([_][]const u8{ "src/exports.zig", "src/layout_test_exports.zig" }) |root| {
+        const tests = b.addTest(.{
+            .root_module = b.createModule(.{
+                .root_source_file = b.path(root),
+                .target = target,
+                // Tests keep every assertion and safety check on.
+                .optimize = .debug,
+                .link_libc = true,
+            }),
+        });
+        const run_tests = b.addRunArtifact(tests);
+        // Run every time: a cached pass would hide the tests from the suite's count.
+        run_tests.has_side_effects = true;
+        test_step.dependOn(&run_tests.step);
+    }
 }
