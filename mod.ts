@@ -32,6 +32,12 @@ export {
 } from "./src/pool.ts";
 export { Arena, type ArenaOptions, type ArenaScope, type ArenaStats } from "./src/arena.ts";
 export {
+  SizeClassPool,
+  type SizeClassPoolOptions,
+  type SizeClassPoolStats,
+  type SizeClassStats,
+} from "./src/size_class_pool.ts";
+export {
   type BigType,
   type ElementValue,
   type FieldInfo,

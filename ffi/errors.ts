@@ -17,6 +17,7 @@ export type HotpathErrorCode =
   | "LIMIT_REACHED"
   | "CORRUPTED"
   | "OUT_OF_RANGE"
+  | "TOO_LARGE"
   | "LIBRARY_NOT_FOUND"
   | "ABI_MISMATCH"
   | "LAYOUT_MISMATCH"

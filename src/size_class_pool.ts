@@ -1,0 +1,313 @@
+/**
+ * `SizeClassPool`: several pools behind one `alloc(bytes)`.
+ *
+ * Each size class is a Pool. A request goes to the smallest class that holds it through a
+ * lookup table indexed by the request size (O(1), exact for any configured classes). The
+ * handle carries its class in its top 6 bits, so `free(handle)` needs no size.
+ *
+ * @module
+ */
+import { HotpathError } from "./errors.ts";
+import { Pool, type PoolStats } from "./pool.ts";
+import { alignment, integerIn, optionsObject } from "./validate.ts";
+
+/** Options of `new SizeClassPool(...)`. */
+export interface SizeClassPoolOptions {
+  /** Block sizes in bytes, ascending, each 1 to 65536; at most 62. Default: 32, 64, 128, 256, 512, 1024. */
+  classes?: number[];
+  /** Blocks per class: one number for every class, or one per class. */
+  capacity: number | number[];
+  /** Alignment of every block, a power of two up to 4096. Default: 8. */
+  align?: number;
+  /**
+   * Requests larger than the largest class: "throw" (TOO_LARGE) or "allocate" (a dedicated
+   * region per request: one mmap and one munmap each, so not for the hot path). Default: "throw".
+   */
+  oversize?: "throw" | "allocate";
+}
+
+/** Counters of one size class: its pool's stats and the bytes asked versus granted. */
+export interface SizeClassStats extends PoolStats {
+  /** Bytes asked for by every allocation this class served. */
+  requestedBytes: number;
+  /** Bytes granted for them (allocations × blockSize). */
+  grantedBytes: number;
+}
+
+/** What `sizeClassPool.stats()` reports. */
+export interface SizeClassPoolStats {
+  /** One entry per class, in class order. */
+  classes: SizeClassStats[];
+  /** Totals over every class (large allocations not included). */
+  total: {
+    capacity: number;
+    inUse: number;
+    allocations: number;
+    failedAllocations: number;
+    bytesReserved: number;
+    requestedBytes: number;
+    grantedBytes: number;
+    /** Internal fragmentation: 1 - requested / granted (0 when nothing was allocated). */
+    fragmentation: number;
+  };
+  /** The oversize path: live regions, allocations made, and bytes live in them. */
+  large: { live: number; allocations: number; bytes: number };
+}
+
+const DEFAULT_CLASSES = [32, 64, 128, 256, 512, 1024];
+const CLASS_SIZE_MAX = 1 << 16;
+const CLASSES_MAX = 62;
+const BLOCK_BITS = 26;
+const BLOCK_MASK = (1 << BLOCK_BITS) - 1;
+/** The class index that marks a handle of the oversize path. */
+const LARGE = 63;
+const LARGE_SIZE_MAX = 1 << 30;
+
+/**
+ * Several fixed-size pools behind one `alloc(bytes)`.
+ *
+ * @example
+ * ```ts
+ * import { SizeClassPool } from "@hotpath/core";
+ * using pool = new SizeClassPool({ capacity: 1024 });
+ * const handle = pool.alloc(40); // served by the 64-byte class
+ * pool.bytesOf(handle)[pool.offset(handle)] = 1;
+ * pool.free(handle);
+ * ```
+ */
+export class SizeClassPool {
+  /** Block size of each class, ascending. */
+  readonly classes: readonly number[];
+  /** What happens to requests above the largest class. */
+  readonly oversize: "throw" | "allocate";
+  #pools: Pool[];
+  /** Request size (0 .. largest class) to class index. */
+  #route: Uint8Array;
+  #largest: number;
+  #requested: Float64Array;
+  #large = new Map<number, Pool>();
+  #largeNext = 0;
+  #largeAllocations = 0;
+  #largeBytes = 0;
+  #closed = false;
+
+  /** Creates one pool per class. Throws INVALID_ARGUMENT for bad options. */
+  constructor(options: SizeClassPoolOptions) {
+    const where = "new SizeClassPool";
+    const given = optionsObject(where, options);
+    const classes = checkClasses(where, given.classes ?? DEFAULT_CLASSES);
+    const capacities = checkCapacities(where, given.capacity, classes.length);
+    const align = alignment(where, "align", given.align ?? 8);
+    if (given.oversize !== undefined && given.oversize !== "throw" && given.oversize !== "allocate") {
+      throw new HotpathError(
+        "INVALID_ARGUMENT",
+        `${where}: oversize must be "throw" or "allocate"; got ${String(given.oversize)}.`,
+      );
+    }
+    this.classes = Object.freeze([...classes]);
+    this.oversize = given.oversize ?? "throw";
+    this.#largest = classes[classes.length - 1];
+    this.#route = new Uint8Array(this.#largest + 1);
+    let index = 0;
+    for (let bytes = 1; bytes <= this.#largest; bytes++) {
+      if (bytes > classes[index]) index++;
+      this.#route[bytes] = index;
+    }
+    this.#requested = new Float64Array(classes.length);
+    this.#pools = [];
+    try {
+      for (let index = 0; index < classes.length; index++) {
+        this.#pools.push(new Pool({ blockSize: classes[index], capacity: capacities[index], align }));
+      }
+    } catch (error) {
+      for (const pool of this.#pools) pool.close();
+      throw error;
+    }
+  }
+
+  /** Allocates `bytes` from the smallest class that holds them. POOL_EXHAUSTED when that class is full. */
+  alloc(bytes: number): number {
+    const handle = this.tryAlloc(bytes);
+    if (handle < 0) {
+      const index = this.#route[bytes];
+      throw new HotpathError(
+        "POOL_EXHAUSTED",
+        `SizeClassPool: the ${this.classes[index]}-byte class is exhausted (${
+          this.#pools[index].capacity
+        } blocks in use) ` +
+          `for a request of ${bytes} bytes. Free some, or give that class a larger capacity.`,
+      );
+    }
+    return handle;
+  }
+
+  /** Like `alloc`, but returns -1 when the class is full (TOO_LARGE and bad sizes still throw). */
+  tryAlloc(bytes: number): number {
+    if ((bytes >>> 0) !== bytes || bytes === 0 || bytes > this.#largest) return this.#unusual(bytes);
+    const index = this.#route[bytes];
+    const block = this.#pools[index].tryAlloc();
+    if (block < 0) return -1;
+    this.#requested[index] += bytes;
+    return ((index << BLOCK_BITS) | block) >>> 0;
+  }
+
+  /** Frees a handle of any class. INVALID_HANDLE for a value that is not a handle, DOUBLE_FREE if not allocated. */
+  free(handle: number): void {
+    const index = this.#classIndex(handle);
+    if (index === LARGE) return this.#freeLarge(handle);
+    this.#pools[index].free(handle & BLOCK_MASK);
+  }
+
+  /** Block size of the class serving `handle` (the bytes it may use). */
+  sizeOf(handle: number): number {
+    const index = this.#classIndex(handle);
+    return index === LARGE ? this.#largePool(handle).blockSize : this.classes[index];
+  }
+
+  /** The memory holding `handle`'s block: its class pool's `bytes`. No allocation. */
+  bytesOf(handle: number): Uint8Array {
+    return this.#poolOf(handle).bytes;
+  }
+
+  /** Byte offset of `handle`'s block inside `bytesOf(handle)`. */
+  offset(handle: number): number {
+    return this.#poolOf(handle).offset(handle & BLOCK_MASK);
+  }
+
+  /** A new Uint8Array over `handle`'s block. Allocates the view object. */
+  view(handle: number): Uint8Array {
+    return this.#poolOf(handle).view(handle & BLOCK_MASK);
+  }
+
+  /** Native address of `handle`'s block. */
+  ptr(handle: number): number {
+    return this.#poolOf(handle).ptr(handle & BLOCK_MASK);
+  }
+
+  /** Per-class and total counters, including internal fragmentation. */
+  stats(): SizeClassPoolStats {
+    if (this.#closed) throw closed();
+    const classes = this.#pools.map((pool, index) => {
+      const stats = pool.stats();
+      return { ...stats, requestedBytes: this.#requested[index], grantedBytes: stats.allocations * stats.blockSize };
+    });
+    const sum = (pick: (stats: SizeClassStats) => number) => classes.reduce((total, stats) => total + pick(stats), 0);
+    const requestedBytes = sum((stats) => stats.requestedBytes);
+    const grantedBytes = sum((stats) => stats.grantedBytes);
+    return {
+      classes,
+      total: {
+        capacity: sum((stats) => stats.capacity),
+        inUse: sum((stats) => stats.inUse),
+        allocations: sum((stats) => stats.allocations),
+        failedAllocations: sum((stats) => stats.failedAllocations),
+        bytesReserved: sum((stats) => stats.bytesReserved),
+        requestedBytes,
+        grantedBytes,
+        fragmentation: grantedBytes === 0 ? 0 : 1 - requestedBytes / grantedBytes,
+      },
+      large: { live: this.#large.size, allocations: this.#largeAllocations, bytes: this.#largeBytes },
+    };
+  }
+
+  /** Closes every class pool and every large region; later calls throw CLOSED. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const pool of this.#pools) pool.close();
+    for (const pool of this.#large.values()) pool.close();
+    this.#large.clear();
+    this.#largeBytes = 0;
+  }
+
+  /** Same as `close()`, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Sizes outside the classes: bad arguments, closed, too large, or the oversize path. */
+  #unusual(bytes: number): number {
+    if (this.#closed) throw closed();
+    integerIn("SizeClassPool.alloc", "bytes", bytes, 1, LARGE_SIZE_MAX);
+    if (this.oversize === "throw") {
+      throw new HotpathError(
+        "TOO_LARGE",
+        `SizeClassPool: ${bytes} bytes is larger than the largest class (${this.#largest} bytes). ` +
+          `Add a larger class, or create the pool with oversize: "allocate".`,
+      );
+    }
+    return this.#allocLarge(bytes);
+  }
+
+  #allocLarge(bytes: number): number {
+    if (this.#large.size > BLOCK_MASK) {
+      throw new HotpathError("LIMIT_REACHED", `SizeClassPool: ${this.#large.size} large allocations are live.`);
+    }
+    while (this.#large.has(this.#largeNext)) this.#largeNext = (this.#largeNext + 1) & BLOCK_MASK;
+    const id = this.#largeNext;
+    this.#largeNext = (id + 1) & BLOCK_MASK;
+    const pool = new Pool({ blockSize: bytes, capacity: 1 });
+    pool.alloc();
+    this.#large.set(id, pool);
+    this.#largeAllocations++;
+    this.#largeBytes += bytes;
+    return ((LARGE << BLOCK_BITS) | id) >>> 0;
+  }
+
+  #freeLarge(handle: number): void {
+    const pool = this.#largePool(handle);
+    this.#large.delete(handle & BLOCK_MASK);
+    this.#largeBytes -= pool.blockSize;
+    pool.close();
+  }
+
+  #largePool(handle: number): Pool {
+    const pool = this.#large.get(handle & BLOCK_MASK);
+    if (pool === undefined) {
+      throw new HotpathError("DOUBLE_FREE", `SizeClassPool: large handle ${handle} is not allocated (freed already?).`);
+    }
+    return pool;
+  }
+
+  #poolOf(handle: number): Pool {
+    const index = this.#classIndex(handle);
+    return index === LARGE ? this.#largePool(handle) : this.#pools[index];
+  }
+
+  #classIndex(handle: number): number {
+    if (this.#closed) throw closed();
+    const index = handle >>> BLOCK_BITS;
+    if ((handle >>> 0) !== handle || (index >= this.#pools.length && index !== LARGE)) {
+      throw new HotpathError("INVALID_HANDLE", `SizeClassPool: ${String(handle)} is not a handle of this pool.`);
+    }
+    return index;
+  }
+}
+
+function closed(): HotpathError {
+  return new HotpathError("CLOSED", "SizeClassPool is closed; create a new one.");
+}
+
+function checkClasses(where: string, classes: unknown): number[] {
+  if (!Array.isArray(classes) || classes.length === 0 || classes.length > CLASSES_MAX) {
+    throw new HotpathError(
+      "INVALID_ARGUMENT",
+      `${where}: classes must be an array of 1 to ${CLASSES_MAX} block sizes.`,
+    );
+  }
+  classes.forEach((size, index) => {
+    integerIn(where, `classes[${index}]`, size, index === 0 ? 1 : classes[index - 1] + 1, CLASS_SIZE_MAX);
+  });
+  return classes as number[];
+}
+
+function checkCapacities(where: string, capacity: unknown, count: number): number[] {
+  const capacities = Array.isArray(capacity) ? capacity : Array.from({ length: count }, () => capacity);
+  if (capacities.length !== count) {
+    throw new HotpathError(
+      "INVALID_ARGUMENT",
+      `${where}: capacity has ${capacities.length} entries for ${count} classes.`,
+    );
+  }
+  return capacities.map((value, index) => integerIn(where, `capacity[${index}]`, value, 1, 1 << BLOCK_BITS));
+}
