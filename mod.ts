@@ -54,6 +54,18 @@ export {
   type WritableFields,
 } from "./src/struct.ts";
 export { ArrayCursor } from "./src/struct_memory.ts";
+export { closeAll, type Metrics, metrics, type RegionMetrics } from "./src/registry.ts";
+export {
+  NO_HANDLE,
+  Order,
+  OrderNode,
+  type OrderNodeSchema,
+  type OrderSchema,
+  PriceLevel,
+  type PriceLevelSchema,
+  Trade,
+  type TradeSchema,
+} from "./src/trading.ts";
 export { HotpathError, type HotpathErrorCode } from "./src/errors.ts";
 export { clockNs, nowNs } from "./src/clock.ts";
 export { type LibraryInfo, libraryInfo, loadLibrary, type LoadOptions } from "./src/library.ts";

@@ -9,9 +9,10 @@
 import { loadLibrary, type Native } from "../ffi/library.ts";
 import { LAYOUT, word, writeCounter } from "../ffi/layout.ts";
 import { closedError, HotpathError } from "./errors.ts";
-import { alignment, alignmentError, integerError, integerIn, optionsObject } from "./validate.ts";
+import { alignment, alignmentError, integerError, integerIn, label, optionsObject } from "./validate.ts";
 import { closeRegion, mapRegion } from "./region.ts";
 import type { Schema, StructLayout } from "./struct.ts";
+import { track } from "./registry.ts";
 
 /** Options of `new Arena(...)`. */
 export interface ArenaOptions {
@@ -19,6 +20,8 @@ export interface ArenaOptions {
   capacity: number;
   /** Default alignment of `alloc`, a power of two up to 4096. Default: 8. */
   align?: number;
+  /** A label for `metrics()`. Default: "". */
+  name?: string;
 }
 
 /** A mark that `using` rewinds to at the end of its scope: `using scope = arena.scope();`. */
@@ -73,6 +76,8 @@ export class Arena {
   readonly capacity: number;
   /** Default alignment of `alloc`. */
   readonly align: number;
+  /** The label given at creation, for `metrics()`. */
+  readonly name: string;
 
   #native: Native;
   #id: number;
@@ -96,6 +101,7 @@ export class Arena {
     const given = optionsObject(where, options);
     this.capacity = integerIn(where, "capacity", given.capacity, 1, LAYOUT.arenaCapacityMax);
     this.align = alignment(where, "align", given.align ?? 8);
+    this.name = label(where, given.name);
     this.#native = loadLibrary();
     const region = mapRegion(
       this.#native,
@@ -109,6 +115,7 @@ export class Arena {
     this.#header = new Uint32Array(region.buffer, 0, LAYOUT.headerBytes / 4);
     this.#bytes = new Uint8Array(region.buffer, dataOffset, this.capacity);
     this.#limit = this.capacity;
+    track(this);
   }
 
   /** The arena's memory as one Uint8Array; allocations are offsets into it. */

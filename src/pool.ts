@@ -10,9 +10,10 @@
 import { loadLibrary, type Native } from "../ffi/library.ts";
 import { LAYOUT, readCounter, word, writeCounter } from "../ffi/layout.ts";
 import { closedError, HotpathError, statusError } from "./errors.ts";
-import { alignment, integerIn, optionsObject } from "./validate.ts";
+import { alignment, integerIn, label, optionsObject } from "./validate.ts";
 import { closeRegion, mapRegion } from "./region.ts";
 import type { Schema, StructCursor, StructLayout } from "./struct.ts";
+import { track } from "./registry.ts";
 
 /** Options of `new Pool(...)`. */
 export interface PoolOptions {
@@ -22,6 +23,8 @@ export interface PoolOptions {
   capacity: number;
   /** Alignment of every block in bytes, a power of two up to 4096. Default: 8. */
   align?: number;
+  /** A label for `metrics()`. Default: "". */
+  name?: string;
 }
 
 /** Options of `Pool.of(layout, ...)`: the block size and alignment come from the layout. */
@@ -30,6 +33,8 @@ export interface StructPoolOptions {
   capacity: number;
   /** Alignment of every record, at least the layout's. Default: the larger of 8 and the layout's. */
   align?: number;
+  /** A label for `metrics()`. Default: "". */
+  name?: string;
 }
 
 /** A block that `using` frees at the end of its scope: `using block = pool.allocScoped();`. */
@@ -99,6 +104,8 @@ export class Pool {
   readonly align: number;
   /** Bytes from the start of one block to the start of the next. */
   readonly stride: number;
+  /** The label given at creation, for `metrics()`. */
+  readonly name: string;
 
   #native: Native;
   #id: number;
@@ -147,6 +154,7 @@ export class Pool {
     this.blockSize = integerIn(where, "blockSize", given.blockSize, 1, LAYOUT.blockSizeMax);
     this.capacity = integerIn(where, "capacity", given.capacity, 1, LAYOUT.poolCapacityMax);
     this.align = alignment(where, "align", given.align ?? 8);
+    this.name = label(where, given.name);
     this.#native = loadLibrary();
     const id = this.#native.symbols.hp_pool_create(this.blockSize, this.capacity, this.align, 0);
     if (id === -1) {
@@ -170,6 +178,7 @@ export class Pool {
     this.#limit = this.capacity;
     this.#readHeader();
     this.#bytes = new Uint8Array(region.buffer, this.#blocksOffset, this.capacity * this.stride);
+    track(this);
   }
 
   /** Every block, as one Uint8Array over native memory; block `h` starts at `offset(h)`. */
@@ -437,7 +446,12 @@ export class StructPool<S extends Schema> extends Pool {
         `Pool.of: align ${align} is below the layout's alignment ${layout.align}.`,
       );
     }
-    super({ blockSize: layout.size, capacity: given.capacity as number, align });
+    super({
+      blockSize: layout.size,
+      capacity: given.capacity as number,
+      align,
+      name: given.name as string | undefined,
+    });
     this.layout = layout;
     this.#cursor = layout.cursor(this.bytes);
   }

@@ -9,7 +9,8 @@
  */
 import { HotpathError } from "./errors.ts";
 import { Pool, type PoolStats } from "./pool.ts";
-import { alignment, integerIn, optionsObject } from "./validate.ts";
+import { alignment, integerIn, label, optionsObject } from "./validate.ts";
+import { track, untrack } from "./registry.ts";
 
 /** Options of `new SizeClassPool(...)`. */
 export interface SizeClassPoolOptions {
@@ -24,6 +25,8 @@ export interface SizeClassPoolOptions {
    * region per request: one mmap and one munmap each, so not for the hot path). Default: "throw".
    */
   oversize?: "throw" | "allocate";
+  /** A label for `metrics()`. Default: "". */
+  name?: string;
 }
 
 /** Counters of one size class: its pool's stats and the bytes asked versus granted. */
@@ -80,6 +83,8 @@ export class SizeClassPool {
   readonly classes: readonly number[];
   /** What happens to requests above the largest class. */
   readonly oversize: "throw" | "allocate";
+  /** The label given at creation, for `metrics()`. */
+  readonly name: string;
   #pools: Pool[];
   /** Request size (0 .. largest class) to class index. */
   #route: Uint8Array;
@@ -106,6 +111,7 @@ export class SizeClassPool {
     }
     this.classes = Object.freeze([...classes]);
     this.oversize = given.oversize ?? "throw";
+    this.name = label(where, given.name);
     this.#largest = classes[classes.length - 1];
     this.#route = new Uint8Array(this.#largest + 1);
     let index = 0;
@@ -117,12 +123,20 @@ export class SizeClassPool {
     this.#pools = [];
     try {
       for (let index = 0; index < classes.length; index++) {
-        this.#pools.push(new Pool({ blockSize: classes[index], capacity: capacities[index], align }));
+        const pool = new Pool({ blockSize: classes[index], capacity: capacities[index], align });
+        untrack(pool); // counted once, as part of this SizeClassPool
+        this.#pools.push(pool);
       }
     } catch (error) {
       for (const pool of this.#pools) pool.close();
       throw error;
     }
+    track(this);
+  }
+
+  /** True once `close()` has run. */
+  get closed(): boolean {
+    return this.#closed;
   }
 
   /** Allocates `bytes` from the smallest class that holds them. POOL_EXHAUSTED when that class is full. */
@@ -247,6 +261,7 @@ export class SizeClassPool {
     const id = this.#largeNext;
     this.#largeNext = (id + 1) & BLOCK_MASK;
     const pool = new Pool({ blockSize: bytes, capacity: 1 });
+    untrack(pool);
     pool.alloc();
     this.#large.set(id, pool);
     this.#largeAllocations++;

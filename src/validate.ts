@@ -53,3 +53,15 @@ export function optionsObject(where: string, options: unknown): Record<string, u
   }
   return options as Record<string, unknown>;
 }
+
+/** Returns the `name` option: a string of at most 100 characters, "" when absent. */
+export function label(where: string, value: unknown): string {
+  if (value === undefined) return "";
+  if (typeof value !== "string" || value.length > 100) {
+    throw new HotpathError(
+      "INVALID_ARGUMENT",
+      `${where}: name must be a string of at most 100 characters; got ${describe(value)}.`,
+    );
+  }
+  return value;
+}

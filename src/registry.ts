@@ -1,0 +1,102 @@
+/**
+ * The registry of live pools and arenas: metrics for all of them in one call, and closing
+ * them all at shutdown. It holds weak references, so a pool the program dropped without
+ * closing can still be collected (and its memory released).
+ *
+ * @module
+ */
+
+/** What the registry needs of a pool or arena. */
+export interface Tracked {
+  readonly name: string;
+  readonly closed: boolean;
+  close(): void;
+  stats(): { bytesReserved?: number; total?: { bytesReserved: number } };
+}
+
+/** One live pool or arena in `metrics()`. */
+export interface RegionMetrics {
+  /** "Pool", "StructPool", "Arena" or "SizeClassPool". */
+  kind: string;
+  /** The `name` option it was created with ("" if none). */
+  name: string;
+  /** Its own `stats()`. */
+  stats: unknown;
+  /** Bytes of native memory it holds. */
+  bytesReserved: number;
+}
+
+/** What `metrics()` reports. */
+export interface Metrics {
+  /** Every open pool and arena. */
+  regions: RegionMetrics[];
+  /** How many there are and the native memory they hold together. */
+  total: { count: number; bytesReserved: number };
+}
+
+const live = new Set<WeakRef<Tracked>>();
+const entries = new WeakMap<Tracked, WeakRef<Tracked>>();
+
+/** Registers a pool or arena (their constructors call this). */
+export function track(object: Tracked): void {
+  const reference = new WeakRef(object);
+  entries.set(object, reference);
+  live.add(reference);
+}
+
+/** Removes an object from the registry (pools owned by another structure). */
+export function untrack(object: Tracked): void {
+  const reference = entries.get(object);
+  if (reference !== undefined) live.delete(reference);
+}
+
+function each(visit: (object: Tracked) => void): void {
+  for (const reference of live) {
+    const object = reference.deref();
+    if (object === undefined || object.closed) live.delete(reference);
+    else visit(object);
+  }
+}
+
+/**
+ * Metrics of every open pool and arena, and their total.
+ *
+ * @example
+ * ```ts
+ * import { metrics, Pool } from "@hotpath/core";
+ * using orders = new Pool({ blockSize: 64, capacity: 1024, name: "orders" });
+ * console.log(metrics().total.bytesReserved);
+ * ```
+ */
+export function metrics(): Metrics {
+  const regions: RegionMetrics[] = [];
+  each((object) => {
+    const stats = object.stats();
+    const bytesReserved = stats.bytesReserved ?? stats.total?.bytesReserved ?? 0;
+    regions.push({ kind: object.constructor.name, name: object.name, stats, bytesReserved });
+  });
+  return {
+    regions,
+    total: { count: regions.length, bytesReserved: regions.reduce((sum, region) => sum + region.bytesReserved, 0) },
+  };
+}
+
+/**
+ * Closes every open pool and arena (at shutdown); returns how many it closed.
+ *
+ * @example
+ * ```ts
+ * import { closeAll, Pool } from "@hotpath/core";
+ * new Pool({ blockSize: 64, capacity: 16 });
+ * closeAll();
+ * ```
+ */
+export function closeAll(): number {
+  let count = 0;
+  each((object) => {
+    object.close();
+    count++;
+  });
+  live.clear();
+  return count;
+}
