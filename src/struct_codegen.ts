@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { ArrayCursor, cursorErrors, type Memory } from "./struct_memory.ts";
+import { ArrayCursor, cursorErrors, type Memory, SHIFT } from "./struct_memory.ts";
 import type { FieldInfo, ScalarType } from "./struct.ts";
 
 interface LayoutLike {
@@ -30,19 +30,6 @@ const VIEW: Record<ScalarType, string> = {
   u64: "u64",
   i64: "i64",
   f64: "f64",
-};
-const SHIFT: Record<ScalarType, number> = {
-  u8: 0,
-  i8: 0,
-  bool: 0,
-  u16: 1,
-  i16: 1,
-  u32: 2,
-  i32: 2,
-  f32: 2,
-  u64: 3,
-  i64: 3,
-  f64: 3,
 };
 
 /** Returns the cursor class for `layout`, generating the classes of nested layouts too. */

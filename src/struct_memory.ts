@@ -113,7 +113,8 @@ export function fits(type: string, value: unknown): boolean {
   }
 }
 
-const SHIFT: Record<string, number> = {
+/** log2 of each scalar's size: a byte offset shifted right by it indexes that scalar's typed array. */
+export const SHIFT: Readonly<Record<string, number>> = {
   u8: 0,
   i8: 0,
   bool: 0,
