@@ -24,6 +24,7 @@
  */
 export {
   Pool,
+  type PoolGrowth,
   type PoolOptions,
   type PoolStats,
   type ScopedBlock,

@@ -67,6 +67,13 @@ const targets: Target[] = [
     kind: "min",
   },
   {
+    label: "debug mode pool vs release pool (the cost of debug mode)",
+    numerator: NAMES.poolDebug,
+    denominator: NAMES.pool,
+    limit: 0,
+    kind: "min",
+  },
+  {
     label: "pool allocMany+freeMany per block vs alloc+free",
     numerator: NAMES.poolBatch,
     numeratorOps: 64,

@@ -2,6 +2,7 @@
 export const NAMES = {
   freeList: "TypeScript free list alloc+free (Int32Array)",
   pool: "hotpath Pool alloc+free (64 B)",
+  poolDebug: "hotpath Pool alloc+free (64 B, debug mode)",
   poolFfi: "hotpath Pool alloc+free via one FFI call each",
   poolBatch: "hotpath Pool allocMany+freeMany (64 blocks per call)",
   object: "new SmallOrder() (JS object)",

@@ -18,14 +18,15 @@ const BATCH = 64;
 
 /** Registers the pool benchmarks with mitata. */
 export function registerPoolBenchmarks(): void {
-  const pool = new Pool({ blockSize: 64, capacity: CAPACITY });
+  const pool = new Pool({ blockSize: 64, capacity: CAPACITY, debug: false });
+  const debugPool = new Pool({ blockSize: 64, capacity: CAPACITY, debug: true });
   const freeList = new TypeScriptFreeList(CAPACITY);
   const libc = openLibc();
   const malloc64 = libc.mallocOf(64);
   const free = libc.free;
   const symbols = loadLibrary().symbols;
   const noop = symbols.hp_noop;
-  const nativeId = symbols.hp_pool_create(64, CAPACITY, 8, 0);
+  const nativeId = symbols.hp_pool_create(64, CAPACITY, 0, 0, 8, 0);
   const nativeAlloc = symbols.hp_pool_alloc;
   const nativeFree = symbols.hp_pool_free;
   const handles = new Uint32Array(BATCH);
@@ -44,6 +45,14 @@ export function registerPoolBenchmarks(): void {
       repeated(NAMES.pool, () => {
         const handle = pool.alloc();
         pool.free(handle);
+        do_not_optimize(handle);
+      }),
+    );
+    bench(
+      NAMES.poolDebug,
+      repeated(NAMES.poolDebug, () => {
+        const handle = debugPool.alloc();
+        debugPool.free(handle);
         do_not_optimize(handle);
       }),
     );
@@ -72,7 +81,7 @@ export function registerPoolBenchmarks(): void {
 /** Latency distributions of single pool, malloc and JS allocations (batches of 64). */
 export function poolLatencies(samples: number): Distribution[] {
   const batch = 64;
-  const pool = new Pool({ blockSize: 64, capacity: CAPACITY });
+  const pool = new Pool({ blockSize: 64, capacity: CAPACITY, debug: false });
   const libc = openLibc();
   const malloc64 = libc.mallocOf(64);
   const held = new Uint32Array(batch);

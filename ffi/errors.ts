@@ -10,6 +10,8 @@ export type HotpathErrorCode =
   | "INVALID_ARGUMENT"
   | "INVALID_HANDLE"
   | "DOUBLE_FREE"
+  | "USE_AFTER_FREE"
+  | "OVERFLOW"
   | "POOL_EXHAUSTED"
   | "ARENA_FULL"
   | "CLOSED"

@@ -8,7 +8,7 @@
 import { HotpathError } from "./errors.ts";
 
 /** ABI version this TypeScript code was written against. */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 /** Byte offsets, sizes and limits shared with Zig. */
 export const LAYOUT = {
@@ -50,6 +50,9 @@ export const LAYOUT = {
   batchMax: 1 << 20,
   blockAlignmentMin: 4,
   flagsKnown: 0,
+  poolGrowLimit: 112,
+  poolGrowChunk: 116,
+  poolGrowths: 120,
 } as const;
 
 /** The order of Zig's `layout.table`. Append only, in step with Zig. */

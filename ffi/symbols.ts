@@ -30,8 +30,10 @@ export const symbols = {
   hp_noop: { parameters: [], result: "void" },
   /** fn hp_clock_ns() f64 */
   hp_clock_ns: { parameters: [], result: "f64" },
-  /** fn hp_pool_create(block_size: u32, capacity: u32, alignment: u32, flags: u32) i32 */
-  hp_pool_create: { parameters: ["u32", "u32", "u32", "u32"], result: "i32" },
+  /** fn hp_pool_create(block_size, capacity, capacity_max, grow_chunk, alignment, flags: u32) i32 */
+  hp_pool_create: { parameters: ["u32", "u32", "u32", "u32", "u32", "u32"], result: "i32" },
+  /** fn hp_pool_grow(id: u32) i32 */
+  hp_pool_grow: { parameters: ["u32"], result: "i32" },
   /** fn hp_pool_alloc(id: u32) i32 */
   hp_pool_alloc: { parameters: ["u32"], result: "i32" },
   /** fn hp_pool_free(id: u32, handle: u32) i32 */
@@ -72,7 +74,15 @@ export interface NativeSymbols {
   hp_layout_value(index: number): number;
   hp_noop(): void;
   hp_clock_ns(): number;
-  hp_pool_create(blockSize: number, capacity: number, alignment: number, flags: number): number;
+  hp_pool_create(
+    blockSize: number,
+    capacity: number,
+    capacityMax: number,
+    growChunk: number,
+    alignment: number,
+    flags: number,
+  ): number;
+  hp_pool_grow(id: number): number;
   hp_pool_alloc(id: number): number;
   hp_pool_free(id: number, handle: number): number;
   hp_pool_alloc_many(id: number, out: Uint32Array, count: number): number;

@@ -8,7 +8,7 @@
  * @module
  */
 import { HotpathError } from "./errors.ts";
-import { Pool, type PoolStats } from "./pool.ts";
+import { HANDLE_BITS, Pool, type PoolStats } from "./pool.ts";
 import { alignment, integerIn, label, optionsObject } from "./validate.ts";
 import { track, untrack } from "./registry.ts";
 
@@ -27,6 +27,8 @@ export interface SizeClassPoolOptions {
   oversize?: "throw" | "allocate";
   /** A label for `metrics()`. Default: "". */
   name?: string;
+  /** Debug mode for every class (see `PoolOptions.debug`). Default: on when HOTPATH_DEBUG=1. */
+  debug?: boolean;
 }
 
 /** Counters of one size class: its pool's stats and the bytes asked versus granted. */
@@ -62,6 +64,8 @@ const CLASS_SIZE_MAX = 1 << 16;
 const CLASSES_MAX = 62;
 const BLOCK_BITS = 26;
 const BLOCK_MASK = (1 << BLOCK_BITS) - 1;
+/** The handle of a large allocation's block inside its own one-block pool. */
+const LARGE_BLOCK = 0;
 /** The class index that marks a handle of the oversize path. */
 const LARGE = 63;
 const LARGE_SIZE_MAX = 1 << 30;
@@ -95,6 +99,7 @@ export class SizeClassPool {
   #largeAllocations = 0;
   #largeBytes = 0;
   #closed = false;
+  #debug: boolean | undefined;
 
   /** Creates one pool per class. Throws INVALID_ARGUMENT for bad options. */
   constructor(options: SizeClassPoolOptions) {
@@ -112,6 +117,7 @@ export class SizeClassPool {
     this.classes = Object.freeze([...classes]);
     this.oversize = given.oversize ?? "throw";
     this.name = label(where, given.name);
+    this.#debug = given.debug as boolean | undefined;
     this.#largest = classes[classes.length - 1];
     this.#route = new Uint8Array(this.#largest + 1);
     let index = 0;
@@ -123,7 +129,15 @@ export class SizeClassPool {
     this.#pools = [];
     try {
       for (let index = 0; index < classes.length; index++) {
-        const pool = new Pool({ blockSize: classes[index], capacity: capacities[index], align });
+        const pool = new Pool(
+          {
+            blockSize: classes[index],
+            capacity: capacities[index],
+            align,
+            debug: given.debug as boolean | undefined,
+            [HANDLE_BITS]: BLOCK_BITS,
+          } as ConstructorParameters<typeof Pool>[0],
+        );
         untrack(pool); // counted once, as part of this SizeClassPool
         this.#pools.push(pool);
       }
@@ -185,17 +199,17 @@ export class SizeClassPool {
 
   /** Byte offset of `handle`'s block inside `bytesOf(handle)`. */
   offset(handle: number): number {
-    return this.#poolOf(handle).offset(handle & BLOCK_MASK);
+    return this.#poolOf(handle).offset(blockOf(handle));
   }
 
   /** A new Uint8Array over `handle`'s block. Allocates the view object. */
   view(handle: number): Uint8Array {
-    return this.#poolOf(handle).view(handle & BLOCK_MASK);
+    return this.#poolOf(handle).view(blockOf(handle));
   }
 
   /** Native address of `handle`'s block. */
   ptr(handle: number): number {
-    return this.#poolOf(handle).ptr(handle & BLOCK_MASK);
+    return this.#poolOf(handle).ptr(blockOf(handle));
   }
 
   /** Per-class and total counters, including internal fragmentation. */
@@ -260,9 +274,10 @@ export class SizeClassPool {
     while (this.#large.has(this.#largeNext)) this.#largeNext = (this.#largeNext + 1) & BLOCK_MASK;
     const id = this.#largeNext;
     this.#largeNext = (id + 1) & BLOCK_MASK;
-    const pool = new Pool({ blockSize: bytes, capacity: 1 });
+    const pool = new Pool({ blockSize: bytes, capacity: 1, debug: this.#debug });
     untrack(pool);
-    pool.alloc();
+    // The only block of a fresh pool: handle 0 in release and debug mode alike (generation 0).
+    if (pool.alloc() !== LARGE_BLOCK) throw new HotpathError("CORRUPTED", "SizeClassPool: a large region misbehaved.");
     this.#large.set(id, pool);
     this.#largeAllocations++;
     this.#largeBytes += bytes;
@@ -314,6 +329,11 @@ function checkClasses(where: string, classes: unknown): number[] {
     integerIn(where, `classes[${index}]`, size, index === 0 ? 1 : classes[index - 1] + 1, CLASS_SIZE_MAX);
   });
   return classes as number[];
+}
+
+/** The handle inside the class pool (for a large allocation: its region's only block). */
+function blockOf(handle: number): number {
+  return handle >>> BLOCK_BITS === LARGE ? LARGE_BLOCK : handle & BLOCK_MASK;
 }
 
 function checkCapacities(where: string, capacity: unknown, count: number): number[] {

@@ -28,7 +28,10 @@ const operation: fc.Arbitrary<Operation> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: "reset" } as const) },
 );
 
-/** The trivially correct reference: a LIFO stack of free handles and a set of live ones. */
+/**
+ * The trivially correct reference: a LIFO stack of free handles and a set of live ones. A
+ * growing model puts each new chunk on top of the stack, lowest handle first.
+ */
 class PoolModel {
   free: number[] = [];
   live = new Set<number>();
@@ -36,8 +39,9 @@ class PoolModel {
   frees = 0;
   failed = 0;
   highWater = 0;
+  growths = 0;
 
-  constructor(readonly capacity: number) {
+  constructor(public capacity: number, readonly chunk = 0, readonly maxCapacity = capacity) {
     this.reset();
   }
 
@@ -47,7 +51,17 @@ class PoolModel {
     this.free = Array.from({ length: this.capacity }, (_, index) => this.capacity - 1 - index);
   }
 
+  grow(): boolean {
+    if (this.chunk === 0 || this.capacity === this.maxCapacity) return false;
+    const grown = Math.min(this.maxCapacity, this.capacity + this.chunk);
+    for (let handle = grown - 1; handle >= this.capacity; handle--) this.free.push(handle);
+    this.capacity = grown;
+    this.growths += 1;
+    return true;
+  }
+
   alloc(): number {
+    if (this.free.length === 0) this.grow();
     const handle = this.free.pop();
     if (handle === undefined) {
       this.failed += 1;
@@ -110,6 +124,9 @@ function apply(pool: Pool, model: PoolModel, step: Operation, view: DataView): v
       break;
     case "allocMany": {
       const out = new Uint32Array(step.count);
+      while (model.capacity - model.live.size < step.count && model.grow()) {
+        // The pool grows before a batch that does not fit, as many chunks as it needs.
+      }
       const expected = Array.from({ length: step.count }, () => model.alloc()).filter((handle) => handle >= 0);
       assert.equal(pool.allocMany(out), expected.length);
       assert.deepEqual([...out.subarray(0, expected.length)], expected);
@@ -138,6 +155,8 @@ function checkAgainstModel(pool: Pool, model: PoolModel): void {
   assert.equal(stats.allocations, model.allocations);
   assert.equal(stats.frees, model.frees);
   assert.equal(stats.failedAllocations, model.failed);
+  assert.equal(stats.capacity, model.capacity);
+  assert.equal(stats.growths, model.growths);
   for (let handle = 0; handle < model.capacity; handle++) {
     assert.equal(pool.isAllocated(handle), model.live.has(handle), `handle ${handle}`);
   }
@@ -146,15 +165,28 @@ function checkAgainstModel(pool: Pool, model: PoolModel): void {
   }
 }
 
-test("Pool matches a LIFO model over random alloc/free/batch/reset sequences", () => {
+const growth = fc.option(
+  fc.record({ chunk: fc.integer({ min: 1, max: 16 }), extra: fc.integer({ min: 1, max: 40 }) }),
+  { nil: undefined },
+);
+
+test("Pool matches a LIFO model over random alloc/free/batch/reset sequences, fixed and growing", () => {
   fc.assert(
     fc.property(
       fc.integer({ min: 1, max: 48 }),
       fc.constantFrom(4, 8, 12, 64, 100),
+      growth,
       fc.array(operation, { minLength: OPERATIONS_PER_RUN, maxLength: OPERATIONS_PER_RUN }),
-      (capacity, blockSize, steps) => {
-        using pool = new Pool({ blockSize, capacity });
-        const model = new PoolModel(capacity);
+      (capacity, blockSize, grows, steps) => {
+        const maxCapacity = capacity + (grows?.extra ?? 0);
+        const chunk = Math.min(grows?.chunk ?? 0, maxCapacity);
+        using pool = new Pool({
+          blockSize,
+          capacity,
+          debug: false,
+          ...(grows === undefined ? {} : { grow: { chunk, maxCapacity } }),
+        });
+        const model = new PoolModel(capacity, chunk, maxCapacity);
         const view = new DataView(pool.bytes.buffer, pool.bytes.byteOffset, pool.bytes.byteLength);
         for (const step of steps) {
           apply(pool, model, step, view);

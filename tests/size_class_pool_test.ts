@@ -53,6 +53,16 @@ test("SizeClassPool oversize 'allocate' tracks large allocations apart from the 
   pool.free(large);
   assert.deepEqual(pool.stats().large, { live: 0, allocations: 1, bytes: 0 });
   assertCode(() => pool.free(large), "DOUBLE_FREE");
+  const second = pool.alloc(6000);
+  const third = pool.alloc(7000);
+  pool.view(second).fill(2);
+  pool.view(third).fill(3);
+  assert.equal(pool.view(second)[5999], 2, "a second large allocation is reachable");
+  assert.equal(pool.view(third)[6999], 3);
+  assert.notEqual(pool.ptr(second), pool.ptr(third));
+  assert.equal(pool.offset(third), 0);
+  pool.free(second);
+  pool.free(third);
 });
 
 test("SizeClassPool.stats reports per class and in total, with internal fragmentation", () => {

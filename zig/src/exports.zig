@@ -37,16 +37,39 @@ export fn hp_clock_ns() callconv(.c) f64 {
     return clock.nowNs();
 }
 
-/// Creates a pool; returns its id (> 0) or a negative Status.
-export fn hp_pool_create(block_size: u32, capacity: u32, alignment: u32, flags: u32) callconv(.c) i32 {
+/// Creates a pool; returns its id (> 0) or a negative Status. A fixed pool passes
+/// capacity_max = capacity (or 0) and grow_chunk = 0; a growing pool reserves address space
+/// for capacity_max blocks and commits `capacity` of them now.
+export fn hp_pool_create(
+    block_size: u32,
+    capacity: u32,
+    capacity_max: u32,
+    grow_chunk: u32,
+    alignment: u32,
+    flags: u32,
+) callconv(.c) i32 {
     const geometry = pool_module.Geometry.compute(.{
         .block_size = block_size,
         .capacity = capacity,
         .alignment = alignment,
         .flags = flags,
+        .capacity_max = capacity_max,
+        .grow_chunk = grow_chunk,
     }) catch return Status.invalid_argument.code();
-    const region = Region.map(geometry.region_bytes) catch return Status.out_of_memory.code();
+    const region = Region.reserve(geometry.region_bytes, geometry.committed_bytes) catch
+        return Status.out_of_memory.code();
     return publish(region, .{ .pool = pool_module.Pool.format(region.memory, geometry, flags) });
+}
+
+/// Adds one chunk of blocks to a growing pool; returns the new capacity, exhausted at the
+/// maximum (or for a fixed pool), or out_of_memory when the kernel refuses the pages.
+export fn hp_pool_grow(id: u32) callconv(.c) i32 {
+    const found = registry.lookupPool(id) orelse return Status.invalid_id.code();
+    found.pool.grow(found.region) catch |failure| return switch (failure) {
+        error.LimitReached => Status.exhausted.code(),
+        error.OutOfMemory => Status.out_of_memory.code(),
+    };
+    return @intCast(found.pool.capacity);
 }
 
 /// Allocates one block; returns its handle or a negative Status (exhausted when none is free).
@@ -197,6 +220,7 @@ test "exports: every function rejects ids that name nothing" {
     try testing.expectEqual(Status.invalid_id.code(), hp_pool_alloc_many(bogus, null, 0));
     try testing.expectEqual(Status.invalid_id.code(), hp_pool_free_many(bogus, null, 0));
     try testing.expectEqual(Status.invalid_id.code(), hp_pool_reset(bogus));
+    try testing.expectEqual(Status.invalid_id.code(), hp_pool_grow(bogus));
     try testing.expectEqual(Status.invalid_id.code(), hp_arena_alloc(bogus, 8, 8));
     try testing.expectEqual(Status.invalid_id.code(), hp_arena_rewind(bogus, 0));
     try testing.expectEqual(Status.invalid_id.code(), hp_arena_reset(bogus));
@@ -208,7 +232,7 @@ test "exports: every function rejects ids that name nothing" {
 }
 
 test "exports: a pool id is not an arena id, and closed ids are refused" {
-    const pool_id: u32 = @intCast(hp_pool_create(64, 16, 8, 0));
+    const pool_id: u32 = @intCast(hp_pool_create(64, 16, 0, 0, 8, 0));
     defer _ = hp_region_release(pool_id);
     try testing.expectEqual(Status.invalid_id.code(), hp_arena_alloc(pool_id, 8, 8));
     const handle = hp_pool_alloc(pool_id);
@@ -219,7 +243,7 @@ test "exports: a pool id is not an arena id, and closed ids are refused" {
 }
 
 test "exports: batch calls check their buffers" {
-    const pool_id: u32 = @intCast(hp_pool_create(8, 4, 8, 0));
+    const pool_id: u32 = @intCast(hp_pool_create(8, 4, 0, 0, 8, 0));
     defer _ = hp_region_release(pool_id);
     var handles: [8]u32 = undefined;
     try testing.expectEqual(Status.invalid_argument.code(), hp_pool_alloc_many(pool_id, null, 2));
@@ -230,8 +254,11 @@ test "exports: batch calls check their buffers" {
 }
 
 test "exports: bad creation arguments come back as invalid_argument" {
-    try testing.expectEqual(Status.invalid_argument.code(), hp_pool_create(0, 16, 8, 0));
-    try testing.expectEqual(Status.invalid_argument.code(), hp_pool_create(64, 16, 12, 0));
+    try testing.expectEqual(Status.invalid_argument.code(), hp_pool_create(0, 16, 0, 0, 8, 0));
+    try testing.expectEqual(Status.invalid_argument.code(), hp_pool_create(64, 16, 0, 0, 12, 0));
+    try testing.expectEqual(Status.invalid_argument.code(), hp_pool_create(64, 16, 8, 0, 8, 0));
+    try testing.expectEqual(Status.invalid_argument.code(), hp_pool_create(64, 16, 32, 0, 8, 0));
+    try testing.expectEqual(Status.invalid_argument.code(), hp_pool_create(64, 16, 16, 4, 8, 0));
     try testing.expectEqual(Status.invalid_argument.code(), hp_arena_create(0, 8, 0));
     try testing.expectEqual(Status.invalid_argument.code(), hp_arena_create(64, 0, 0));
     const arena_id: u32 = @intCast(hp_arena_create(64, 8, 0));

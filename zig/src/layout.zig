@@ -26,7 +26,10 @@ pub const PoolHeader = extern struct {
     blocks_offset: u32,
     region_bytes: u64,
     metadata_bytes: u64,
-    padding_cold: [16]u8,
+    capacity_max: u32,
+    grow_chunk: u32,
+    growths: u32,
+    reserved_cold: u32,
 
     pub const magic_value: u32 = 0x4C4F4F50; // "POOL"
 };
@@ -102,4 +105,7 @@ pub const table = [_]u32{
     constants.batch_max,
     constants.block_alignment_min,
     constants.flags_known,
+    @offsetOf(PoolHeader, "capacity_max"),
+    @offsetOf(PoolHeader, "grow_chunk"),
+    @offsetOf(PoolHeader, "growths"),
 };

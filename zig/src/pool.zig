@@ -5,6 +5,10 @@
 //! handle of the next free block. The bitmap makes double free an O(1) check and costs
 //! one bit a block, which keeps metadata far below 5% for any block of 8 bytes or more.
 //!
+//! A growing pool reserves the address space of its maximum capacity at creation and commits
+//! pages chunk by chunk (`grow`): blocks never move, so handles, addresses and views taken
+//! before a growth stay valid. The bitmap is sized for the maximum from the start.
+//!
 //! TypeScript runs alloc and free on the same header and bitmap (src/pool.ts); both sides
 //! must keep exactly these invariants. Header fields are in JavaScript-writable memory, so
 //! every value read from it is checked and a bad one reported as `error.Corrupted`: the
@@ -13,6 +17,7 @@ const std = @import("std");
 const assert = std.debug.assert;
 const constants = @import("constants.zig");
 const PoolHeader = @import("layout.zig").PoolHeader;
+const Region = @import("region.zig").Region;
 
 const nil = constants.handle_nil;
 
@@ -21,6 +26,10 @@ pub const Options = struct {
     capacity: u32,
     alignment: u32 = 8,
     flags: u32 = 0,
+    /// The most blocks `grow` may reach; 0 (or `capacity`) for a fixed pool.
+    capacity_max: u32 = 0,
+    /// Blocks one `grow` adds; 0 for a fixed pool.
+    grow_chunk: u32 = 0,
 };
 
 /// Where everything sits in a pool region; computed from checked options only.
@@ -33,6 +42,10 @@ pub const Geometry = struct {
     bitmap_words: u32,
     blocks_offset: u32,
     region_bytes: u64,
+    capacity_max: u32,
+    grow_chunk: u32,
+    /// Bytes committed at creation: everything up to the end of the first `capacity` blocks.
+    committed_bytes: u64,
 
     pub fn compute(options: Options) error{InvalidArgument}!Geometry {
         if (options.block_size == 0 or options.block_size > constants.block_size_max) return error.InvalidArgument;
@@ -40,15 +53,21 @@ pub const Geometry = struct {
         if (options.alignment == 0 or options.alignment > constants.alignment_max) return error.InvalidArgument;
         if (!std.math.isPowerOfTwo(options.alignment)) return error.InvalidArgument;
         if (options.flags & ~constants.flags_known != 0) return error.InvalidArgument;
+        const capacity_max = if (options.capacity_max == 0) options.capacity else options.capacity_max;
+        if (capacity_max < options.capacity or capacity_max > constants.pool_capacity_max) return error.InvalidArgument;
+        // A growing pool needs a chunk, a fixed one must not have one.
+        if ((capacity_max > options.capacity) != (options.grow_chunk > 0)) return error.InvalidArgument;
+        if (options.grow_chunk > capacity_max) return error.InvalidArgument;
 
         const alignment_internal = @max(options.alignment, constants.block_alignment_min);
         const block_stride = std.mem.alignForward(u32, @max(options.block_size, constants.block_alignment_min), alignment_internal);
-        const bitmap_words = std.math.divCeil(u32, options.capacity, 32) catch unreachable;
+        const bitmap_words = std.math.divCeil(u32, capacity_max, 32) catch unreachable;
         const bitmap_end = constants.header_bytes + bitmap_words * 4;
         const blocks_offset = std.mem.alignForward(u32, bitmap_end, @max(alignment_internal, constants.cache_line_bytes));
-        const blocks_bytes = @as(u64, options.capacity) * block_stride;
+        const blocks_bytes = @as(u64, capacity_max) * block_stride;
         const region_bytes = std.mem.alignForward(u64, blocks_offset + blocks_bytes, constants.page_bytes);
         if (region_bytes > constants.region_bytes_max) return error.InvalidArgument;
+        const committed_bytes = committedBytes(blocks_offset, block_stride, options.capacity);
 
         assert(block_stride % alignment_internal == 0);
         assert(blocks_offset % alignment_internal == 0);
@@ -61,18 +80,31 @@ pub const Geometry = struct {
             .bitmap_words = bitmap_words,
             .blocks_offset = blocks_offset,
             .region_bytes = region_bytes,
+            .capacity_max = capacity_max,
+            .grow_chunk = options.grow_chunk,
+            .committed_bytes = committed_bytes,
         };
+    }
+
+    /// Whole pages from the region start through the end of block `capacity - 1`.
+    pub fn committedBytes(blocks_offset: u32, block_stride: u32, capacity: u32) u64 {
+        return std.mem.alignForward(u64, blocks_offset + @as(u64, capacity) * block_stride, constants.page_bytes);
     }
 };
 
 pub const FreeError = error{ InvalidHandle, DoubleFree, Corrupted };
+pub const GrowError = error{ LimitReached, OutOfMemory };
 
 pub const Pool = struct {
     header: *PoolHeader,
     bitmap: []u32,
     blocks: [*]align(constants.block_alignment_min) u8,
+    /// Blocks committed and linked: grows by `grow_chunk` up to `capacity_max`.
     capacity: u32,
+    capacity_max: u32,
+    grow_chunk: u32,
     block_stride: u32,
+    blocks_offset: u32,
 
     /// Formats a freshly mapped, zeroed region: every block free, handle 0 first.
     pub fn format(memory: []align(std.heap.page_size_min) u8, geometry: Geometry, flags: u32) Pool {
@@ -89,6 +121,8 @@ pub const Pool = struct {
         header.blocks_offset = geometry.blocks_offset;
         header.region_bytes = geometry.region_bytes;
         header.metadata_bytes = geometry.blocks_offset;
+        header.capacity_max = geometry.capacity_max;
+        header.grow_chunk = geometry.grow_chunk;
 
         const bitmap_bytes = memory[geometry.bitmap_offset..][0 .. geometry.bitmap_words * 4];
         const pool: Pool = .{
@@ -96,7 +130,10 @@ pub const Pool = struct {
             .bitmap = @alignCast(std.mem.bytesAsSlice(u32, bitmap_bytes)),
             .blocks = @alignCast(memory[geometry.blocks_offset..].ptr),
             .capacity = geometry.capacity,
+            .capacity_max = geometry.capacity_max,
+            .grow_chunk = geometry.grow_chunk,
             .block_stride = geometry.block_stride,
+            .blocks_offset = geometry.blocks_offset,
         };
         pool.reset();
         return pool;
@@ -112,6 +149,33 @@ pub const Pool = struct {
         pool.header.free_head = 0;
         pool.header.in_use = 0;
         assert(pool.nextGet(pool.capacity - 1) == nil);
+    }
+
+    /// Adds one chunk of blocks (fewer at the maximum): commits their pages, links them in
+    /// front of the free list, lowest handle first. Existing blocks stay where they are.
+    pub fn grow(pool: *Pool, region: Region) GrowError!void {
+        assert(pool.capacity <= pool.capacity_max);
+        assert(region.memory.len >= committedBytesOf(pool.*, pool.capacity_max));
+        if (pool.capacity == pool.capacity_max) return error.LimitReached;
+        const old = pool.capacity;
+        const new = old + @min(pool.grow_chunk, pool.capacity_max - old);
+        const from = committedBytesOf(pool.*, old);
+        const to = committedBytesOf(pool.*, new);
+        if (to > from) try region.populate(from, to);
+        pool.capacity = new;
+        var handle: u32 = old;
+        while (handle < new) : (handle += 1) {
+            assert(!pool.isAllocated(handle));
+            pool.nextSet(handle, if (handle + 1 < new) handle + 1 else pool.header.free_head);
+        }
+        pool.header.free_head = old;
+        pool.header.capacity = new;
+        pool.header.growths += 1;
+        assert(pool.capacity > old);
+    }
+
+    fn committedBytesOf(pool: Pool, capacity: u32) u64 {
+        return Geometry.committedBytes(pool.blocks_offset, pool.block_stride, capacity);
     }
 
     /// Pops the most recently freed block, or returns null (and counts a failure) when none is left.
@@ -217,7 +281,6 @@ pub const Pool = struct {
 };
 
 const testing = std.testing;
-const Region = @import("region.zig").Region;
 
 const TestPool = struct {
     region: Region,
@@ -225,7 +288,7 @@ const TestPool = struct {
 
     fn init(options: Options) !TestPool {
         const geometry = try Geometry.compute(options);
-        const region = try Region.map(geometry.region_bytes);
+        const region = try Region.reserve(geometry.region_bytes, geometry.committed_bytes);
         return .{ .region = region, .pool = Pool.format(region.memory, geometry, options.flags) };
     }
 
@@ -367,4 +430,47 @@ test "Pool: seeded model test against a set of live handles" {
         try testing.expectEqual(live_count, pool.header.in_use);
     }
     try testing.expectEqual(allocations, pool.header.allocations);
+}
+
+test "Pool: growing adds chunks up to the maximum without moving blocks" {
+    var fixture = try TestPool.init(.{ .block_size = 100, .capacity = 50, .capacity_max = 170, .grow_chunk = 60 });
+    defer fixture.deinit();
+    const pool = &fixture.pool;
+    var handles: [170]u32 = undefined;
+    for (handles[0..50]) |*handle| handle.* = (try pool.alloc()).?;
+    const first_block = pool.nextSlot(handles[0]);
+    first_block.* = 0xABCD;
+    try testing.expectEqual(@as(?u32, null), try pool.alloc());
+    try pool.grow(fixture.region);
+    try testing.expectEqual(@as(u32, 110), pool.capacity);
+    handles[50] = (try pool.alloc()).?;
+    try testing.expectEqual(@as(u32, 50), handles[50]);
+    for (handles[51..110]) |*handle| handle.* = (try pool.alloc()).?;
+    try pool.grow(fixture.region);
+    try testing.expectEqual(@as(u32, 170), pool.capacity);
+    try testing.expectError(error.LimitReached, pool.grow(fixture.region));
+    for (handles[110..170]) |*handle| handle.* = (try pool.alloc()).?;
+    try testing.expectEqual(@as(?u32, null), try pool.alloc());
+    try testing.expectEqual(first_block, pool.nextSlot(handles[0]));
+    try testing.expectEqual(@as(u32, 0xABCD), first_block.*);
+    try testing.expectEqual(@as(u32, 2), pool.header.growths);
+    var seen: [170]bool = @splat(false);
+    for (handles) |handle| {
+        try testing.expect(!seen[handle]);
+        seen[handle] = true;
+    }
+    pool.reset();
+    try testing.expectEqual(@as(u32, 170), pool.capacity);
+}
+
+test "Pool: a fixed pool does not grow and growth options are checked" {
+    var fixture = try TestPool.init(.{ .block_size = 8, .capacity = 4 });
+    defer fixture.deinit();
+    try testing.expectError(error.LimitReached, fixture.pool.grow(fixture.region));
+    try testing.expectError(error.InvalidArgument, Geometry.compute(.{ .block_size = 8, .capacity = 4, .capacity_max = 2, .grow_chunk = 1 }));
+    try testing.expectError(error.InvalidArgument, Geometry.compute(.{ .block_size = 8, .capacity = 4, .capacity_max = 8 }));
+    try testing.expectError(error.InvalidArgument, Geometry.compute(.{ .block_size = 8, .capacity = 4, .grow_chunk = 2 }));
+    try testing.expectError(error.InvalidArgument, Geometry.compute(.{ .block_size = 8, .capacity = 4, .capacity_max = 8, .grow_chunk = 9 }));
+    const geometry = try Geometry.compute(.{ .block_size = 4096, .capacity = 1, .capacity_max = 1000, .grow_chunk = 1 });
+    try testing.expect(geometry.committed_bytes < geometry.region_bytes);
 }

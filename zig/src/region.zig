@@ -6,6 +6,8 @@ const posix = std.posix;
 const constants = @import("constants.zig");
 
 pub const page_alignment = std.heap.page_size_min;
+/// Linux 5.14+: fault pages in writable, reporting ENOMEM instead of killing the process.
+const madvise_populate_write: u32 = 23;
 
 pub const Region = struct {
     memory: []align(page_alignment) u8,
@@ -13,19 +15,58 @@ pub const Region = struct {
     /// Maps `size_bytes` (a multiple of the page size), zeroed and populated up front so
     /// that first touches on the hot path cannot page-fault.
     pub fn map(size_bytes: u64) error{OutOfMemory}!Region {
+        return reserve(size_bytes, size_bytes);
+    }
+
+    /// Maps `size_bytes` of address space but commits and populates only the first
+    /// `populate_bytes`: a growing pool reserves its maximum once, so growth never moves a
+    /// block, and pays for pages only as it grows (`populate`).
+    pub fn reserve(size_bytes: u64, populate_bytes: u64) error{OutOfMemory}!Region {
         assert(size_bytes > 0);
         assert(size_bytes <= constants.region_bytes_max);
         assert(size_bytes % constants.page_bytes == 0);
+        assert(populate_bytes > 0);
+        assert(populate_bytes <= size_bytes);
+        assert(populate_bytes % constants.page_bytes == 0);
+        const whole = populate_bytes == size_bytes;
         const memory = posix.mmap(
             null,
             @intCast(size_bytes),
             .{ .READ = true, .WRITE = true },
-            .{ .TYPE = .PRIVATE, .ANONYMOUS = true, .POPULATE = true },
+            .{ .TYPE = .PRIVATE, .ANONYMOUS = true, .POPULATE = whole, .NORESERVE = !whole },
             -1,
             0,
         ) catch return error.OutOfMemory;
         assert(@intFromPtr(memory.ptr) % constants.page_bytes == 0);
-        return .{ .memory = memory };
+        const region: Region = .{ .memory = memory };
+        if (!whole) {
+            region.populate(0, populate_bytes) catch {
+                region.unmap();
+                return error.OutOfMemory;
+            };
+        }
+        return region;
+    }
+
+    /// Commits and pre-faults the pages of bytes `from .. to` (page multiples), so the hot
+    /// path never page-faults on them. Fails cleanly when the kernel has no memory left.
+    pub fn populate(region: Region, from: u64, to: u64) error{OutOfMemory}!void {
+        assert(from < to);
+        assert(to <= region.memory.len);
+        assert(from % constants.page_bytes == 0 and to % constants.page_bytes == 0);
+        const start: [*]align(page_alignment) u8 = @alignCast(region.memory.ptr + @as(usize, @intCast(from)));
+        const length: usize = @intCast(to - from);
+        posix.madvise(start, length, madvise_populate_write) catch |failure| switch (failure) {
+            // Kernels before 5.14 lack MADV_POPULATE_WRITE: touch every page instead.
+            error.InvalidSyscall => {
+                var offset: usize = 0;
+                while (offset < length) : (offset += constants.page_bytes) {
+                    const byte: *volatile u8 = &start[offset];
+                    byte.* = byte.*;
+                }
+            },
+            else => return error.OutOfMemory,
+        };
     }
 
     /// Gives the pages back to the kernel but keeps the addresses mapped: a JavaScript view
@@ -48,4 +89,16 @@ test "Region: mapped memory is zeroed, page-aligned and writable" {
     region.memory[region.memory.len - 1] = 7;
     region.discard();
     try std.testing.expectEqual(@as(u8, 0), region.memory[region.memory.len - 1]);
+}
+
+test "Region: a reservation commits only what is populated, and grows in place" {
+    const region = try Region.reserve(64 * constants.page_bytes, constants.page_bytes);
+    defer region.unmap();
+    const base = region.memory.ptr;
+    region.memory[0] = 1;
+    try region.populate(constants.page_bytes, 8 * constants.page_bytes);
+    region.memory[8 * constants.page_bytes - 1] = 2;
+    try std.testing.expectEqual(base, region.memory.ptr);
+    try std.testing.expectEqual(@as(u8, 1), region.memory[0]);
+    try std.testing.expectEqual(@as(u8, 0), region.memory[constants.page_bytes]);
 }

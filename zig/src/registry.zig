@@ -95,6 +95,15 @@ pub fn lookup(id: u32, kind: Kind) ?Object {
     return slot.object;
 }
 
+/// The live pool named by `id`, in place, for operations that change its trusted geometry
+/// (grow). Like every pool operation, only from the thread that owns the pool.
+pub fn lookupPool(id: u32) ?struct { pool: *Pool, region: Region } {
+    const slot = slotOf(id) orelse return null;
+    // Pairs with the .release store in `insert`.
+    if (slot.tag.load(.acquire) != tagOf(id >> constants.slot_bits, .pool, .live)) return null;
+    return .{ .pool = &slot.object.pool, .region = slot.region };
+}
+
 /// The region of a live or retired id.
 pub fn regionOf(id: u32) ?Region {
     const slot = slotOf(id) orelse return null;
