@@ -49,6 +49,11 @@ export function measureLatency(
     untimed();
   }
   if (options.startWithUntimed) timed();
+  return summarize(name, values);
+}
+
+/** Average and percentiles of `values` (sorts them in place). */
+export function summarize(name: string, values: Float64Array): Distribution {
   values.sort();
   let sum = 0;
   for (const value of values) sum += value;
@@ -63,7 +68,8 @@ export function measureLatency(
   };
 }
 
-function clockOverhead(clock: () => number): number {
+/** The median cost of one back-to-back pair of clock reads, in ns. */
+export function clockOverhead(clock: () => number): number {
   const pairs = new Float64Array(20_001);
   for (let index = 0; index < pairs.length; index++) {
     const start = clock();

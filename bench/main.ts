@@ -15,6 +15,8 @@ import { run } from "mitata";
 import { libraryInfo } from "../mod.ts";
 import { poolLatencies, registerPoolBenchmarks } from "./pool_bench.ts";
 import { arenaLatencies, registerArenaBenchmarks } from "./arena_bench.ts";
+import { registerStructBenchmarks } from "./struct_bench.ts";
+import { orderBookReport } from "./orderbook/report.ts";
 import { formatDistribution } from "./latency.ts";
 import { NAMES } from "./names.ts";
 import { OPS_PER_ITERATION } from "./repeat.ts";
@@ -74,6 +76,20 @@ const targets: Target[] = [
     kind: "min",
   },
   {
+    label: "struct cursor field access vs JS object",
+    numerator: NAMES.fieldsCursor,
+    denominator: NAMES.fieldsObject,
+    limit: 0,
+    kind: "max",
+  },
+  {
+    label: "typed-array field access over pool memory vs JS object",
+    numerator: NAMES.fieldsTyped,
+    denominator: NAMES.fieldsObject,
+    limit: 0,
+    kind: "max",
+  },
+  {
     label: "pool allocMany+freeMany per block vs alloc+free",
     numerator: NAMES.poolBatch,
     numeratorOps: 64,
@@ -97,6 +113,7 @@ function cpuModel(): string {
 
 registerPoolBenchmarks();
 registerArenaBenchmarks();
+registerStructBenchmarks();
 const info = libraryInfo();
 if (!smoke) {
   console.log(`mitata times ${OPS_PER_ITERATION} operations per iteration; per-operation figures follow the tables.`);
@@ -138,3 +155,9 @@ console.log(`\nlatency per operation (native clock, ${samples} samples of 64-op 
 for (const result of [...poolLatencies(samples), ...arenaLatencies(samples)]) {
   console.log(`  ${formatDistribution(result)}`);
 }
+
+// The order-book proof: each book in its own process, with the runtime's GC log on.
+orderBookReport(
+  smoke ? { orders: 5_000, operations: 50_000, seed: 42 } : { orders: 100_000, operations: 2_000_000, seed: 42 },
+  smoke,
+);

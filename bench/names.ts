@@ -11,4 +11,7 @@ export const NAMES = {
   noop: "FFI no-op call (hp_noop)",
   arena: "hotpath Arena alloc(64), reset every 1024",
   arenaObjects: "JS objects, 1024 per batch, dropped (GC)",
+  fieldsObject: "fields: JS object (read 2, write 1)",
+  fieldsCursor: "fields: struct cursor orders.at(h) (read 2, write 1)",
+  fieldsTyped: "fields: typed arrays over pool memory (read 2, write 1)",
 } as const;
