@@ -142,7 +142,7 @@ export class PoolBook implements Book {
         tradeCount++;
         remaining -= take;
         orders[base + O_REMAINING] = makerRemaining - take;
-        this.#levelTotals[(level * this.#levelWords >> 1) + L_TOTAL] -= take;
+        this.#levelTotals[this.#totalAt(level)] -= take;
         const next = orders[base + O_NEXT];
         if (makerRemaining === take) {
           this.filled[filled++] = orders[base + O_ID];
@@ -166,7 +166,7 @@ export class PoolBook implements Book {
     if (order === NONE) return false;
     const base = order * this.#orderWords;
     const level = this.#orders[base + O_LEVEL];
-    this.#levelTotals[(level * this.#levelWords >> 1) + L_TOTAL] -= this.#orders[base + O_REMAINING];
+    this.#levelTotals[this.#totalAt(level)] -= this.#orders[base + O_REMAINING];
     this.#unlink(order);
     return true;
   }
@@ -200,8 +200,13 @@ export class PoolBook implements Book {
     else orders[tail * this.#orderWords + O_NEXT] = order;
     levels[levelBase + L_TAIL] = order;
     levels[levelBase + L_COUNT]++;
-    this.#levelTotals[(levelBase >> 1) + L_TOTAL] += remaining;
+    this.#levelTotals[this.#totalAt(level)] += remaining;
     this.#index.set(id, order);
+  }
+
+  /** Index of a level's f64 `total` in `#levelTotals`. */
+  #totalAt(level: number): number {
+    return ((level * this.#levelWords) >> 1) + L_TOTAL;
   }
 
   #newLevel(side: number, price: number): number {
@@ -213,7 +218,7 @@ export class PoolBook implements Book {
     levels[base + L_COUNT] = 0;
     levels[base + L_HEAD] = NONE;
     levels[base + L_TAIL] = NONE;
-    this.#levelTotals[(base >> 1) + L_TOTAL] = 0;
+    this.#levelTotals[this.#totalAt(level)] = 0;
     this.#levelAt[side][price] = level;
     if (side === BUY ? price > this.#bestBid : price < this.#bestAsk) {
       if (side === BUY) this.#bestBid = price;
