@@ -55,7 +55,7 @@ export {
   type WritableFields,
 } from "./src/struct.ts";
 export { ArrayCursor } from "./src/struct_memory.ts";
-export { closeAll, type Metrics, metrics, type RegionMetrics } from "./src/registry.ts";
+export { closeAll, type Metrics, metrics, type RegionMetrics } from "./src/metrics.ts";
 export {
   NO_HANDLE,
   Order,

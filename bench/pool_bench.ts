@@ -6,8 +6,9 @@
  */
 import { bench, do_not_optimize, summary } from "mitata";
 import { Pool } from "../mod.ts";
-import { loadLibrary } from "../ffi/library.ts";
-import { openLibc } from "../ffi/libc.ts";
+import { openNative } from "../ffi/library.ts";
+import { poolConfigBytes } from "../src/region.ts";
+import { openLibc } from "./libc.ts";
 import { SmallOrder, TypeScriptFreeList } from "./baselines.ts";
 import { NAMES } from "./names.ts";
 import { type Distribution, measureLatency } from "./latency.ts";
@@ -24,9 +25,11 @@ export function registerPoolBenchmarks(): void {
   const libc = openLibc();
   const malloc64 = libc.mallocOf(64);
   const free = libc.free;
-  const symbols = loadLibrary().symbols;
+  const symbols = openNative().symbols;
   const noop = symbols.hp_noop;
-  const nativeId = symbols.hp_pool_create(64, CAPACITY, 0, 0, 8, 0);
+  // A pool driven only by native calls: no JavaScript view, so it lives until closed.
+  const config = poolConfigBytes({ blockSize: 64, capacity: CAPACITY, capacityMax: 0, growChunk: 0, alignment: 8 });
+  const nativeId = symbols.hp_pool_create(config, config.length);
   const nativeAlloc = symbols.hp_pool_alloc;
   const nativeFree = symbols.hp_pool_free;
   const handles = new Uint32Array(BATCH);

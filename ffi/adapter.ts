@@ -4,25 +4,17 @@
  *
  * @module
  */
-import type { NativePointer, NativeType, SymbolSpec } from "./symbols.ts";
+import type { NativeSymbolsOf, NativeType, SymbolSpec } from "./symbols.ts";
 import { HotpathError } from "./errors.ts";
-
-/** A loaded shared library: its functions, by name. */
-export interface OpenedLibrary<Names extends string> {
-  // deno-lint-ignore no-explicit-any
-  readonly symbols: Record<Names, (...args: any[]) => any>;
-}
 
 /** The runtime-specific operations hotpath is built on. */
 export interface RuntimeAdapter {
   readonly runtime: "deno" | "bun";
-  /** dlopen: throws the runtime's own error when the file cannot be loaded. */
-  open<Names extends string>(path: string, table: Record<Names, SymbolSpec>): OpenedLibrary<Names>;
-  /** One ArrayBuffer aliasing `byteLength` bytes of native memory (no copy, no deallocator). */
-  arrayBuffer(pointer: NativePointer, byteLength: number): ArrayBuffer;
-  /** The numeric address of a pointer (exact: user-space addresses are below 2^47). */
-  address(pointer: NativePointer): number;
-  isNull(pointer: NativePointer): boolean;
+  /**
+   * dlopen: the functions of `table`, typed from it. Throws the runtime's own error when the
+   * file cannot be loaded or lacks a symbol.
+   */
+  open<T extends Record<string, SymbolSpec>>(path: string, table: T): NativeSymbolsOf<T>;
   /** A size_t argument in the form this runtime passes fastest (BigInt on Deno, number on Bun). */
   usize(value: number): number | bigint;
   fileExists(path: string): boolean;

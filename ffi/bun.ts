@@ -1,13 +1,13 @@
 /**
  * The Bun adapter: `bun:ffi`, loaded by dynamic import so that Deno never resolves it.
- * Memory is exposed with `toArrayBuffer` only, never `toBuffer`, and Bun is never handed a
- * deallocator for hotpath's memory (shared/PITFALLS.md 2).
+ * Memory reaches JavaScript through Node-API (ffi/library.ts), never `toBuffer` or
+ * `toArrayBuffer` (shared/PITFALLS.md 2).
  *
  * @module
  */
-import type { OpenedLibrary, RuntimeAdapter } from "./adapter.ts";
+import type { RuntimeAdapter } from "./adapter.ts";
 import { mapType } from "./adapter.ts";
-import type { NativePointer, NativeType, SymbolSpec } from "./symbols.ts";
+import type { NativeSymbolsOf, NativeType, SymbolSpec } from "./symbols.ts";
 
 /** The part of `bun:ffi` hotpath uses. */
 interface BunFfi {
@@ -16,7 +16,6 @@ interface BunFfi {
     symbols: Record<string, { args: string[]; returns: string }>,
     // deno-lint-ignore no-explicit-any
   ): { symbols: Record<string, (...args: any[]) => any> };
-  toArrayBuffer(pointer: number, byteOffset: number, byteLength: number): ArrayBuffer;
 }
 
 interface BunGlobal {
@@ -37,11 +36,6 @@ const bunTypes: Record<NativeType, string> = {
   usize: "u64",
 };
 
-function addressOf(pointer: NativePointer): number {
-  if (typeof pointer !== "number" || pointer === 0) throw new TypeError("Expected a non-null Bun pointer.");
-  return pointer;
-}
-
 /** Builds the adapter for Bun 1.x. */
 export async function loadBunAdapter(): Promise<RuntimeAdapter> {
   const specifier = "bun:ffi";
@@ -51,7 +45,7 @@ export async function loadBunAdapter(): Promise<RuntimeAdapter> {
   const decoder = new TextDecoder();
   return {
     runtime: "bun",
-    open<Names extends string>(path: string, table: Record<Names, SymbolSpec>): OpenedLibrary<Names> {
+    open<T extends Record<string, SymbolSpec>>(path: string, table: T): NativeSymbolsOf<T> {
       const spec: Record<string, { args: string[]; returns: string }> = {};
       for (const [name, entry] of Object.entries<SymbolSpec>(table)) {
         spec[name] = {
@@ -59,14 +53,8 @@ export async function loadBunAdapter(): Promise<RuntimeAdapter> {
           returns: mapType(entry.result, bunTypes),
         };
       }
-      return { symbols: ffi.dlopen(path, spec).symbols as OpenedLibrary<Names>["symbols"] };
-    },
-    arrayBuffer(pointer, byteLength) {
-      return ffi.toArrayBuffer(addressOf(pointer), 0, byteLength);
-    },
-    address: addressOf,
-    isNull(pointer) {
-      return pointer === null || pointer === 0;
+      // bun:ffi returns untyped functions; the spec above maps the table's types one to one.
+      return ffi.dlopen(path, spec).symbols as unknown as NativeSymbolsOf<T>;
     },
     usize(value) {
       return value;

@@ -3,9 +3,9 @@
  *
  * @module
  */
-import type { OpenedLibrary, RuntimeAdapter } from "./adapter.ts";
+import type { RuntimeAdapter } from "./adapter.ts";
 import { mapType } from "./adapter.ts";
-import type { NativePointer, NativeType, SymbolSpec } from "./symbols.ts";
+import type { NativeSymbolsOf, NativeType, SymbolSpec } from "./symbols.ts";
 
 const denoTypes: Record<NativeType, Deno.NativeResultType> = {
   u32: "u32",
@@ -28,26 +28,13 @@ function denoInterface(table: Record<string, SymbolSpec>): Deno.ForeignLibraryIn
   return result;
 }
 
-function pointerObject(pointer: NativePointer): Deno.PointerObject {
-  if (pointer === null || typeof pointer !== "object") throw new TypeError("Expected a non-null Deno pointer.");
-  return pointer as Deno.PointerObject;
-}
-
 /** The adapter for Deno 2.x. */
 export const denoAdapter: RuntimeAdapter = {
   runtime: "deno",
-  open<Names extends string>(path: string, table: Record<Names, SymbolSpec>): OpenedLibrary<Names> {
-    const library = Deno.dlopen(path, denoInterface(table));
-    return { symbols: library.symbols as OpenedLibrary<Names>["symbols"] };
-  },
-  arrayBuffer(pointer, byteLength) {
-    return Deno.UnsafePointerView.getArrayBuffer(pointerObject(pointer), byteLength);
-  },
-  address(pointer) {
-    return Number(Deno.UnsafePointer.value(pointerObject(pointer)));
-  },
-  isNull(pointer) {
-    return pointer === null;
+  open<T extends Record<string, SymbolSpec>>(path: string, table: T): NativeSymbolsOf<T> {
+    // Deno types its symbols from Deno's own type names; ours are mapped one to one above,
+    // so the table's own derived types describe the same functions.
+    return Deno.dlopen(path, denoInterface(table)).symbols as unknown as NativeSymbolsOf<T>;
   },
   // Only a BigInt takes Deno's fast path for 64-bit parameters (shared/PITFALLS.md 14).
   usize(value) {

@@ -4,12 +4,17 @@
  * package, then `zig build` when Zig is available. The library stays loaded for the life of
  * the thread: calling into a closed library crashes (shared/PITFALLS.md 9).
  *
+ * The same file is opened twice: by FFI for every call, and as a Node-API module for the one
+ * thing FFI cannot do, an ArrayBuffer whose backing store tells the library when it is freed
+ * (zig/src/abi/napi.zig). Both runtimes provide `process.dlopen`.
+ *
  * @module
  */
+import process from "node:process";
 import { adapter } from "./runtime.ts";
 import { HotpathError } from "./errors.ts";
-import { verifyAbiVersion, verifyLayout } from "./layout.ts";
-import { type NativePointer, type NativeSymbols, symbols } from "./symbols.ts";
+import { verifyAbi } from "./abi.ts";
+import { type NativeSymbols, symbols } from "./symbols.ts";
 
 /** How to find the library. */
 export interface LoadOptions {
@@ -19,16 +24,23 @@ export interface LoadOptions {
   build?: boolean;
 }
 
-/** The loaded library and the runtime operations over its memory. */
+/** The loaded library. */
 export interface Native {
   readonly runtime: "deno" | "bun";
   readonly path: string;
   readonly abiVersion: number;
   readonly symbols: NativeSymbols;
-  /** One ArrayBuffer over a region's memory. Build it once per region. */
-  arrayBuffer(pointer: NativePointer, byteLength: number): ArrayBuffer;
-  address(pointer: NativePointer): number;
-  isNull(pointer: NativePointer): boolean;
+  /**
+   * An ArrayBuffer over all of live region `id` that holds the region mapped until the engine
+   * frees its backing store (wherever it was transferred); undefined if `id` is not live.
+   * One per region per realm: every view is built over it.
+   */
+  regionBuffer(id: number): ArrayBuffer | undefined;
+}
+
+/** What the Node-API side of the library adds to `module.exports`. */
+interface NodeApiExports {
+  regionBuffer?: (id: number) => ArrayBuffer | undefined;
 }
 
 const libraryName = "libhotpath.so";
@@ -89,7 +101,7 @@ function locate(options: LoadOptions): string {
 
 function open(path: string): NativeSymbols {
   try {
-    return adapter.open(path, symbols).symbols as unknown as NativeSymbols;
+    return adapter.open(path, symbols);
   } catch (error) {
     throw new HotpathError(
       "LIBRARY_NOT_FOUND",
@@ -99,11 +111,32 @@ function open(path: string): NativeSymbols {
   }
 }
 
+function openNodeApi(path: string): NonNullable<NodeApiExports["regionBuffer"]> {
+  const module = { exports: {} as NodeApiExports };
+  try {
+    (process as unknown as { dlopen(module: object, path: string): void }).dlopen(module, path);
+  } catch (error) {
+    throw new HotpathError(
+      "LIBRARY_NOT_FOUND",
+      `libhotpath could not be loaded as a Node-API module from ${path}: ` +
+        `${error instanceof Error ? error.message : String(error)}.`,
+    );
+  }
+  const regionBuffer = module.exports.regionBuffer;
+  if (typeof regionBuffer !== "function") {
+    throw new HotpathError(
+      "UNSUPPORTED_RUNTIME",
+      `${path} registered no Node-API functions: this runtime lacks Node-API.`,
+    );
+  }
+  return regionBuffer;
+}
+
 /**
- * Loads libhotpath (once; later calls return the same library). Called implicitly by the
- * first pool or arena; call it first to choose the path.
+ * Opens libhotpath (once per realm; later calls return the same library). Called implicitly
+ * by the first pool or arena; the public `loadLibrary` calls it first to choose the path.
  */
-export function loadLibrary(options: LoadOptions = {}): Native {
+export function openNative(options: LoadOptions = {}): Native {
   if (loaded !== undefined) {
     if (options.path !== undefined && options.path !== loaded.path) {
       throw new HotpathError(
@@ -115,17 +148,17 @@ export function loadLibrary(options: LoadOptions = {}): Native {
   }
   const path = locate(options);
   const native = open(path);
-  const abiVersion = native.hp_abi_version();
-  verifyAbiVersion(path, abiVersion);
-  verifyLayout(native.hp_layout_count(), (index) => native.hp_layout_value(index));
+  verifyAbi(path, native);
+  const regionBuffer = openNodeApi(path);
   loaded = {
     runtime: adapter.runtime,
     path,
-    abiVersion,
+    abiVersion: native.hp_abi_version(),
     symbols: native,
-    arrayBuffer: (pointer, byteLength) => adapter.arrayBuffer(pointer, byteLength),
-    address: (pointer) => adapter.address(pointer),
-    isNull: (pointer) => adapter.isNull(pointer),
+    regionBuffer(id) {
+      const buffer = regionBuffer(id);
+      return buffer instanceof ArrayBuffer ? buffer : undefined;
+    },
   };
   return loaded;
 }

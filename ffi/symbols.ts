@@ -1,16 +1,18 @@
 /**
- * The C ABI of libhotpath as one runtime-neutral table. Each entry gives the Zig type of every
- * parameter in a comment; ffi/deno.ts and ffi/bun.ts map these type names exactly and throw on
- * any other. Hot signatures use u32/i32/f64 only (shared/PITFALLS.md 3, 14).
+ * The C ABI of libhotpath as one runtime-neutral table. Each entry gives the Zig signature in
+ * a comment; ffi/deno.ts and ffi/bun.ts map these type names exactly and throw on any other.
+ * The JavaScript type of every function is derived from its entry (`NativeSymbols`), so a
+ * signature is written once. Hot signatures use u32/i32/f64 only (shared/PITFALLS.md 3, 14).
  *
  * @module
  */
 
 /**
- * Parameter and result types the adapters know. `buffer` is a Uint32Array passed by address;
- * `usize` is for foreign C functions only (libc in benchmarks): hotpath's own ABI never uses it.
+ * Parameter and result types the adapters know. `buffer` is a typed array passed by address
+ * (any alignment: the library checks); `pointer` and `usize` are for foreign C functions in
+ * benchmarks (libc): hotpath's own ABI never uses them.
  */
-export type NativeType = "u32" | "i32" | "f64" | "void" | "pointer" | "buffer" | "usize";
+export type NativeType = "u32" | "i32" | "f64" | "void" | "buffer" | "pointer" | "usize";
 
 /** One foreign function: its parameter types and its result type. */
 export interface SymbolSpec {
@@ -18,83 +20,66 @@ export interface SymbolSpec {
   readonly result: NativeType;
 }
 
-/** Every symbol hotpath calls. */
+/** An opaque native pointer as the runtime represents it (an object in Deno, a number in Bun). */
+export type NativePointer = unknown;
+
+/** The JavaScript value of each native type, as both runtimes pass and return it. */
+type JsValue<T extends NativeType> = T extends "u32" | "i32" | "f64" ? number
+  : T extends "void" ? void
+  : T extends "buffer" ? ArrayBufferView | null
+  : T extends "usize" ? number | bigint
+  : NativePointer;
+
+/** The JavaScript arguments of a parameter list (a homomorphic map keeps it a tuple). */
+type JsArguments<P extends readonly NativeType[]> = {
+  -readonly [K in keyof P]: P[K] extends NativeType ? JsValue<P[K]> : never;
+};
+
+/** The function an entry describes. */
+export type NativeFunction<S extends SymbolSpec> = (...args: JsArguments<S["parameters"]>) => JsValue<S["result"]>;
+
+/** Every function of a table, typed from its entries. */
+export type NativeSymbolsOf<T extends Record<string, SymbolSpec>> = { readonly [K in keyof T]: NativeFunction<T[K]> };
+
+/** Every symbol of libhotpath that hotpath calls through FFI. */
 export const symbols = {
   /** fn hp_abi_version() u32 */
   hp_abi_version: { parameters: [], result: "u32" },
+  /** fn hp_abi_fingerprint() u32 */
+  hp_abi_fingerprint: { parameters: [], result: "u32" },
   /** fn hp_layout_count() u32 */
   hp_layout_count: { parameters: [], result: "u32" },
-  /** fn hp_layout_value(index: u32) u32 */
-  hp_layout_value: { parameters: ["u32"], result: "u32" },
+  /** fn hp_layout_value(index: u32) f64 */
+  hp_layout_value: { parameters: ["u32"], result: "f64" },
   /** fn hp_noop() void */
   hp_noop: { parameters: [], result: "void" },
   /** fn hp_clock_ns() f64 */
   hp_clock_ns: { parameters: [], result: "f64" },
-  /** fn hp_pool_create(block_size, capacity, capacity_max, grow_chunk, alignment, flags: u32) i32 */
-  hp_pool_create: { parameters: ["u32", "u32", "u32", "u32", "u32", "u32"], result: "i32" },
+  /** fn hp_pool_create(config: ?[*]const u8, config_bytes: u32) i32 */
+  hp_pool_create: { parameters: ["buffer", "u32"], result: "i32" },
   /** fn hp_pool_grow(id: u32) i32 */
   hp_pool_grow: { parameters: ["u32"], result: "i32" },
   /** fn hp_pool_alloc(id: u32) i32 */
   hp_pool_alloc: { parameters: ["u32"], result: "i32" },
   /** fn hp_pool_free(id: u32, handle: u32) i32 */
   hp_pool_free: { parameters: ["u32", "u32"], result: "i32" },
-  /** fn hp_pool_alloc_many(id: u32, out: ?[*]u32, count: u32) i32 */
-  hp_pool_alloc_many: { parameters: ["u32", "buffer", "u32"], result: "i32" },
-  /** fn hp_pool_free_many(id: u32, handles: ?[*]const u32, count: u32) i32 */
-  hp_pool_free_many: { parameters: ["u32", "buffer", "u32"], result: "i32" },
+  /** fn hp_pool_alloc_many(id: u32, out: ?*anyopaque, out_length: u32, count: u32) i32 */
+  hp_pool_alloc_many: { parameters: ["u32", "buffer", "u32", "u32"], result: "i32" },
+  /** fn hp_pool_free_many(id: u32, handles: ?*anyopaque, handles_length: u32, count: u32) i32 */
+  hp_pool_free_many: { parameters: ["u32", "buffer", "u32", "u32"], result: "i32" },
   /** fn hp_pool_reset(id: u32) i32 */
   hp_pool_reset: { parameters: ["u32"], result: "i32" },
-  /** fn hp_arena_create(capacity: u32, alignment: u32, flags: u32) i32 */
-  hp_arena_create: { parameters: ["u32", "u32", "u32"], result: "i32" },
-  /** fn hp_arena_alloc(id: u32, size_bytes: u32, alignment: u32) i32 */
-  hp_arena_alloc: { parameters: ["u32", "u32", "u32"], result: "i32" },
-  /** fn hp_arena_rewind(id: u32, mark: u32) i32 */
-  hp_arena_rewind: { parameters: ["u32", "u32"], result: "i32" },
-  /** fn hp_arena_reset(id: u32) i32 */
-  hp_arena_reset: { parameters: ["u32"], result: "i32" },
-  /** fn hp_region_base(id: u32) ?*anyopaque — setup only */
-  hp_region_base: { parameters: ["u32"], result: "pointer" },
+  /** fn hp_arena_create(config: ?[*]const u8, config_bytes: u32) i32 */
+  hp_arena_create: { parameters: ["buffer", "u32"], result: "i32" },
+  /** fn hp_region_address(id: u32) f64 */
+  hp_region_address: { parameters: ["u32"], result: "f64" },
   /** fn hp_region_bytes(id: u32) f64 */
   hp_region_bytes: { parameters: ["u32"], result: "f64" },
   /** fn hp_region_close(id: u32) i32 */
   hp_region_close: { parameters: ["u32"], result: "i32" },
-  /** fn hp_region_release(id: u32) i32 */
-  hp_region_release: { parameters: ["u32"], result: "i32" },
   /** fn hp_regions_mapped() u32 */
   hp_regions_mapped: { parameters: [], result: "u32" },
 } as const satisfies Record<string, SymbolSpec>;
 
-/** An opaque native pointer as the runtime represents it (an object in Deno, a number in Bun). */
-export type NativePointer = unknown;
-
 /** The functions of libhotpath, called the same way on every runtime. */
-export interface NativeSymbols {
-  hp_abi_version(): number;
-  hp_layout_count(): number;
-  hp_layout_value(index: number): number;
-  hp_noop(): void;
-  hp_clock_ns(): number;
-  hp_pool_create(
-    blockSize: number,
-    capacity: number,
-    capacityMax: number,
-    growChunk: number,
-    alignment: number,
-    flags: number,
-  ): number;
-  hp_pool_grow(id: number): number;
-  hp_pool_alloc(id: number): number;
-  hp_pool_free(id: number, handle: number): number;
-  hp_pool_alloc_many(id: number, out: Uint32Array, count: number): number;
-  hp_pool_free_many(id: number, handles: Uint32Array, count: number): number;
-  hp_pool_reset(id: number): number;
-  hp_arena_create(capacity: number, alignment: number, flags: number): number;
-  hp_arena_alloc(id: number, sizeBytes: number, alignment: number): number;
-  hp_arena_rewind(id: number, mark: number): number;
-  hp_arena_reset(id: number): number;
-  hp_region_base(id: number): NativePointer;
-  hp_region_bytes(id: number): number;
-  hp_region_close(id: number): number;
-  hp_region_release(id: number): number;
-  hp_regions_mapped(): number;
-}
+export type NativeSymbols = NativeSymbolsOf<typeof symbols>;

@@ -6,13 +6,14 @@
  *
  * @module
  */
-import { loadLibrary, type Native } from "../ffi/library.ts";
-import { LAYOUT, word, writeCounter } from "../ffi/layout.ts";
+import { type Native, openNative } from "../ffi/library.ts";
+import { ARENA_HEADER, LIMITS } from "../ffi/abi.generated.ts";
+import { word, writeCounter } from "./header_words.ts";
 import { closedError, HotpathError } from "./errors.ts";
 import { alignment, alignmentError, integerError, integerIn, label, optionsObject } from "./validate.ts";
-import { closeRegion, mapRegion } from "./region.ts";
+import { closeRegion, createArenaRegion } from "./region.ts";
 import type { Schema, StructLayout } from "./struct.ts";
-import { track } from "./registry.ts";
+import { track } from "./metrics.ts";
 
 /** Options of `new Arena(...)`. */
 export interface ArenaOptions {
@@ -50,11 +51,11 @@ export interface ArenaStats {
   bytesReserved: number;
 }
 
-const OFFSET = word(LAYOUT.arenaOffset);
-const HIGH_WATER = word(LAYOUT.arenaHighWater);
-const ALLOCATIONS = word(LAYOUT.arenaAllocations);
-const FAILED = word(LAYOUT.arenaFailed);
-const RESETS = word(LAYOUT.arenaResets);
+const OFFSET = word(ARENA_HEADER.offset);
+const HIGH_WATER = word(ARENA_HEADER.highWater);
+const ALLOCATIONS = word(ARENA_HEADER.allocations);
+const FAILED = word(ARENA_HEADER.failed);
+const RESETS = word(ARENA_HEADER.resets);
 
 /**
  * A bump allocator over one native mapping, pre-faulted at creation. Allocations are byte
@@ -99,20 +100,15 @@ export class Arena {
   constructor(options: ArenaOptions) {
     const where = "new Arena";
     const given = optionsObject(where, options);
-    this.capacity = integerIn(where, "capacity", given.capacity, 1, LAYOUT.arenaCapacityMax);
+    this.capacity = integerIn(where, "capacity", given.capacity, 1, LIMITS.arenaCapacityMax);
     this.align = alignment(where, "align", given.align ?? 8);
     this.name = label(where, given.name);
-    this.#native = loadLibrary();
-    const region = mapRegion(
-      this.#native,
-      this.#native.symbols.hp_arena_create(this.capacity, this.align, 0),
-      "Arena",
-      "ARENA_FULL",
-    );
-    const dataOffset = new DataView(region.buffer).getUint32(LAYOUT.arenaDataOffset, true);
+    this.#native = openNative();
+    const region = createArenaRegion(this.#native, { capacity: this.capacity, alignment: this.align }, "Arena");
+    const dataOffset = new DataView(region.buffer).getUint32(ARENA_HEADER.dataOffset, true);
     this.#id = region.id;
     this.#dataAddress = region.address + dataOffset;
-    this.#header = new Uint32Array(region.buffer, 0, LAYOUT.headerBytes / 4);
+    this.#header = new Uint32Array(region.buffer, 0, LIMITS.headerBytes / 4);
     this.#bytes = new Uint8Array(region.buffer, dataOffset, this.capacity);
     this.#limit = this.capacity;
     track(this);
@@ -189,8 +185,8 @@ export class Arena {
   stats(): ArenaStats {
     if (this.#closed) throw closedError("Arena");
     this.#writeHeader();
-    const regionBytes = new DataView(this.#header.buffer, this.#header.byteOffset, LAYOUT.headerBytes)
-      .getBigUint64(LAYOUT.arenaRegionBytes, true);
+    const regionBytes = new DataView(this.#header.buffer, this.#header.byteOffset, LIMITS.headerBytes)
+      .getBigUint64(ARENA_HEADER.regionBytes, true);
     return {
       capacity: this.capacity,
       offset: this.#offset,
@@ -211,7 +207,7 @@ export class Arena {
     this.#closed = true;
     this.#limit = 0;
     closeRegion(this.#native, this.#id);
-    this.#header = new Uint32Array(LAYOUT.headerBytes / 4);
+    this.#header = new Uint32Array(LIMITS.headerBytes / 4);
     this.#bytes = new Uint8Array(0);
   }
 
@@ -223,7 +219,7 @@ export class Arena {
   #bump(bytes: number, align: number): number {
     // `x >>> 0 === x` holds for integers from 0 to 2^32-1 only: no fractions, NaN or non-numbers.
     if ((bytes >>> 0) !== bytes || bytes === 0 || bytes > this.capacity) throw this.#badSize(bytes);
-    if ((align >>> 0) !== align || ((align - 1) >>> 0) >= LAYOUT.alignmentMax || (align & (align - 1)) !== 0) {
+    if ((align >>> 0) !== align || ((align - 1) >>> 0) >= LIMITS.alignmentMax || (align & (align - 1)) !== 0) {
       throw this.#badAlignment(align);
     }
     const start = (this.#offset + align - 1) & -align;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { loadLibrary } from "../ffi/library.ts";
+import { openNative } from "../ffi/library.ts";
 
 /**
  * Nanoseconds since the library first read its clock (monotonic, exact as a number for 104
@@ -18,7 +18,7 @@ import { loadLibrary } from "../ffi/library.ts";
  * ```
  */
 export function nowNs(): number {
-  return loadLibrary().symbols.hp_clock_ns();
+  return openNative().symbols.hp_clock_ns();
 }
 
 /**
@@ -26,5 +26,5 @@ export function nowNs(): number {
  * lookup, for timing loops.
  */
 export function clockNs(): () => number {
-  return loadLibrary().symbols.hp_clock_ns;
+  return openNative().symbols.hp_clock_ns;
 }

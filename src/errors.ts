@@ -4,33 +4,34 @@
  * @module
  */
 import { HotpathError, type HotpathErrorCode } from "../ffi/errors.ts";
+import { LIMITS, STATUS } from "../ffi/abi.generated.ts";
 
 export { HotpathError, type HotpathErrorCode };
 
 /** Turns a negative status from libhotpath into a HotpathError about `subject`. */
 export function statusError(status: number, subject: string, exhausted: HotpathErrorCode): HotpathError {
   switch (status) {
-    case -1:
+    case STATUS.invalidArgument:
       return new HotpathError("INVALID_ARGUMENT", `${subject}: the library rejected an argument as out of its limits.`);
-    case -2:
+    case STATUS.invalidId:
       return new HotpathError("CLOSED", `${subject} is closed (the library no longer knows its id).`);
-    case -3:
+    case STATUS.exhausted:
       return new HotpathError(exhausted, `${subject} has no room left.`);
-    case -4:
+    case STATUS.invalidHandle:
       return new HotpathError("INVALID_HANDLE", `${subject}: a handle is out of range.`);
-    case -5:
+    case STATUS.doubleFree:
       return new HotpathError("DOUBLE_FREE", `${subject}: a handle was freed twice or never allocated.`);
-    case -6:
+    case STATUS.outOfMemory:
       return new HotpathError(
         "OUT_OF_MEMORY",
         `${subject}: the kernel refused the memory mapping. Ask for less, or raise the memory limit.`,
       );
-    case -7:
+    case STATUS.limitReached:
       return new HotpathError(
         "LIMIT_REACHED",
-        `${subject}: every region slot is taken (16384 pools and arenas). Close regions you no longer use.`,
+        `${subject}: every region slot is taken (${LIMITS.slotsMax} pools and arenas). Close regions you no longer use.`,
       );
-    case -8:
+    case STATUS.corrupted:
       return new HotpathError(
         "CORRUPTED",
         `${subject}: its metadata fails a consistency check. Something wrote over a freed block or the header.`,

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { loadLibrary as load, type LoadOptions } from "../ffi/library.ts";
+import { type LoadOptions, openNative } from "../ffi/library.ts";
 import { regionsMapped } from "./region.ts";
 
 export type { LoadOptions };
@@ -32,7 +32,7 @@ export interface LibraryInfo {
  * ```
  */
 export function loadLibrary(options: LoadOptions = {}): LibraryInfo {
-  load(options);
+  openNative(options);
   return libraryInfo();
 }
 
@@ -46,6 +46,6 @@ export function loadLibrary(options: LoadOptions = {}): LibraryInfo {
  * ```
  */
 export function libraryInfo(): LibraryInfo {
-  const native = load();
+  const native = openNative();
   return { runtime: native.runtime, path: native.path, abiVersion: native.abiVersion, regionsMapped: regionsMapped() };
 }

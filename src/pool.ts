@@ -7,13 +7,14 @@
  *
  * @module
  */
-import { loadLibrary, type Native } from "../ffi/library.ts";
-import { LAYOUT, readCounter, word, writeCounter } from "../ffi/layout.ts";
+import { type Native, openNative } from "../ffi/library.ts";
+import { LIMITS, POOL_HEADER } from "../ffi/abi.generated.ts";
+import { readCounter, word, writeCounter } from "./header_words.ts";
 import { closedError, HotpathError, statusError } from "./errors.ts";
 import { alignment, integerError, integerIn, label, optionsObject } from "./validate.ts";
-import { closeRegion, mapRegion } from "./region.ts";
+import { closeRegion, createPoolRegion } from "./region.ts";
 import type { Schema, StructCursor, StructLayout } from "./struct.ts";
-import { track } from "./registry.ts";
+import { track } from "./metrics.ts";
 import { debugBlockBytes, HANDLE_BITS_MAX, PoolDebug } from "./pool_debug.ts";
 import {
   debugOption,
@@ -28,13 +29,13 @@ import {
 
 export { HANDLE_BITS, type PoolGrowth, type PoolOptions, type PoolStats, type ScopedBlock, type StructPoolOptions };
 
-const FREE_HEAD = word(LAYOUT.poolFreeHead);
-const IN_USE = word(LAYOUT.poolInUse);
-const HIGH_WATER = word(LAYOUT.poolHighWater);
-const ALLOCATIONS = word(LAYOUT.poolAllocations);
-const FAILED = word(LAYOUT.poolFailed);
-const CAPACITY = word(LAYOUT.poolCapacity);
-const GROWTHS = word(LAYOUT.poolGrowths);
+const FREE_HEAD = word(POOL_HEADER.freeHead);
+const IN_USE = word(POOL_HEADER.inUse);
+const HIGH_WATER = word(POOL_HEADER.highWater);
+const ALLOCATIONS = word(POOL_HEADER.allocations);
+const FAILED = word(POOL_HEADER.failed);
+const CAPACITY = word(POOL_HEADER.capacity);
+const GROWTHS = word(POOL_HEADER.growths);
 const PAGE_BYTES = 4096;
 /** No free block: the free-list end as a signed 32-bit value (0xFFFFFFFF natively). */
 const END = -1;
@@ -125,8 +126,8 @@ export class Pool {
   constructor(options: PoolOptions) {
     const where = "new Pool";
     const given = optionsObject(where, options);
-    this.blockSize = integerIn(where, "blockSize", given.blockSize, 1, LAYOUT.blockSizeMax);
-    const capacity = integerIn(where, "capacity", given.capacity, 1, LAYOUT.poolCapacityMax);
+    this.blockSize = integerIn(where, "blockSize", given.blockSize, 1, LIMITS.blockSizeMax);
+    const capacity = integerIn(where, "capacity", given.capacity, 1, LIMITS.poolCapacityMax);
     this.align = alignment(where, "align", given.align ?? 8);
     this.name = label(where, given.name);
     const growth = growthOption(where, given.grow, capacity);
@@ -134,32 +135,31 @@ export class Pool {
     this.debug = debugOption(where, given.debug);
     const handleBits = (given as { [HANDLE_BITS]?: number })[HANDLE_BITS] ?? HANDLE_BITS_MAX;
     const nativeBlockSize = this.debug ? debugBlockBytes(this.blockSize) : this.blockSize;
-    if (nativeBlockSize > LAYOUT.blockSizeMax) {
-      throw integerError(where, "blockSize (debug mode)", this.blockSize, 1, LAYOUT.blockSizeMax - 16);
+    if (nativeBlockSize > LIMITS.blockSizeMax) {
+      throw integerError(where, "blockSize (debug mode)", this.blockSize, 1, LIMITS.blockSizeMax - 16);
     }
-    this.#native = loadLibrary();
-    const id = this.#native.symbols.hp_pool_create(
-      nativeBlockSize,
+    this.#native = openNative();
+    const config = {
+      blockSize: nativeBlockSize,
       capacity,
-      this.maxCapacity,
-      growth.chunk,
-      this.align,
-      0,
-    );
-    if (id === -1) {
+      capacityMax: this.maxCapacity,
+      growChunk: growth.chunk,
+      alignment: this.align,
+    };
+    if (Math.ceil(nativeBlockSize / this.align) * this.align * this.maxCapacity > LIMITS.regionBytesMax) {
       throw new HotpathError(
         "INVALID_ARGUMENT",
         `${where}: ${this.maxCapacity} blocks of ${nativeBlockSize} bytes exceed the 4 GiB limit of one pool.`,
       );
     }
-    const region = mapRegion(this.#native, id, "Pool", "POOL_EXHAUSTED");
-    const header = new Uint32Array(region.buffer, 0, LAYOUT.headerBytes / 4);
+    const region = createPoolRegion(this.#native, config, "Pool");
+    const header = new Uint32Array(region.buffer, 0, LIMITS.headerBytes / 4);
     const cold = new DataView(region.buffer);
     this.#id = region.id;
     this.#address = region.address;
-    this.stride = cold.getUint32(LAYOUT.poolBlockStride, true);
-    this.#blocksOffset = cold.getUint32(LAYOUT.poolBlocksOffset, true);
-    const bitmapOffset = cold.getUint32(LAYOUT.poolBitmapOffset, true);
+    this.stride = cold.getUint32(POOL_HEADER.blockStride, true);
+    this.#blocksOffset = cold.getUint32(POOL_HEADER.blocksOffset, true);
+    const bitmapOffset = cold.getUint32(POOL_HEADER.bitmapOffset, true);
     this.#strideWords = this.stride / 4;
     this.#header = header;
     // Every view spans the reservation of maxCapacity blocks: growth never has to replace one.
@@ -267,7 +267,7 @@ export class Pool {
     const debug = this.#debug;
     if (debug !== undefined) return this.#allocManyDebug(out, count);
     this.#writeHeader();
-    const granted = this.#native.symbols.hp_pool_alloc_many(this.#id, out, count);
+    const granted = this.#native.symbols.hp_pool_alloc_many(this.#id, out, out.length, count);
     this.#readHeader();
     if (granted < 0) throw statusError(granted, "Pool", "POOL_EXHAUSTED");
     return granted;
@@ -282,7 +282,7 @@ export class Pool {
     this.#checkBatch("Pool.freeMany", handles, count);
     if (this.#debug !== undefined) return this.#freeManyDebug(handles, count);
     this.#writeHeader();
-    const status = this.#native.symbols.hp_pool_free_many(this.#id, handles, count);
+    const status = this.#native.symbols.hp_pool_free_many(this.#id, handles, handles.length, count);
     this.#readHeader();
     if (status < 0) throw statusError(status, "Pool.freeMany", "POOL_EXHAUSTED");
   }
@@ -386,7 +386,7 @@ export class Pool {
   /** Counters and sizes, without a call into the library. */
   stats(): PoolStats {
     if (this.#closed) throw closedError("Pool");
-    const cold = new DataView(this.#header.buffer, this.#header.byteOffset, LAYOUT.headerBytes);
+    const cold = new DataView(this.#header.buffer, this.#header.byteOffset, LIMITS.headerBytes);
     const committed = this.#blocksOffset + this.#capacity * this.stride;
     return {
       capacity: this.#capacity,
@@ -401,9 +401,9 @@ export class Pool {
       allocations: this.#allocations,
       frees: this.#allocations - this.#inUse,
       failedAllocations: this.#failed,
-      bytesReserved: Number(cold.getBigUint64(LAYOUT.poolRegionBytes, true)),
+      bytesReserved: Number(cold.getBigUint64(POOL_HEADER.regionBytes, true)),
       bytesCommitted: Math.ceil(committed / PAGE_BYTES) * PAGE_BYTES,
-      metadataBytes: Number(cold.getBigUint64(LAYOUT.poolMetadataBytes, true)),
+      metadataBytes: Number(cold.getBigUint64(POOL_HEADER.metadataBytes, true)),
     };
   }
 
@@ -418,7 +418,7 @@ export class Pool {
     this.#limit = 0;
     closeRegion(this.#native, this.#id);
     // Drop our views so the region can be released as soon as the caller's views are gone.
-    this.#header = new Uint32Array(LAYOUT.headerBytes / 4);
+    this.#header = new Uint32Array(LIMITS.headerBytes / 4);
     this.#bitmap = new Int32Array(0);
     this.#links = new Int32Array(0);
     this.#bytes = new Uint8Array(0);
@@ -586,7 +586,7 @@ export class Pool {
     if (!(handles instanceof Uint32Array)) {
       throw new HotpathError("INVALID_ARGUMENT", `${where}: handles must be a Uint32Array; got ${String(handles)}.`);
     }
-    integerIn(where, "count", count, 0, Math.min(handles.length, LAYOUT.batchMax));
+    integerIn(where, "count", count, 0, Math.min(handles.length, LIMITS.batchMax));
   }
 
   #exhausted(): HotpathError {

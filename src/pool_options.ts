@@ -4,7 +4,7 @@
  * @module
  */
 import { HotpathError } from "./errors.ts";
-import { LAYOUT } from "../ffi/layout.ts";
+import { LIMITS } from "../ffi/abi.generated.ts";
 import { integerIn, optionsObject } from "./validate.ts";
 import { debugFromEnvironment } from "./pool_debug.ts";
 
@@ -98,7 +98,7 @@ export interface PoolStats {
 export function growthOption(where: string, grow: unknown, capacity: number): { chunk: number; maxCapacity: number } {
   if (grow === undefined) return { chunk: 0, maxCapacity: capacity };
   const given = optionsObject(`${where}: grow`, grow);
-  const maxCapacity = integerIn(where, "grow.maxCapacity", given.maxCapacity, capacity, LAYOUT.poolCapacityMax);
+  const maxCapacity = integerIn(where, "grow.maxCapacity", given.maxCapacity, capacity, LIMITS.poolCapacityMax);
   const chunk = integerIn(where, "grow.chunk", given.chunk, 1, maxCapacity);
   // A pool that may not grow past its capacity is a fixed pool.
   return maxCapacity === capacity ? { chunk: 0, maxCapacity } : { chunk, maxCapacity };

@@ -1,17 +1,17 @@
 /**
- * The lifetime of a native region seen from JavaScript. One ArrayBuffer is built over the
- * whole mapping, once. `close()` gives the pages back at once but keeps the addresses mapped;
- * the mapping is released only after that ArrayBuffer, and so every view over it, has been
- * garbage collected (shared/PITFALLS.md 1): a view kept after close reads zeros, never crashes.
+ * A native region seen from JavaScript: its id, one ArrayBuffer over the whole mapping and
+ * its address. The buffer comes from the library's Node-API side and holds the mapping: the
+ * library unmaps it only once the engine has freed that buffer's backing store (after any
+ * transfer) and the region is closed, or once every holder is gone. So no view over a region
+ * can outlive its mapping (shared/PITFALLS.md 1, 17), and a pool that was never closed, or
+ * whose Worker ended, is released all the same. `close()` returns the pages at once: views
+ * kept after it read zeros.
  *
  * @module
  */
-import { loadLibrary, type Native } from "../ffi/library.ts";
-import { statusError } from "./errors.ts";
-
-const releaser = new FinalizationRegistry<number>((id) => {
-  loadLibrary().symbols.hp_region_release(id);
-});
+import { type Native, openNative } from "../ffi/library.ts";
+import { ARENA_CONFIG, LIMITS, POOL_CONFIG } from "../ffi/abi.generated.ts";
+import { HotpathError, statusError } from "./errors.ts";
 
 /** A mapped region: its id, one ArrayBuffer over all of it, and its native address. */
 export interface MappedRegion {
@@ -20,27 +20,67 @@ export interface MappedRegion {
   readonly address: number;
 }
 
-/** Wraps the region of a freshly created id; throws on a negative id (a creation failure). */
-export function mapRegion(
+/** The options of a pool region, as zig/src/abi/config.zig's PoolConfig. */
+export interface PoolConfig {
+  blockSize: number;
+  capacity: number;
+  capacityMax: number;
+  growChunk: number;
+  alignment: number;
+}
+
+/** The options of an arena region, as zig/src/abi/config.zig's ArenaConfig. */
+export interface ArenaConfig {
+  capacity: number;
+  alignment: number;
+}
+
+function configBytes(offsets: Record<string, number>, values: object): Uint8Array {
+  const bytes = new Uint8Array(LIMITS.configBytes);
+  const words = new Uint32Array(bytes.buffer);
+  words[offsets.configBytes >>> 2] = LIMITS.configBytes;
+  for (const [name, value] of Object.entries(values)) words[offsets[name] >>> 2] = value as number;
+  return bytes;
+}
+
+/** A PoolConfig as the bytes hp_pool_create reads. */
+export function poolConfigBytes(config: PoolConfig): Uint8Array {
+  return configBytes(POOL_CONFIG, config);
+}
+
+/** Creates a pool region; throws what the library refused (checked options make that rare). */
+export function createPoolRegion(native: Native, config: PoolConfig, subject: string): MappedRegion {
+  const bytes = poolConfigBytes(config);
+  return mapRegion(native, native.symbols.hp_pool_create(bytes, bytes.length), subject, "POOL_EXHAUSTED");
+}
+
+/** Creates an arena region. */
+export function createArenaRegion(native: Native, config: ArenaConfig, subject: string): MappedRegion {
+  const bytes = configBytes(ARENA_CONFIG, config);
+  return mapRegion(native, native.symbols.hp_arena_create(bytes, bytes.length), subject, "ARENA_FULL");
+}
+
+function mapRegion(
   native: Native,
   id: number,
   subject: string,
   exhaustedCode: "POOL_EXHAUSTED" | "ARENA_FULL",
 ): MappedRegion {
   if (id < 0) throw statusError(id, subject, exhaustedCode);
-  const pointer = native.symbols.hp_region_base(id);
-  const byteLength = native.symbols.hp_region_bytes(id);
-  const buffer = native.arrayBuffer(pointer, byteLength);
-  releaser.register(buffer, id);
-  return { id, buffer, address: native.address(pointer) };
+  const buffer = native.regionBuffer(id);
+  if (buffer === undefined) {
+    native.symbols.hp_region_close(id);
+    throw new HotpathError("CORRUPTED", `${subject}: the library gave no memory for region ${id} it just created.`);
+  }
+  return { id, buffer, address: native.symbols.hp_region_address(id) };
 }
 
-/** Returns the region's pages to the kernel; the mapping waits for the garbage collector. */
+/** Returns the region's pages to the kernel; the mapping goes with the last view of it. */
 export function closeRegion(native: Native, id: number): void {
   native.symbols.hp_region_close(id);
 }
 
 /** Regions currently mapped by this process, live or closed and awaiting collection. */
 export function regionsMapped(): number {
-  return loadLibrary().symbols.hp_regions_mapped();
+  return openNative().symbols.hp_regions_mapped();
 }

@@ -10,7 +10,7 @@
 import { HotpathError } from "./errors.ts";
 import { HANDLE_BITS, Pool, type PoolStats } from "./pool.ts";
 import { alignment, integerIn, label, optionsObject } from "./validate.ts";
-import { track, untrack } from "./registry.ts";
+import { track, untrack } from "./metrics.ts";
 
 /** Options of `new SizeClassPool(...)`. */
 export interface SizeClassPoolOptions {

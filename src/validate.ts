@@ -5,7 +5,7 @@
  * @module
  */
 import { HotpathError } from "./errors.ts";
-import { LAYOUT } from "../ffi/layout.ts";
+import { LIMITS } from "../ffi/abi.generated.ts";
 
 function describe(value: unknown): string {
   return typeof value === "string" ? JSON.stringify(value) : String(value);
@@ -23,7 +23,7 @@ export function integerError(where: string, name: string, value: unknown, min: n
 export function alignmentError(where: string, name: string, value: unknown): HotpathError {
   return new HotpathError(
     "INVALID_ARGUMENT",
-    `${where}: ${name} must be a power of two from 1 to ${LAYOUT.alignmentMax}; got ${describe(value)}.`,
+    `${where}: ${name} must be a power of two from 1 to ${LIMITS.alignmentMax}; got ${describe(value)}.`,
   );
 }
 
@@ -38,7 +38,7 @@ export function integerIn(where: string, name: string, value: unknown, min: numb
 /** Returns `value` if it is a power of two up to 4096; throws INVALID_ARGUMENT otherwise. */
 export function alignment(where: string, name: string, value: unknown): number {
   if (
-    typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > LAYOUT.alignmentMax ||
+    typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > LIMITS.alignmentMax ||
     (value & (value - 1)) !== 0
   ) {
     throw alignmentError(where, name, value);

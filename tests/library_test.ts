@@ -4,8 +4,9 @@ import { cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HotpathError, libraryInfo, loadLibrary, nowNs, Pool } from "../mod.ts";
-import { ABI_VERSION, LAYOUT, LAYOUT_ORDER, verifyAbiVersion, verifyLayout } from "../ffi/layout.ts";
-import { loadLibrary as loadNative } from "../ffi/library.ts";
+import { ABI_FINGERPRINT, ABI_TABLE, LIMITS } from "../ffi/abi.generated.ts";
+import { type AbiSource, verifyAbi } from "../ffi/abi.ts";
+import { openNative } from "../ffi/library.ts";
 import { collectGarbage, nextTurn, runtime, test } from "./harness.ts";
 
 const packageRoot = new URL("..", import.meta.url).pathname;
@@ -44,32 +45,44 @@ function unbuiltCopy(): string {
 test("loadLibrary reports the runtime, the path and the ABI version", () => {
   const info = loadLibrary();
   assert.equal(info.runtime, runtime);
-  assert.equal(info.abiVersion, ABI_VERSION);
+  assert.equal(info.abiVersion, LIMITS.abiVersion);
   assert.ok(info.path.endsWith("libhotpath.so"), info.path);
 });
 
-test("layout every Zig layout entry matches ffi/layout.ts", () => {
-  const symbols = loadNative().symbols;
-  assert.equal(symbols.hp_layout_count(), LAYOUT_ORDER.length);
-  LAYOUT_ORDER.forEach((name, index) => assert.equal(symbols.hp_layout_value(index), LAYOUT[name], name));
-  assert.equal(symbols.hp_layout_value(LAYOUT_ORDER.length), LAYOUT.handleNil, "past the end");
+test("abi every entry of the library's table matches ffi/abi.generated.ts by name", () => {
+  const symbols = openNative().symbols;
+  assert.equal(symbols.hp_layout_count(), ABI_TABLE.length);
+  ABI_TABLE.forEach(([name, value], index) => assert.equal(symbols.hp_layout_value(index), value, name));
+  assert.ok(Number.isNaN(symbols.hp_layout_value(ABI_TABLE.length)), "past the end");
+  assert.equal(symbols.hp_abi_fingerprint(), ABI_FINGERPRINT);
 });
 
-test("verifyLayout throws LAYOUT_MISMATCH naming the entry that differs", () => {
-  const values = LAYOUT_ORDER.map((name) => LAYOUT[name] as number);
-  values[LAYOUT_ORDER.indexOf("poolInUse")] += 4;
-  assert.throws(
-    () => verifyLayout(values.length, (index) => values[index]),
-    (error: unknown) =>
-      error instanceof HotpathError && error.code === "LAYOUT_MISMATCH" && error.message.includes("poolInUse"),
-  );
-  assert.throws(() => verifyLayout(values.length - 1, (index) => values[index]), /LAYOUT_MISMATCH|layout entries/);
+/** A library that answers like the real one, with one thing changed. */
+function fakeLibrary(change: Partial<AbiSource> & { values?: number[] }): AbiSource {
+  const values = change.values ?? ABI_TABLE.map(([, value]) => value);
+  return {
+    hp_abi_version: change.hp_abi_version ?? (() => LIMITS.abiVersion),
+    hp_abi_fingerprint: change.hp_abi_fingerprint ?? (() => ABI_FINGERPRINT),
+    hp_layout_count: change.hp_layout_count ?? (() => values.length),
+    hp_layout_value: (index) => values[index],
+  };
+}
+
+test("verifyAbi throws LAYOUT_MISMATCH naming the entry that differs, or a rename", () => {
+  verifyAbi("/lib/libhotpath.so", fakeLibrary({}));
+  const values = ABI_TABLE.map(([, value]) => value);
+  const inUse = ABI_TABLE.findIndex(([name]) => name === "PoolHeader.in_use");
+  values[inUse] += 4;
+  const mismatch = (part: string) => (error: unknown) =>
+    error instanceof HotpathError && error.code === "LAYOUT_MISMATCH" && error.message.includes(part);
+  assert.throws(() => verifyAbi("/lib/libhotpath.so", fakeLibrary({ values })), mismatch("PoolHeader.in_use"));
+  assert.throws(() => verifyAbi("/lib/x.so", fakeLibrary({ hp_layout_count: () => 1 })), mismatch("entries"));
+  assert.throws(() => verifyAbi("/lib/x.so", fakeLibrary({ hp_abi_fingerprint: () => 1 })), mismatch("renamed"));
 });
 
-test("verifyAbiVersion throws ABI_MISMATCH for a library of another version", () => {
-  verifyAbiVersion("/lib/libhotpath.so", ABI_VERSION);
+test("verifyAbi throws ABI_MISMATCH for a library of another version", () => {
   assert.throws(
-    () => verifyAbiVersion("/lib/libhotpath.so", ABI_VERSION + 1),
+    () => verifyAbi("/lib/libhotpath.so", fakeLibrary({ hp_abi_version: () => LIMITS.abiVersion + 1 })),
     (error: unknown) =>
       error instanceof HotpathError && error.code === "ABI_MISMATCH" && error.message.includes("/lib/libhotpath.so"),
   );
@@ -98,7 +111,7 @@ test("loadLibrary throws LIBRARY_NOT_FOUND for an explicit path that does not lo
 });
 
 test("loadLibrary takes HOTPATH_LIB when it names a real library", () => {
-  const path = loadNative().path;
+  const path = openNative().path;
   const result = loadInChild("", { HOTPATH_LIB: path });
   assert.equal(result.ok, true);
   assert.equal(result.path, path);

@@ -3,7 +3,8 @@ import { Pool, struct } from "../mod.ts";
 import { adapter } from "../ffi/runtime.ts";
 import { test } from "./harness.ts";
 
-// The same fields as TestOrder in zig/src/layout_test_exports.zig.
+// The same fields as TestOrder in zig/src/testing/layout_test_exports.zig (built by
+// `zig build test-libs`, which the test suite runs first).
 const Inner = struct({ a: "u16", b: "f64" });
 const TestOrder = struct({
   id: "u64",
@@ -29,7 +30,7 @@ const library = adapter.open(
     /** fn hpt_record_write(record: ?[*]u8, length: u32) i32 */
     hpt_record_write: { parameters: ["buffer", "u32"], result: "i32" },
   },
-).symbols;
+);
 
 test("struct layout matches a Zig extern struct: size, alignment and every offset", () => {
   const names = ["id", "side", "price", "qty", "flag", "symbol", "inner", "small", "big", "ratio", "levels"] as const;

@@ -1,15 +1,16 @@
 //! Every limit of the library, in one place. Each is checked at comptime where it can be
-//! and enforced at the C ABI, so nothing JS passes can exceed it.
+//! and enforced at the C ABI, so nothing JS passes can exceed it. Every `u32`/`u64` constant
+//! here is mirrored to TypeScript (ffi/abi.generated.ts, `LIMITS`) by `zig build mirrors`.
 const std = @import("std");
 const assert = std.debug.assert;
 
 /// Bumped whenever an exported signature or a shared layout changes.
-pub const abi_version: u32 = 2;
+pub const abi_version: u32 = 3;
 
 /// Pools and arenas alive, or closed and waiting for their views to be collected.
 pub const slots_max: u32 = 1 << 14;
 /// Generation bits in an id; an id is `generation << slot_bits | slot`.
-pub const slot_bits: u5 = 14;
+pub const slot_bits: u32 = 14;
 pub const generation_max: u32 = (1 << 16) - 1;
 
 pub const pool_capacity_max: u32 = 1 << 26;
@@ -30,9 +31,10 @@ pub const page_bytes: u32 = 4096;
 pub const header_bytes: u32 = 2 * cache_line_bytes;
 /// Smallest internal block alignment: the free list keeps a u32 in each free block.
 pub const block_alignment_min: u32 = 4;
-
-/// Flags accepted at creation. None yet: debug mode will claim bit 0.
-pub const flags_known: u32 = 0;
+/// Bytes of every creation config (abi/config.zig): room for options to come.
+pub const config_bytes: u32 = 64;
+/// JavaScript realms (the main thread and each Worker) that may hold views of one region.
+pub const holders_max: u32 = 1 << 16;
 
 comptime {
     assert(slots_max == 1 << slot_bits);
@@ -44,4 +46,5 @@ comptime {
     assert(arena_capacity_max <= std.math.maxInt(i32) - page_bytes);
     assert(batch_max <= std.math.maxInt(i32));
     assert(header_bytes % cache_line_bytes == 0);
+    assert(config_bytes % 8 == 0);
 }

@@ -1,5 +1,6 @@
-//! The memory layout that Zig and TypeScript both read and write. TypeScript mirrors it in
-//! ffi/layout.ts and checks it against `table` (exported as hp_layout_value) at load time.
+//! The memory layout that Zig and TypeScript both read and write. `zig build mirrors` writes
+//! its offsets into ffi/abi.generated.ts (abi/mirror_table.zig lists what is mirrored), and
+//! TypeScript checks the library's table against that file when it loads.
 const std = @import("std");
 const assert = std.debug.assert;
 const constants = @import("constants.zig");
@@ -17,7 +18,7 @@ pub const PoolHeader = extern struct {
     padding_hot: [32]u8,
 
     magic: u32,
-    flags: u32,
+    reserved_flags: u32,
     block_size: u32,
     block_stride: u32,
     capacity: u32,
@@ -45,7 +46,7 @@ pub const ArenaHeader = extern struct {
     padding_hot: [32]u8,
 
     magic: u32,
-    flags: u32,
+    reserved_flags: u32,
     capacity: u32,
     alignment: u32,
     data_offset: u32,
@@ -64,48 +65,3 @@ comptime {
     assert(@alignOf(PoolHeader) == 8);
     assert(@alignOf(ArenaHeader) == 8);
 }
-
-/// The values TypeScript checks, in the order of ffi/layout.ts. Append only.
-pub const table = [_]u32{
-    constants.abi_version,
-    constants.header_bytes,
-    constants.handle_nil,
-    @offsetOf(PoolHeader, "free_head"),
-    @offsetOf(PoolHeader, "in_use"),
-    @offsetOf(PoolHeader, "high_water"),
-    @offsetOf(PoolHeader, "allocations"),
-    @offsetOf(PoolHeader, "failed"),
-    @offsetOf(PoolHeader, "magic"),
-    @offsetOf(PoolHeader, "flags"),
-    @offsetOf(PoolHeader, "block_size"),
-    @offsetOf(PoolHeader, "block_stride"),
-    @offsetOf(PoolHeader, "capacity"),
-    @offsetOf(PoolHeader, "alignment"),
-    @offsetOf(PoolHeader, "bitmap_offset"),
-    @offsetOf(PoolHeader, "blocks_offset"),
-    @offsetOf(PoolHeader, "region_bytes"),
-    @offsetOf(PoolHeader, "metadata_bytes"),
-    PoolHeader.magic_value,
-    @offsetOf(ArenaHeader, "offset"),
-    @offsetOf(ArenaHeader, "high_water"),
-    @offsetOf(ArenaHeader, "allocations"),
-    @offsetOf(ArenaHeader, "failed"),
-    @offsetOf(ArenaHeader, "resets"),
-    @offsetOf(ArenaHeader, "magic"),
-    @offsetOf(ArenaHeader, "flags"),
-    @offsetOf(ArenaHeader, "capacity"),
-    @offsetOf(ArenaHeader, "alignment"),
-    @offsetOf(ArenaHeader, "data_offset"),
-    @offsetOf(ArenaHeader, "region_bytes"),
-    ArenaHeader.magic_value,
-    constants.pool_capacity_max,
-    constants.block_size_max,
-    constants.alignment_max,
-    constants.arena_capacity_max,
-    constants.batch_max,
-    constants.block_alignment_min,
-    constants.flags_known,
-    @offsetOf(PoolHeader, "capacity_max"),
-    @offsetOf(PoolHeader, "grow_chunk"),
-    @offsetOf(PoolHeader, "growths"),
-};

@@ -15,8 +15,8 @@
 //! geometry Zig trusts is kept here, outside the region.
 const std = @import("std");
 const assert = std.debug.assert;
-const constants = @import("constants.zig");
-const PoolHeader = @import("layout.zig").PoolHeader;
+const constants = @import("../constants.zig");
+const PoolHeader = @import("../layout.zig").PoolHeader;
 const Region = @import("region.zig").Region;
 
 const nil = constants.handle_nil;
@@ -25,7 +25,6 @@ pub const Options = struct {
     block_size: u32,
     capacity: u32,
     alignment: u32 = 8,
-    flags: u32 = 0,
     /// The most blocks `grow` may reach; 0 (or `capacity`) for a fixed pool.
     capacity_max: u32 = 0,
     /// Blocks one `grow` adds; 0 for a fixed pool.
@@ -52,7 +51,6 @@ pub const Geometry = struct {
         if (options.capacity == 0 or options.capacity > constants.pool_capacity_max) return error.InvalidArgument;
         if (options.alignment == 0 or options.alignment > constants.alignment_max) return error.InvalidArgument;
         if (!std.math.isPowerOfTwo(options.alignment)) return error.InvalidArgument;
-        if (options.flags & ~constants.flags_known != 0) return error.InvalidArgument;
         const capacity_max = if (options.capacity_max == 0) options.capacity else options.capacity_max;
         if (capacity_max < options.capacity or capacity_max > constants.pool_capacity_max) return error.InvalidArgument;
         // A growing pool needs a chunk, a fixed one must not have one.
@@ -107,12 +105,11 @@ pub const Pool = struct {
     blocks_offset: u32,
 
     /// Formats a freshly mapped, zeroed region: every block free, handle 0 first.
-    pub fn format(memory: []align(std.heap.page_size_min) u8, geometry: Geometry, flags: u32) Pool {
+    pub fn format(memory: []align(std.heap.page_size_min) u8, geometry: Geometry) Pool {
         assert(memory.len == geometry.region_bytes);
         const header: *PoolHeader = @ptrCast(memory.ptr);
         header.* = std.mem.zeroes(PoolHeader);
         header.magic = PoolHeader.magic_value;
-        header.flags = flags;
         header.block_size = geometry.block_size;
         header.block_stride = geometry.block_stride;
         header.capacity = geometry.capacity;
@@ -289,7 +286,7 @@ const TestPool = struct {
     fn init(options: Options) !TestPool {
         const geometry = try Geometry.compute(options);
         const region = try Region.reserve(geometry.region_bytes, geometry.committed_bytes);
-        return .{ .region = region, .pool = Pool.format(region.memory, geometry, options.flags) };
+        return .{ .region = region, .pool = Pool.format(region.memory, geometry) };
     }
 
     fn deinit(test_pool: TestPool) void {
@@ -383,7 +380,6 @@ test "Pool: bad options are rejected" {
     try testing.expectError(error.InvalidArgument, Geometry.compute(.{ .block_size = 8, .capacity = 0 }));
     try testing.expectError(error.InvalidArgument, Geometry.compute(.{ .block_size = 8, .capacity = 1, .alignment = 3 }));
     try testing.expectError(error.InvalidArgument, Geometry.compute(.{ .block_size = 8, .capacity = 1, .alignment = 8192 }));
-    try testing.expectError(error.InvalidArgument, Geometry.compute(.{ .block_size = 8, .capacity = 1, .flags = 1 }));
     try testing.expectError(error.InvalidArgument, Geometry.compute(.{ .block_size = constants.block_size_max, .capacity = constants.pool_capacity_max }));
 }
 

@@ -3,7 +3,7 @@
 const std = @import("std");
 const assert = std.debug.assert;
 const posix = std.posix;
-const constants = @import("constants.zig");
+const constants = @import("../constants.zig");
 
 pub const page_alignment = std.heap.page_size_min;
 /// Linux 5.14+: fault pages in writable, reporting ENOMEM instead of killing the process.

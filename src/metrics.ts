@@ -1,6 +1,5 @@
 /**
- * The registry of live pools and arenas: metrics for all of them in one call, and closing
- * them all at shutdown. It holds weak references, so a pool the program dropped without
+ * Metrics of every live pool and arena in one call, and closing them all at shutdown. It holds weak references, so a pool the program dropped without
  * closing can still be collected (and its memory released).
  *
  * @module

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { adapter } from "./runtime.ts";
-import type { NativePointer, SymbolSpec } from "./symbols.ts";
+import { adapter } from "../ffi/runtime.ts";
+import type { NativePointer, SymbolSpec } from "../ffi/symbols.ts";
 
 const libcSymbols = {
   /** void *malloc(size_t size) */
@@ -24,7 +24,7 @@ export interface Libc {
 
 /** Opens the C library of this (glibc) system. */
 export function openLibc(path = "libc.so.6"): Libc {
-  const { symbols } = adapter.open(path, libcSymbols);
+  const symbols = adapter.open(path, libcSymbols);
   const malloc = symbols.malloc;
   return {
     mallocOf(size) {

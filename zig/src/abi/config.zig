@@ -1,0 +1,64 @@
+//! Creation options, passed by pointer as one `extern struct` each (setup is not hot), so the
+//! options that shared memory, NUMA and huge pages add later extend a struct instead of a
+//! positional argument list. TypeScript writes them through the offsets in
+//! ffi/abi.generated.ts. `config_bytes` must equal the struct's size and every reserved word
+//! must be zero: a caller built against another layout is refused, never misread.
+const std = @import("std");
+const assert = std.debug.assert;
+const constants = @import("../constants.zig");
+
+pub const PoolConfig = extern struct {
+    config_bytes: u32,
+    block_size: u32,
+    /// Blocks committed at creation.
+    capacity: u32,
+    /// The most blocks `grow` may reach: `capacity` (or 0) for a fixed pool.
+    capacity_max: u32,
+    /// Blocks one `grow` adds; 0 for a fixed pool.
+    grow_chunk: u32,
+    alignment: u32,
+    reserved: [10]u32,
+};
+
+pub const ArenaConfig = extern struct {
+    config_bytes: u32,
+    capacity: u32,
+    alignment: u32,
+    reserved: [13]u32,
+};
+
+comptime {
+    assert(@sizeOf(PoolConfig) == constants.config_bytes);
+    assert(@sizeOf(ArenaConfig) == constants.config_bytes);
+    assert(@alignOf(PoolConfig) == 4);
+    assert(@alignOf(ArenaConfig) == 4);
+}
+
+/// Copies a config from caller memory of any alignment; null unless it is exactly one `T`
+/// with `config_bytes` set and every reserved word zero.
+pub fn read(comptime T: type, bytes: ?[*]const u8, length: u32) ?T {
+    if (length != @sizeOf(T)) return null;
+    const source = bytes orelse return null;
+    var config: T = undefined;
+    @memcpy(std.mem.asBytes(&config), source[0..@sizeOf(T)]);
+    if (config.config_bytes != @sizeOf(T)) return null;
+    for (config.reserved) |word| if (word != 0) return null;
+    return config;
+}
+
+test "config: only an exact, zero-reserved config is read, from any alignment" {
+    var storage: [@sizeOf(PoolConfig) + 1]u8 align(8) = @splat(0);
+    const unaligned = storage[1..];
+    var config = std.mem.zeroes(PoolConfig);
+    config.config_bytes = @sizeOf(PoolConfig);
+    config.block_size = 64;
+    @memcpy(unaligned, std.mem.asBytes(&config));
+    try std.testing.expectEqual(@as(u32, 64), read(PoolConfig, unaligned.ptr, @sizeOf(PoolConfig)).?.block_size);
+    try std.testing.expect(read(PoolConfig, unaligned.ptr, @sizeOf(PoolConfig) - 1) == null);
+    try std.testing.expect(read(PoolConfig, null, @sizeOf(PoolConfig)) == null);
+    unaligned[@offsetOf(PoolConfig, "reserved")] = 1;
+    try std.testing.expect(read(PoolConfig, unaligned.ptr, @sizeOf(PoolConfig)) == null);
+    unaligned[@offsetOf(PoolConfig, "reserved")] = 0;
+    unaligned[0] = 63;
+    try std.testing.expect(read(PoolConfig, unaligned.ptr, @sizeOf(PoolConfig)) == null);
+}

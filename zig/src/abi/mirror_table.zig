@@ -1,0 +1,96 @@
+//! Everything TypeScript must agree on, as one table of named numbers built by reflection:
+//! the size and every field offset of each shared `extern struct`, every u32/u64 limit in
+//! constants.zig and every Status. `zig build mirrors` writes it to ffi/abi.generated.ts;
+//! the library exports it (hp_layout_*) with a fingerprint over names and values, so a
+//! renamed, moved or changed entry is caught when TypeScript loads the library.
+const std = @import("std");
+const assert = std.debug.assert;
+const constants = @import("../constants.zig");
+const layout = @import("../layout.zig");
+const config = @import("config.zig");
+const Status = @import("../status.zig").Status;
+
+pub const Entry = struct {
+    /// The TypeScript object the entry belongs to, e.g. "PoolHeader", "limits", "Status".
+    group: []const u8,
+    /// The Zig name (snake_case); TypeScript sees it in camelCase.
+    name: []const u8,
+    value: i64,
+};
+
+/// The structs mirrored field by field, in table order.
+pub const structs = .{
+    .{ "PoolHeader", layout.PoolHeader },
+    .{ "ArenaHeader", layout.ArenaHeader },
+    .{ "PoolConfig", config.PoolConfig },
+    .{ "ArenaConfig", config.ArenaConfig },
+};
+
+pub const entries: []const Entry = &build();
+
+fn countEntries() usize {
+    var count: usize = 0;
+    for (structs) |pair| count += 1 + @typeInfo(pair[1]).@"struct".field_names.len;
+    for (@typeInfo(constants).@"struct".decl_names) |name| {
+        if (isLimit(@TypeOf(@field(constants, name)))) count += 1;
+    }
+    count += 2; // the two magic values
+    count += @typeInfo(Status).@"enum".field_names.len;
+    return count;
+}
+
+fn isLimit(comptime T: type) bool {
+    return T == u32 or T == u64;
+}
+
+fn build() [countEntries()]Entry {
+    @setEvalBranchQuota(100_000);
+    var result: [countEntries()]Entry = undefined;
+    var index: usize = 0;
+    for (structs) |pair| {
+        const T = pair[1];
+        result[index] = .{ .group = pair[0], .name = "size", .value = @sizeOf(T) };
+        index += 1;
+        for (@typeInfo(T).@"struct".field_names) |name| {
+            result[index] = .{ .group = pair[0], .name = name, .value = @offsetOf(T, name) };
+            index += 1;
+        }
+    }
+    for (@typeInfo(constants).@"struct".decl_names) |name| {
+        const value = @field(constants, name);
+        if (!isLimit(@TypeOf(value))) continue;
+        result[index] = .{ .group = "limits", .name = name, .value = value };
+        index += 1;
+    }
+    result[index] = .{ .group = "limits", .name = "pool_magic", .value = layout.PoolHeader.magic_value };
+    result[index + 1] = .{ .group = "limits", .name = "arena_magic", .value = layout.ArenaHeader.magic_value };
+    index += 2;
+    const status = @typeInfo(Status).@"enum";
+    for (status.field_names, status.field_values) |name, value| {
+        result[index] = .{ .group = "Status", .name = name, .value = value };
+        index += 1;
+    }
+    assert(index == result.len);
+    return result;
+}
+
+/// FNV-1a over every group, name and value: equal fingerprints mean equal tables.
+pub const fingerprint: u32 = blk: {
+    @setEvalBranchQuota(1_000_000);
+    var hash: u32 = 0x811c9dc5;
+    for (entries) |entry| {
+        for (entry.group ++ "." ++ entry.name ++ "=") |byte| hash = (hash ^ byte) *% 0x01000193;
+        for (std.mem.asBytes(&entry.value)) |byte| hash = (hash ^ byte) *% 0x01000193;
+    }
+    break :blk hash;
+};
+
+test "mirror table: names are unique within a group and values fit a JavaScript number" {
+    for (entries, 0..) |entry, index| {
+        try std.testing.expect(@abs(entry.value) <= 1 << 53);
+        for (entries[index + 1 ..]) |other| {
+            const same = std.mem.eql(u8, entry.group, other.group) and std.mem.eql(u8, entry.name, other.name);
+            try std.testing.expect(!same);
+        }
+    }
+}

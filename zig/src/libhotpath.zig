@@ -1,0 +1,16 @@
+//! The root of libhotpath.so: the FFI exports and the Node-API entry point.
+comptime {
+    _ = @import("abi/exports.zig");
+    _ = @import("abi/napi.zig");
+}
+
+test {
+    _ = @import("abi/exports.zig");
+    _ = @import("abi/config.zig");
+    _ = @import("abi/mirror_table.zig");
+    _ = @import("memory/region.zig");
+    _ = @import("memory/pool.zig");
+    _ = @import("memory/arena.zig");
+    _ = @import("memory/registry.zig");
+    _ = @import("system/clock.zig");
+}
