@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bun, deno, env, root } from "./tools.mjs";
+import { bun, deno, denoPermissions, env, root } from "./tools.mjs";
 
 function step(command, args) {
   const result = spawnSync(command, args, { cwd: root, env, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
@@ -21,16 +21,7 @@ mkdirSync(outDir, { recursive: true });
 let failed = false;
 for (
   const [runtime, command, args] of [
-    ["deno", deno, [
-      "run",
-      "--allow-ffi",
-      "--allow-read",
-      "--allow-env",
-      "--allow-run",
-      "--allow-sys=cpus",
-      "bench/main.ts",
-      ...extra,
-    ]],
+    ["deno", deno, ["run", ...denoPermissions.run, ...denoPermissions.bench, "bench/main.ts", ...extra]],
     ["bun", bun, ["bench/main.ts", ...extra]],
   ]
 ) {

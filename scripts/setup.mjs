@@ -71,7 +71,8 @@ function installZig() {
   if (status !== 0) status = run("python", args);
   if (status !== 0 || !zigIsPinnedVersion()) {
     fail(
-      `could not install ziglang==${zigVersion} with pip. Run: python3 -m pip install --target ${zigDir} ziglang==${zigVersion}`,
+      `could not install ziglang==${zigVersion} with pip. ` +
+        `Run: python3 -m pip install --target ${zigDir} ziglang==${zigVersion}`,
     );
   }
 }

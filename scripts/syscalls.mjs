@@ -4,7 +4,7 @@
 // JIT tiering, timers) — a hot path with one call per operation would add ~990,000.
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { bun, capture, deno, root, run } from "./tools.mjs";
+import { bun, capture, deno, denoPermissions, root, run } from "./tools.mjs";
 
 const SMALL = 10_000;
 const LARGE = 1_000_000;
@@ -35,7 +35,7 @@ function totalCalls(runtime, command, operations) {
 }
 
 const runtimes = [
-  ["deno", [deno, "run", "--allow-ffi", "--allow-read", "--allow-env", "--allow-run", "bench/syscalls.ts"]],
+  ["deno", [deno, "run", ...denoPermissions.run, "bench/syscalls.ts"]],
   ["bun", [bun, "bench/syscalls.ts"]],
 ];
 

@@ -8,6 +8,9 @@ import { spawnSync } from "node:child_process";
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 
+/** The one list of Deno permissions (deno-permissions.json): `run`, plus `test` or `bench` extras. */
+export const denoPermissions = JSON.parse(readFileSync(join(root, "deno-permissions.json"), "utf8"));
+
 /** The one place Zig's version is pinned: package.json "hotpath.zigVersion". */
 export const zigVersion = manifest.hotpath.zigVersion;
 export const toolsDir = join(root, "node_modules", ".hotpath");

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { IdIndex } from "../bench/orderbook/id_index.ts";
-import { JsBook } from "../bench/orderbook/js_book.ts";
-import { PoolBook } from "../bench/orderbook/pool_book.ts";
-import { jscGcDuringChurn, v8GcDuringChurn } from "../bench/orderbook/report.ts";
-import { type Book, BUY, MID, runChurn, SELL } from "../bench/orderbook/workload.ts";
+import { IdIndex } from "../examples/orderbook/id_index.ts";
+import { JsBook } from "../examples/orderbook/js_book.ts";
+import { PoolBook } from "../examples/orderbook/pool_book.ts";
+import { type Book, BUY, MID, runChurn, SELL } from "../examples/orderbook/workload.ts";
 import { assertCode, test } from "./harness.ts";
 
 test("IdIndex matches a Map over random set/get/delete sequences, clusters included", () => {
@@ -74,7 +73,7 @@ for (const [name, make] of [["JsBook", () => new JsBook()], ["PoolBook", () => n
   });
 }
 
-test("PoolBook and JsBook make the same trades over a seeded churn, and the pools hold exactly the resting orders", () => {
+test("PoolBook and JsBook make the same trades over a seeded churn; the pools hold exactly the resting orders", () => {
   const options = { orders: 2_000, operations: 30_000, seed: 7 };
   const pool = new PoolBook(options.orders);
   const js = new JsBook();
@@ -93,25 +92,4 @@ test("PoolBook and JsBook make the same trades over a seeded churn, and the pool
   assert.equal(pool.orderPool.check(), pool.orderPool.capacity);
   assert.equal(pool.levelPool.check(), pool.levelPool.capacity);
   pool.close();
-});
-
-test("order book report counts only the collections inside the churn", () => {
-  const v8 = [
-    "[1:0x1]  10 ms: Scavenge 3.2 (4.2) -> 2.3 (4.5) MB, pooled: 0.0 MB, 0.20 / 0.00 ms allocation failure;",
-    "[1:0x1]  20 ms: Mark-Compact 6.2 (8.5) -> 5.2 (8.5) MB, pooled: 0.0 MB, 5.64 / 0.00 ms testing; GC in old space requested",
-    "[1:0x1]  30 ms: Scavenge 3.2 (4.2) -> 2.3 (4.5) MB, pooled: 0.0 MB, 1.50 / 0.00 ms allocation failure;",
-    "[1:0x1]  40 ms: Incremental Mark-Compact 102.1 (156.5) -> 21.7 (99.5) MB, pooled: 18.5 MB, 8.50 / 0.00 ms finalize",
-    "[1:0x1]  50 ms: Mark-Compact 6.2 (8.5) -> 5.2 (8.5) MB, pooled: 0.0 MB, 4.00 / 0.00 ms testing; GC in old space requested",
-    "[1:0x1]  60 ms: Scavenge 3.2 (4.2) -> 2.3 (4.5) MB, pooled: 0.0 MB, 0.20 / 0.00 ms allocation failure;",
-  ].join("\n");
-  assert.deepEqual(v8GcDuringChurn(v8), { events: 2, pauseMs: 10 });
-  const jsc = [
-    "[GC<0x1>: START M 8896kb => EdenCollection, p=0.5ms (max 0.5) END]",
-    "HOTPATH-CHURN-BEGIN",
-    "[GC<0x1>: START M 9054kb => EdenCollection, p=0.25ms (max 0.5) END]",
-    "HOTPATH-CHURN-END",
-    "[GC<0x1>: START M 9054kb => FullCollection, p=3ms (max 3) END]",
-  ].join("\n");
-  assert.deepEqual(jscGcDuringChurn(jsc), { events: 1, pauseMs: 0.25 });
-  assert.throws(() => v8GcDuringChurn("no collections at all"));
 });

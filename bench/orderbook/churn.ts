@@ -12,9 +12,9 @@ import process from "node:process";
 import { readFileSync } from "node:fs";
 import { clockNs, type Pool } from "../../mod.ts";
 import { clockOverhead, type Distribution, measureLatency, summarize } from "../latency.ts";
-import { JsBook } from "./js_book.ts";
-import { PoolBook } from "./pool_book.ts";
-import { type Book, KIND_NAMES, runChurn } from "./workload.ts";
+import { JsBook } from "../../examples/orderbook/js_book.ts";
+import { PoolBook } from "../../examples/orderbook/pool_book.ts";
+import { type Book, KIND_NAMES, runChurn } from "../../examples/orderbook/workload.ts";
 import { BEGIN_MARKER, type ChurnResult, END_MARKER, RESULT_PREFIX } from "./protocol.ts";
 
 const isBun = (globalThis as { Bun?: unknown }).Bun !== undefined;

@@ -10,7 +10,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { type Distribution, formatDistribution } from "../latency.ts";
 import { BEGIN_MARKER, type ChurnResult, END_MARKER, RESULT_PREFIX } from "./protocol.ts";
-import type { ChurnOptions } from "./workload.ts";
+import type { ChurnOptions } from "../../examples/orderbook/workload.ts";
 
 /** Garbage collections seen inside the churn, and their summed pause. */
 export interface GcDuringChurn {
@@ -28,12 +28,18 @@ const isBun = (globalThis as { Bun?: unknown }).Bun !== undefined;
 const churnScript = fileURLToPath(new URL("./churn.ts", import.meta.url));
 
 /** V8 --trace-gc lines: "<n> ms: Scavenge ... 0.20 / 0.00 ms ... <reason>". */
-const V8_EVENT =
-  /\d+ ms: (Scavenge|Minor Mark-Sweep|Mark-Compact|Incremental Mark-Compact|Mark-Sweep)[^\n]*?([\d.]+) \/ [\d.]+ ms[^\n]*/g;
+const V8_EVENT = new RegExp(
+  String.raw`\d+ ms: (Scavenge|Minor Mark-Sweep|Mark-Compact|Incremental Mark-Compact|Mark-Sweep)` +
+    String.raw`[^\n]*?([\d.]+) \/ [\d.]+ ms[^\n]*`,
+  "g",
+);
 /** JSC logGC lines: "[GC<0x...>: START ... p=0.43ms ... END]". */
 const JSC_EVENT = /\[GC<[^>]*>: START[^\n]*?p=([\d.]+)ms/g;
 
-/** Deno: V8's log is buffered apart from console output, so the churn lies between the forced ("testing") collections. */
+/**
+ * Deno: V8's log is buffered apart from console output, so the churn lies between the forced
+ * ("testing") collections.
+ */
 export function v8GcDuringChurn(log: string): GcDuringChurn {
   const events = [...log.matchAll(V8_EVENT)].map((match) => ({
     forced: match[0].includes("testing"),
@@ -101,13 +107,7 @@ export function orderBookReport(options: ChurnOptions, smoke = false): boolean {
   const pool = runBook("pool", options);
   const a = js.result;
   const b = pool.result;
-  if (
-    JSON.stringify(a.checksum) !== JSON.stringify(b.checksum) || JSON.stringify(a.counts) !== JSON.stringify(b.counts)
-  ) {
-    throw new Error(
-      `orderbook: the books disagree: js ${JSON.stringify(a.checksum)} vs pool ${JSON.stringify(b.checksum)}`,
-    );
-  }
+  assertBooksAgree(a, b);
   const meanRatio = a.latency.avg / b.latency.avg;
   const tailRatio = a.latency.p999 / b.latency.p999;
   const poolSpreads = b.poolLatencies.map((entry) => entry.p99 / entry.p50);
@@ -147,6 +147,34 @@ export function orderBookReport(options: ChurnOptions, smoke = false): boolean {
   row("peak RSS (whole process)", mb(a.peakRssBytes), mb(b.peakRssBytes));
   row("RSS before churn", mb(a.rssBeforeChurnBytes), mb(b.rssBeforeChurnBytes));
   row("JS heap used after churn", mb(a.heapUsedBytes), mb(b.heapUsedBytes));
+  printByKind(a, b, row);
+  b.poolLatencies.forEach((entry: Distribution, index) => {
+    console.log(`  ${formatDistribution(entry)} ${verdict(poolSpreads[index] <= 2, "p99 <= 2x p50")}`);
+  });
+  console.log(
+    `  both books made the same ${int(a.checksum.trades)} trades (${int(a.checksum.tradedQuantity)} units) and ` +
+      `end with ${int(a.checksum.live)} resting orders; the order pool grew ${b.poolGrowths} times`,
+  );
+  return smoke || checks.every(Boolean);
+}
+
+/** The same churn must end in the same book: otherwise the comparison measures nothing. */
+function assertBooksAgree(a: ChurnResult, b: ChurnResult): void {
+  if (
+    JSON.stringify(a.checksum) !== JSON.stringify(b.checksum) || JSON.stringify(a.counts) !== JSON.stringify(b.counts)
+  ) {
+    throw new Error(
+      `orderbook: the books disagree: js ${JSON.stringify(a.checksum)} vs pool ${JSON.stringify(b.checksum)}`,
+    );
+  }
+}
+
+/** Mean and p99.9 of each kind of operation, JS book beside pool book. */
+function printByKind(
+  a: ChurnResult,
+  b: ChurnResult,
+  row: (label: string, left: string, right: string, note?: string) => void,
+): void {
   for (let kind = 0; kind < a.byKind.length; kind++) {
     const left = a.byKind[kind];
     const right = b.byKind[kind];
@@ -163,12 +191,4 @@ export function orderBookReport(options: ChurnOptions, smoke = false): boolean {
       `${(left.p999 / right.p999).toFixed(1)}x`,
     );
   }
-  b.poolLatencies.forEach((entry: Distribution, index) => {
-    console.log(`  ${formatDistribution(entry)} ${verdict(poolSpreads[index] <= 2, "p99 <= 2x p50")}`);
-  });
-  console.log(
-    `  both books made the same ${int(a.checksum.trades)} trades (${int(a.checksum.tradedQuantity)} units) and ` +
-      `end with ${int(a.checksum.live)} resting orders; the order pool grew ${b.poolGrowths} times`,
-  );
-  return smoke || checks.every(Boolean);
 }
