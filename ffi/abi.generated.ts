@@ -5,19 +5,20 @@
 export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["PoolHeader.size", 128],
   ["PoolHeader.free_head", 0],
-  ["PoolHeader.in_use", 4],
+  ["PoolHeader.frontier", 4],
   ["PoolHeader.high_water", 8],
   ["PoolHeader.reserved_hot", 12],
   ["PoolHeader.allocations", 16],
-  ["PoolHeader.failed", 24],
-  ["PoolHeader.padding_hot", 32],
+  ["PoolHeader.frees", 24],
+  ["PoolHeader.failed", 32],
+  ["PoolHeader.padding_hot", 40],
   ["PoolHeader.magic", 64],
   ["PoolHeader.reserved_flags", 68],
   ["PoolHeader.block_size", 72],
   ["PoolHeader.block_stride", 76],
   ["PoolHeader.capacity", 80],
   ["PoolHeader.alignment", 84],
-  ["PoolHeader.bitmap_offset", 88],
+  ["PoolHeader.state_offset", 88],
   ["PoolHeader.blocks_offset", 92],
   ["PoolHeader.region_bytes", 96],
   ["PoolHeader.metadata_bytes", 104],
@@ -81,28 +82,32 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["Status.out_of_memory", -6],
   ["Status.limit_reached", -7],
   ["Status.corrupted", -8],
+  ["BlockState.fresh", 0],
+  ["BlockState.free", 1],
+  ["BlockState.allocated", 2],
 ];
 
 /** FNV-1a over the table's names and values; the library's hp_abi_fingerprint() must equal it. */
-export const ABI_FINGERPRINT = 3371675194;
+export const ABI_FINGERPRINT = 3996335702;
 
 /** `PoolHeader` of the Zig sources: its size and the byte offset of every field. */
 export const POOL_HEADER = {
   size: 128,
   freeHead: 0,
-  inUse: 4,
+  frontier: 4,
   highWater: 8,
   reservedHot: 12,
   allocations: 16,
-  failed: 24,
-  paddingHot: 32,
+  frees: 24,
+  failed: 32,
+  paddingHot: 40,
   magic: 64,
   reservedFlags: 68,
   blockSize: 72,
   blockStride: 76,
   capacity: 80,
   alignment: 84,
-  bitmapOffset: 88,
+  stateOffset: 88,
   blocksOffset: 92,
   regionBytes: 96,
   metadataBytes: 104,
@@ -186,4 +191,11 @@ export const STATUS = {
   outOfMemory: -6,
   limitReached: -7,
   corrupted: -8,
+} as const;
+
+/** `BlockState` of the Zig sources: the state byte of each pool block. */
+export const BLOCK_STATE = {
+  fresh: 0,
+  free: 1,
+  allocated: 2,
 } as const;

@@ -15,6 +15,7 @@ export type HotpathErrorCode =
   | "POOL_EXHAUSTED"
   | "ARENA_FULL"
   | "CLOSED"
+  | "DETACHED"
   | "OUT_OF_MEMORY"
   | "LIMIT_REACHED"
   | "CORRUPTED"

@@ -3,9 +3,9 @@
 // Ends with one line "hotpath: N passed, N failed" and a non-zero exit on any failure.
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { bun, deno, env, root, zig } from "./tools.mjs";
+import { bun, deno, denoPermissions, env, root, zig } from "./tools.mjs";
 
-const denoPermissions = ["--allow-ffi", "--allow-read", "--allow-env", "--allow-run"];
+const denoRun = denoPermissions.run;
 
 /** Each step: a command, and how to count its tests (default: the step is one test). */
 const steps = [
@@ -24,18 +24,18 @@ const steps = [
   {
     name: "deno test",
     command: deno,
-    // --allow-write: a test builds the library in a temporary copy of the package.
-    args: ["test", ...denoPermissions, "--allow-write", "--v8-flags=--expose-gc", "tests/"],
+    args: ["test", ...denoRun, ...denoPermissions.test, "tests/", "bench/"],
     count: denoCounts,
   },
-  { name: "bun test", command: bun, args: ["test"], count: bunCounts },
+  { name: "bun test", command: bun, args: ["test", "tests/", "bench/"], count: bunCounts },
   {
     name: "deno test --doc (every @example runs)",
     command: deno,
-    args: ["test", "--doc", ...denoPermissions, "mod.ts", "src/", "ffi/errors.ts"],
+    args: ["test", "--doc", ...denoRun, "mod.ts", "src/", "ffi/errors.ts"],
     count: denoCounts,
   },
   { name: "deno lint", command: deno, args: ["lint"] },
+  { name: "tidy (line and function length)", command: "node", args: ["scripts/tidy.mjs"] },
   { name: "deno fmt --check", command: deno, args: ["fmt", "--check"] },
   { name: "deno check", command: deno, args: ["check", "mod.ts", "tests/", "bench/"] },
   { name: "deno doc --lint (JSDoc on every export)", command: deno, args: ["doc", "--lint", "mod.ts"] },
@@ -43,7 +43,7 @@ const steps = [
   {
     name: "bench smoke (deno)",
     command: deno,
-    args: ["run", ...denoPermissions, "--allow-sys=cpus", "bench/main.ts", "--smoke"],
+    args: ["run", ...denoRun, ...denoPermissions.bench, "bench/main.ts", "--smoke"],
   },
   { name: "bench smoke (bun)", command: bun, args: ["bench/main.ts", "--smoke"] },
   // A count, not a timing: the hot path must make no system calls on either runtime.

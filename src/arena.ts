@@ -9,10 +9,11 @@
 import { type Native, openNative } from "../ffi/library.ts";
 import { ARENA_HEADER, LIMITS } from "../ffi/abi.generated.ts";
 import { word, writeCounter } from "./header_words.ts";
-import { closedError, HotpathError } from "./errors.ts";
-import { alignment, alignmentError, integerError, integerIn, label, optionsObject } from "./validate.ts";
+import { closedError, detachedError, HotpathError } from "./errors.ts";
+import { alignment, alignmentError, describe, integerError, integerIn, label, readOptions } from "./validate.ts";
 import { closeRegion, createArenaRegion } from "./region.ts";
-import type { Schema, StructLayout } from "./struct.ts";
+import { type Schema, StructLayout } from "./struct.ts";
+import { isDetached } from "./typed_arrays.ts";
 import { track } from "./metrics.ts";
 
 /** Options of `new Arena(...)`. */
@@ -84,6 +85,7 @@ export class Arena {
   #id: number;
   #closed = false;
   #dataAddress: number;
+  #regionBytes: number;
   #header: Uint32Array;
   #bytes: Uint8Array;
   // The hot state lives in fields (cheaper than typed-array elements); `stats()` and
@@ -99,15 +101,16 @@ export class Arena {
   /** Maps an arena. Throws INVALID_ARGUMENT for bad options, OUT_OF_MEMORY if mapping fails. */
   constructor(options: ArenaOptions) {
     const where = "new Arena";
-    const given = optionsObject(where, options);
+    const given = readOptions(where, options, ["capacity", "align", "name"]);
     this.capacity = integerIn(where, "capacity", given.capacity, 1, LIMITS.arenaCapacityMax);
-    this.align = alignment(where, "align", given.align ?? 8);
+    this.align = given.align === undefined ? 8 : alignment(where, "align", given.align);
     this.name = label(where, given.name);
     this.#native = openNative();
     const region = createArenaRegion(this.#native, { capacity: this.capacity, alignment: this.align }, "Arena");
     const dataOffset = new DataView(region.buffer).getUint32(ARENA_HEADER.dataOffset, true);
     this.#id = region.id;
     this.#dataAddress = region.address + dataOffset;
+    this.#regionBytes = region.buffer.byteLength;
     this.#header = new Uint32Array(region.buffer, 0, LIMITS.headerBytes / 4);
     this.#bytes = new Uint8Array(region.buffer, dataOffset, this.capacity);
     this.#limit = this.capacity;
@@ -116,7 +119,7 @@ export class Arena {
 
   /** The arena's memory as one Uint8Array; allocations are offsets into it. */
   get bytes(): Uint8Array {
-    if (this.#closed) throw closedError("Arena");
+    this.#checkOpen();
     return this.#bytes;
   }
 
@@ -146,6 +149,12 @@ export class Arena {
    * write it with `layout.cursor(arena.bytes).at(offset)`.
    */
   allocStruct<S extends Schema>(layout: StructLayout<S>): number {
+    if (!(layout instanceof StructLayout)) {
+      throw new HotpathError(
+        "INVALID_ARGUMENT",
+        `Arena.allocStruct: layout must be a StructLayout from struct(...); got ${describe(layout)}.`,
+      );
+    }
     return this.alloc(layout.size, layout.align);
   }
 
@@ -157,36 +166,34 @@ export class Arena {
 
   /** The current offset, to `rewind()` to later. */
   mark(): number {
-    if (this.#closed) throw closedError("Arena");
+    this.#checkOpen();
     return this.#offset;
   }
 
   /** Releases everything allocated since `mark`. Throws INVALID_ARGUMENT for a mark ahead of the offset. */
   rewind(mark: number): void {
-    if (this.#closed) throw closedError("Arena");
+    this.#checkOpen();
     this.#offset = integerIn("Arena.rewind", "mark", mark, 0, this.#offset);
   }
 
   /** Releases everything: the next allocation starts at offset 0. */
   reset(): void {
-    if (this.#closed) throw closedError("Arena");
+    this.#checkOpen();
     this.#offset = 0;
     this.#resets++;
   }
 
   /** Native address of `offset` inside the arena, for native code. Valid while the arena is open. */
   ptr(offset: number): number {
-    if (this.#closed) throw closedError("Arena");
+    this.#checkOpen();
     integerIn("Arena.ptr", "offset", offset, 0, this.capacity - 1);
     return this.#dataAddress + offset;
   }
 
   /** Counters and sizes, without a call into the library (also written to the native header). */
   stats(): ArenaStats {
-    if (this.#closed) throw closedError("Arena");
+    this.#checkOpen();
     this.#writeHeader();
-    const regionBytes = new DataView(this.#header.buffer, this.#header.byteOffset, LIMITS.headerBytes)
-      .getBigUint64(ARENA_HEADER.regionBytes, true);
     return {
       capacity: this.capacity,
       offset: this.#offset,
@@ -194,7 +201,7 @@ export class Arena {
       allocations: this.#allocations,
       failedAllocations: this.#failed,
       resets: this.#resets,
-      bytesReserved: Number(regionBytes),
+      bytesReserved: this.#regionBytes,
     };
   }
 
@@ -217,12 +224,20 @@ export class Arena {
   }
 
   #bump(bytes: number, align: number): number {
-    // `x >>> 0 === x` holds for integers from 0 to 2^32-1 only: no fractions, NaN or non-numbers.
-    if ((bytes >>> 0) !== bytes || bytes === 0 || bytes > this.capacity) throw this.#badSize(bytes);
-    if ((align >>> 0) !== align || ((align - 1) >>> 0) >= LIMITS.alignmentMax || (align & (align - 1)) !== 0) {
+    // The typeof tests come first (a bigint or Symbol would throw in `>>>`) and cost nothing
+    // once the JIT has seen numbers. Then `x >>> 0 === x` holds for integers 0..2^32-1 only.
+    if (typeof bytes !== "number" || (bytes >>> 0) !== bytes || bytes === 0 || bytes > this.capacity) {
+      throw this.#badSize(bytes);
+    }
+    if (
+      typeof align !== "number" || (align >>> 0) !== align || ((align - 1) >>> 0) >= LIMITS.alignmentMax ||
+      (align & (align - 1)) !== 0
+    ) {
       throw this.#badAlignment(align);
     }
-    const start = (this.#offset + align - 1) & -align;
+    // `& ~(align - 1)`, not `& -align`: JSC sends the latter into a deoptimisation loop
+    // (shared/PERF-NOTES.md, Arena).
+    const start = (this.#offset + align - 1) & ~(align - 1);
     const end = start + bytes;
     if (end > this.#limit) return this.#noRoom();
     this.#offset = end;
@@ -237,6 +252,15 @@ export class Arena {
       `Arena is full: ${bytes} bytes aligned to ${align} do not fit after offset ${this.#offset} ` +
         `of ${this.capacity}. Rewind, reset, or create a larger arena.`,
     );
+  }
+
+  /** Throws CLOSED, or DETACHED (and closes) when the region's buffer was transferred away. */
+  #checkOpen(): void {
+    if (this.#closed) throw closedError("Arena");
+    if (isDetached(this.#header.buffer)) {
+      this.close();
+      throw detachedError("Arena");
+    }
   }
 
   #writeHeader(): void {

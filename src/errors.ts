@@ -29,7 +29,8 @@ export function statusError(status: number, subject: string, exhausted: HotpathE
     case STATUS.limitReached:
       return new HotpathError(
         "LIMIT_REACHED",
-        `${subject}: every region slot is taken (${LIMITS.slotsMax} pools and arenas). Close regions you no longer use.`,
+        `${subject}: every region slot is taken (${LIMITS.slotsMax} pools and arenas). ` +
+          "Close regions you no longer use.",
       );
     case STATUS.corrupted:
       return new HotpathError(
@@ -44,4 +45,13 @@ export function statusError(status: number, subject: string, exhausted: HotpathE
 /** The error every method of a closed pool or arena throws. */
 export function closedError(subject: string): HotpathError {
   return new HotpathError("CLOSED", `${subject} is closed; create a new one.`);
+}
+
+/** The error of a pool or arena whose memory was transferred away; it closes itself. */
+export function detachedError(subject: string): HotpathError {
+  return new HotpathError(
+    "DETACHED",
+    `${subject}: its memory's ArrayBuffer was transferred (transfer(), structuredClone or postMessage with a ` +
+      "transfer list), so it can no longer reach its blocks. It is closed now; create a new one.",
+  );
 }

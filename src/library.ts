@@ -5,6 +5,8 @@
  */
 import { type LoadOptions, openNative } from "../ffi/library.ts";
 import { regionsMapped } from "./region.ts";
+import { HotpathError } from "./errors.ts";
+import { describe, readOptions } from "./validate.ts";
 
 export type { LoadOptions };
 
@@ -32,7 +34,18 @@ export interface LibraryInfo {
  * ```
  */
 export function loadLibrary(options: LoadOptions = {}): LibraryInfo {
-  openNative(options);
+  const where = "loadLibrary";
+  const given = readOptions(where, options, ["path", "build"]);
+  if (given.path !== undefined && (typeof given.path !== "string" || given.path.length === 0)) {
+    throw new HotpathError(
+      "INVALID_ARGUMENT",
+      `${where}: path must be a non-empty string; got ${describe(given.path)}.`,
+    );
+  }
+  if (given.build !== undefined && typeof given.build !== "boolean") {
+    throw new HotpathError("INVALID_ARGUMENT", `${where}: build must be true or false; got ${describe(given.build)}.`);
+  }
+  openNative({ path: given.path as string | undefined, build: given.build as boolean | undefined });
   return libraryInfo();
 }
 

@@ -1,6 +1,7 @@
 /**
- * Metrics of every live pool and arena in one call, and closing them all at shutdown. It holds weak references, so a pool the program dropped without
- * closing can still be collected (and its memory released).
+ * Metrics of every live pool and arena in one call, and closing them all at shutdown. It
+ * holds weak references, so a pool the program dropped without closing can still be
+ * collected (and its memory released).
  *
  * @module
  */

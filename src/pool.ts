@@ -1,25 +1,39 @@
 /**
  * `Pool`: fixed-size blocks in native memory with O(1) alloc and free, named by u32 handles.
  *
- * alloc and free run in TypeScript over the region's own header, bitmap and intrusive free
- * list (the layout of zig/src/pool.zig), so the hot path makes no FFI call and allocates
- * nothing. Native code sees the same state: batch calls and native users stay consistent.
+ * alloc and free run in TypeScript over the region's own block states and intrinsic free
+ * list (the layout of zig/src/memory/pool.zig), so the hot path makes no FFI call and
+ * allocates nothing. Native code sees the same states and links: batch calls and native
+ * readers stay consistent.
+ *
+ * Rules that keep it fast on both engines (measured; bench/RESULTS.md has the figures):
+ * - one test per operation on the common path: `states[handle] !== FREE` in alloc is the
+ *   empty-list test (handle -1 reads undefined), the corruption test and the closed test;
+ *   `typeof handle !== "number" || states[handle] !== ALLOCATED` in free is the type, range,
+ *   double-free and closed test (out-of-range and non-integer indexes read undefined; the
+ *   typeof test comes first so that no object is ever converted to an index);
+ * - no store to a field on a path that may still be cold when JSC compiles the method (it
+ *   becomes a generic store that makes every later load be redone): cold work lives in
+ *   methods reached by `return this.#slow()` or behind `throw`;
+ * - counters start as doubles (-0), so an increment needs no overflow check;
+ * - the high water is the frontier (blocks are taken fresh only when the free list is
+ *   empty), so alloc does not compare against it.
  *
  * @module
  */
 import { type Native, openNative } from "../ffi/library.ts";
-import { LIMITS, POOL_HEADER } from "../ffi/abi.generated.ts";
-import { readCounter, word, writeCounter } from "./header_words.ts";
-import { closedError, HotpathError, statusError } from "./errors.ts";
-import { alignment, integerError, integerIn, label, optionsObject } from "./validate.ts";
+import { BLOCK_STATE, LIMITS, POOL_HEADER } from "../ffi/abi.generated.ts";
+import { closedError, detachedError, HotpathError, statusError } from "./errors.ts";
+import { alignment, describe, integerError, integerIn, label, readOptions } from "./validate.ts";
 import { closeRegion, createPoolRegion } from "./region.ts";
-import type { Schema, StructCursor, StructLayout } from "./struct.ts";
+import { type Schema, type StructCursor, StructLayout } from "./struct.ts";
 import { track } from "./metrics.ts";
 import { debugBlockBytes, HANDLE_BITS_MAX, PoolDebug } from "./pool_debug.ts";
+import { readCounter, word, writeCounter } from "./header_words.ts";
+import { isDetached, type TypedArrayFacts, typedArrayFacts } from "./typed_arrays.ts";
 import {
   debugOption,
   growthOption,
-  HANDLE_BITS,
   type PoolGrowth,
   type PoolOptions,
   type PoolStats,
@@ -27,25 +41,38 @@ import {
   type StructPoolOptions,
 } from "./pool_options.ts";
 
-export { HANDLE_BITS, type PoolGrowth, type PoolOptions, type PoolStats, type ScopedBlock, type StructPoolOptions };
+export type { PoolGrowth, PoolOptions, PoolStats, ScopedBlock, StructPoolOptions };
 
 const FREE_HEAD = word(POOL_HEADER.freeHead);
-const IN_USE = word(POOL_HEADER.inUse);
+const FRONTIER = word(POOL_HEADER.frontier);
 const HIGH_WATER = word(POOL_HEADER.highWater);
 const ALLOCATIONS = word(POOL_HEADER.allocations);
+const FREES = word(POOL_HEADER.frees);
 const FAILED = word(POOL_HEADER.failed);
 const CAPACITY = word(POOL_HEADER.capacity);
 const GROWTHS = word(POOL_HEADER.growths);
-const PAGE_BYTES = 4096;
+const FREE = BLOCK_STATE.free;
+const ALLOCATED = BLOCK_STATE.allocated;
+const FRESH = BLOCK_STATE.fresh;
 /** No free block: the free-list end as a signed 32-bit value (0xFFFFFFFF natively). */
 const END = -1;
+
+/** Handle bits a SizeClassPool leaves to its class pools (it keeps the top bits): not an option. */
+const handleBitsOf = new WeakMap<object, number>();
+
+/** Internal: a Pool whose debug handles fit in `handleBits` bits (SizeClassPool's class pools). */
+export function poolWithHandleBits(options: PoolOptions, handleBits: number): Pool {
+  handleBitsOf.set(options, handleBits);
+  return new Pool(options);
+}
 
 /**
  * A pool of fixed-size blocks in one native mapping, pre-faulted at creation.
  *
  * A Pool belongs to the thread (Worker) that created it. Blocks are named by handles
  * (0 .. capacity-1, or with generation bits in debug mode); `bytes` views every block,
- * `offset(handle)` locates one in it.
+ * `offset(handle)` locates one in it. Its memory is released when it is closed and no view of
+ * it remains, or when the pool and every view of it are garbage (a Worker's pools when it ends).
  *
  * With `grow`, the address space of `maxCapacity` blocks is reserved at creation and pages are
  * committed a chunk at a time when the pool runs out: blocks never move, so handles, views,
@@ -81,27 +108,28 @@ export class Pool {
   #closed = false;
   #address: number;
   #blocksOffset: number;
+  #stateOffset: number;
   #strideWords: number;
+  #regionBytes: number;
+  #metadataBytes: number;
+  #buffer: ArrayBuffer;
   #header: Uint32Array;
-  #bitmap: Int32Array;
+  /** One byte a block: FREE, ALLOCATED or FRESH (zig/src/layout.zig BlockState). */
+  #states: Uint8Array;
   /** The intrusive free list: entry `handle * strideWords` links a free block to the next. */
   #links: Int32Array;
   #bytes: Uint8Array;
-  // The hot state lives in fields, not in the native header: loads and stores of fields
-  // are cheaper than of typed-array elements. The header is written before and read after
-  // every native call (batch calls, reset, grow), so Zig always sees the current state.
-  #head = 0;
-  #inUse = 0;
+  // The hot state lives in fields (cheaper than typed-array elements) and is written to the
+  // native header before and read back after every native call.
+  #head = END;
+  #frontier = 0;
+  #allocations = -0;
+  #frees = -0;
+  /** The highest frontier before the last reset. */
   #highWater = 0;
-  #allocations = 0;
   #failed = 0;
   #capacity: number;
   #growChunk: number;
-  /**
-   * Handles below this take the fast paths: the capacity; 0 once closed or in debug mode,
-   * which sends every call to its slow path.
-   */
-  #limit: number;
   #debug: PoolDebug | undefined;
 
   /**
@@ -125,56 +153,50 @@ export class Pool {
   /** Maps and formats a pool. Throws INVALID_ARGUMENT for bad options, OUT_OF_MEMORY if mapping fails. */
   constructor(options: PoolOptions) {
     const where = "new Pool";
-    const given = optionsObject(where, options);
+    const handleBits = handleBitsOf.get(options as object) ?? HANDLE_BITS_MAX;
+    const given = readOptions(where, options, ["blockSize", "capacity", "align", "name", "grow", "debug"]);
     this.blockSize = integerIn(where, "blockSize", given.blockSize, 1, LIMITS.blockSizeMax);
     const capacity = integerIn(where, "capacity", given.capacity, 1, LIMITS.poolCapacityMax);
-    this.align = alignment(where, "align", given.align ?? 8);
+    this.align = given.align === undefined ? 8 : alignment(where, "align", given.align);
     this.name = label(where, given.name);
     const growth = growthOption(where, given.grow, capacity);
     this.maxCapacity = growth.maxCapacity;
     this.debug = debugOption(where, given.debug);
-    const handleBits = (given as { [HANDLE_BITS]?: number })[HANDLE_BITS] ?? HANDLE_BITS_MAX;
     const nativeBlockSize = this.debug ? debugBlockBytes(this.blockSize) : this.blockSize;
     if (nativeBlockSize > LIMITS.blockSizeMax) {
       throw integerError(where, "blockSize (debug mode)", this.blockSize, 1, LIMITS.blockSizeMax - 16);
     }
+    checkRegionSize(where, nativeBlockSize, this.align, this.maxCapacity);
     this.#native = openNative();
-    const config = {
+    const region = createPoolRegion(this.#native, {
       blockSize: nativeBlockSize,
       capacity,
       capacityMax: this.maxCapacity,
       growChunk: growth.chunk,
       alignment: this.align,
-    };
-    if (Math.ceil(nativeBlockSize / this.align) * this.align * this.maxCapacity > LIMITS.regionBytesMax) {
-      throw new HotpathError(
-        "INVALID_ARGUMENT",
-        `${where}: ${this.maxCapacity} blocks of ${nativeBlockSize} bytes exceed the 4 GiB limit of one pool.`,
-      );
-    }
-    const region = createPoolRegion(this.#native, config, "Pool");
-    const header = new Uint32Array(region.buffer, 0, LIMITS.headerBytes / 4);
+    }, "Pool");
     const cold = new DataView(region.buffer);
     this.#id = region.id;
     this.#address = region.address;
+    this.#buffer = region.buffer;
+    this.#regionBytes = region.buffer.byteLength;
     this.stride = cold.getUint32(POOL_HEADER.blockStride, true);
     this.#blocksOffset = cold.getUint32(POOL_HEADER.blocksOffset, true);
-    const bitmapOffset = cold.getUint32(POOL_HEADER.bitmapOffset, true);
+    this.#metadataBytes = Number(cold.getBigUint64(POOL_HEADER.metadataBytes, true));
     this.#strideWords = this.stride / 4;
-    this.#header = header;
+    this.#header = new Uint32Array(region.buffer, 0, LIMITS.headerBytes / 4);
     // Every view spans the reservation of maxCapacity blocks: growth never has to replace one.
     const blocksBytes = this.maxCapacity * this.stride;
-    this.#bitmap = new Int32Array(region.buffer, bitmapOffset, Math.ceil(this.maxCapacity / 32));
+    this.#stateOffset = cold.getUint32(POOL_HEADER.stateOffset, true);
+    this.#states = new Uint8Array(region.buffer, this.#stateOffset, this.maxCapacity);
     this.#links = new Int32Array(region.buffer, this.#blocksOffset, blocksBytes / 4);
     this.#bytes = new Uint8Array(region.buffer, this.#blocksOffset, blocksBytes);
     this.#capacity = capacity;
     this.#growChunk = growth.chunk;
-    this.#limit = capacity;
     if (this.debug) {
       this.#debug = new PoolDebug(this.#bytes, this.blockSize, this.stride, this.maxCapacity, handleBits);
       this.#debug.prepare(0, capacity);
-      this.#limit = 0;
-      // An own method, so that the shared `free` keeps its fast shape (see free).
+      // An own method, so that the shared `free` keeps its one shape (see free).
       Object.defineProperty(this, "free", { value: (handle: number) => this.#freeDebug(handle) });
     }
     this.#readHeader();
@@ -191,7 +213,7 @@ export class Pool {
    * It spans `maxCapacity` blocks; those past `capacity` are reserved, not yet committed.
    */
   get bytes(): Uint8Array {
-    if (this.#closed) throw closedError("Pool");
+    this.#checkOpen();
     return this.#bytes;
   }
 
@@ -216,18 +238,11 @@ export class Pool {
    */
   tryAlloc(): number {
     const handle = this.#head;
-    if (handle < 0) return this.#allocSlow();
-    const next = this.#links[handle * this.#strideWords];
-    const bitmap = this.#bitmap;
-    const index = handle >>> 5;
-    const bits = bitmap[index];
-    const mask = 1 << (handle & 31);
-    // A free block marked allocated, or a link outside -1 .. limit-1, means a write after free.
-    if ((bits & mask) !== 0 || (next + 1) >>> 0 > this.#limit) throw this.#corrupted(handle);
-    bitmap[index] = bits | mask;
-    this.#head = next;
-    const inUse = ++this.#inUse;
-    if (inUse > this.#highWater) this.#highWater = inUse;
+    const states = this.#states;
+    // The one test of the common path (see the module comment).
+    if (states[handle] !== FREE) return this.#allocSlow(handle);
+    this.#head = this.#links[handle * this.#strideWords];
+    states[handle] = ALLOCATED;
     this.#allocations++;
     return handle;
   }
@@ -238,62 +253,63 @@ export class Pool {
    * handle that is not allocated, and in debug mode OVERFLOW when the block's guard bytes changed.
    */
   free(handle: number): void {
+    const states = this.#states;
     // Only a throw may follow this test: any call that returns costs every free ~1 ns on Bun
     // (measured). Debug pools therefore get their own `free` (see the constructor).
-    if ((handle >>> 0) !== handle || handle >= this.#limit) throw this.#notAHandle(handle);
-    const bitmap = this.#bitmap;
-    const index = handle >>> 5;
-    const bits = bitmap[index];
-    const mask = 1 << (handle & 31);
-    if ((bits & mask) === 0) throw this.#doubleFree(handle);
-    bitmap[index] = bits & ~mask;
+    if (typeof handle !== "number" || states[handle] !== ALLOCATED) throw this.#freeError(handle);
+    states[handle] = FREE;
     this.#links[handle * this.#strideWords] = this.#head;
     this.#head = handle;
-    this.#inUse--;
+    this.#frees++;
   }
 
   /**
    * Allocates up to `count` blocks, writing their handles to `out`, growing first if it may.
    * Returns how many were allocated: fewer than `count` when the pool runs out.
-   * @param out receives the handles; at least `count` long.
-   * @param count how many to allocate. Default: `out.length`.
+   * @param out receives the handles: a Uint32Array, not over this pool's own memory.
+   * @param count how many to allocate, at most `out`'s length. Default: `out`'s length.
    */
-  allocMany(out: Uint32Array, count: number = out?.length): number {
-    if (this.#closed) throw closedError("Pool");
-    this.#checkBatch("Pool.allocMany", out, count);
-    while (this.#capacity - this.#inUse < count && this.#grow()) {
+  allocMany(out: Uint32Array, count?: number): number {
+    const where = "Pool.allocMany";
+    this.#checkOpen();
+    const facts = this.#batchBuffer(where, out);
+    const wanted = count === undefined ? facts.length : integerIn(where, "count", count, 0, facts.length);
+    while (this.#capacity - this.#inUse() < wanted && this.#grow()) {
       // Grow before the native call, so a batch that fits after growing counts no failure.
     }
-    const debug = this.#debug;
-    if (debug !== undefined) return this.#allocManyDebug(out, count);
+    if (this.#debug !== undefined) return this.#allocManyDebug(out, wanted);
     this.#writeHeader();
-    const granted = this.#native.symbols.hp_pool_alloc_many(this.#id, out, out.length, count);
+    const granted = this.#native.symbols.hp_pool_alloc_many(this.#id, out, facts.length, wanted);
     this.#readHeader();
-    if (granted < 0) throw statusError(granted, "Pool", "POOL_EXHAUSTED");
+    if (granted < 0) throw statusError(granted, where, "POOL_EXHAUSTED");
     return granted;
   }
 
   /**
    * Frees the first `count` handles of `handles`: all of them, or, if any is invalid or not
    * allocated (including repeated in the batch), none.
+   * @param handles a Uint32Array, not over this pool's own memory.
+   * @param count how many to free, at most `handles`' length. Default: `handles`' length.
    */
-  freeMany(handles: Uint32Array, count: number = handles?.length): void {
-    if (this.#closed) throw closedError("Pool");
-    this.#checkBatch("Pool.freeMany", handles, count);
-    if (this.#debug !== undefined) return this.#freeManyDebug(handles, count);
+  freeMany(handles: Uint32Array, count?: number): void {
+    const where = "Pool.freeMany";
+    this.#checkOpen();
+    const facts = this.#batchBuffer(where, handles);
+    const wanted = count === undefined ? facts.length : integerIn(where, "count", count, 0, facts.length);
+    if (this.#debug !== undefined) return this.#freeManyDebug(handles, wanted);
     this.#writeHeader();
-    const status = this.#native.symbols.hp_pool_free_many(this.#id, handles, handles.length, count);
+    const status = this.#native.symbols.hp_pool_free_many(this.#id, handles, facts.length, wanted);
     this.#readHeader();
-    if (status < 0) throw statusError(status, "Pool.freeMany", "POOL_EXHAUSTED");
+    if (status < 0) throw statusError(status, where, "POOL_EXHAUSTED");
   }
 
   /** Frees every block at once. Handles held before are no longer valid. A grown pool keeps its capacity. */
   reset(): void {
-    if (this.#closed) throw closedError("Pool");
+    this.#checkOpen();
     const debug = this.#debug;
     if (debug !== undefined) {
-      for (let index = 0; index < this.#capacity; index++) {
-        if (this.#isSet(index)) debug.retire(index);
+      for (let index = 0; index < this.#frontier; index++) {
+        if (this.#states[index] === ALLOCATED) debug.retire(index);
       }
     }
     this.#writeHeader();
@@ -309,7 +325,7 @@ export class Pool {
    * pool is at `maxCapacity` or does not grow.
    */
   grow(): number {
-    if (this.#closed) throw closedError("Pool");
+    this.#checkOpen();
     if (!this.#grow()) {
       throw new HotpathError(
         "POOL_EXHAUSTED",
@@ -323,7 +339,7 @@ export class Pool {
 
   /** Byte offset of an allocated block inside `bytes`. */
   offset(handle: number): number {
-    return this.#checkAllocated(handle) * this.stride;
+    return this.#blockOf(handle) * this.stride;
   }
 
   /**
@@ -332,40 +348,39 @@ export class Pool {
    * an address does not keep the mapping alive once the pool is closed and collected.
    */
   ptr(handle: number): number {
-    return this.#address + this.#blocksOffset + this.#checkAllocated(handle) * this.stride;
+    return this.#address + this.#blocksOffset + this.#blockOf(handle) * this.stride;
   }
 
   /** A new Uint8Array over one allocated block (`blockSize` bytes). Allocates the view object. */
   view(handle: number): Uint8Array {
-    const start = this.#checkAllocated(handle) * this.stride;
+    const start = this.#blockOf(handle) * this.stride;
     return this.#bytes.subarray(start, start + this.blockSize);
   }
 
   /** True when `handle` names a block that is allocated now (in debug mode: with its current generation). */
   isAllocated(handle: number): boolean {
-    if (this.#closed) throw closedError("Pool");
     const debug = this.#debug;
-    if (debug !== undefined) {
-      const index = debug.indexOf(handle, this.#capacity);
-      return index >= 0 && debug.isCurrent(handle, index) && this.#isSet(index);
-    }
-    if ((handle >>> 0) !== handle || handle >= this.#limit) return false;
-    return this.#isSet(handle);
+    if (debug === undefined && typeof handle === "number" && this.#states[handle] === ALLOCATED) return true;
+    this.#checkOpen();
+    if (debug === undefined) return false;
+    const index = debug.indexOf(handle, this.#capacity);
+    return index >= 0 && debug.isCurrent(handle, index) && this.#states[index] === ALLOCATED;
   }
 
   /**
    * Checks the whole pool, O(capacity). Always: the free list holds exactly the free blocks
-   * (CORRUPTED otherwise). In debug mode also every guard (OVERFLOW) and that every free
-   * block still holds its poison (USE_AFTER_FREE). Returns the number of blocks checked.
+   * and every state byte is consistent (CORRUPTED otherwise). In debug mode also every guard
+   * (OVERFLOW) and that every free block still holds its poison (USE_AFTER_FREE). Returns the
+   * number of blocks checked.
    */
   check(): number {
-    if (this.#closed) throw closedError("Pool");
+    this.#checkOpen();
     const debug = this.#debug;
-    const free = this.#capacity - this.#inUse;
+    const free = this.#frontier - this.#inUse();
     let seen = 0;
     let block = debug === undefined ? this.#head : debug.head;
     while (block !== END) {
-      if (seen === free || (block >>> 0) >= this.#capacity || this.#isSet(block)) throw this.#corrupted(block);
+      if (seen === free || this.#states[block] !== FREE || block >= this.#frontier) throw this.#corrupted(block);
       if (debug !== undefined) {
         const offset = debug.firstWriteAfterFree(block);
         if (offset >= 0) throw debug.writtenAfterFree(block, offset);
@@ -374,10 +389,11 @@ export class Pool {
       seen++;
     }
     if (seen !== free) throw this.#corrupted(block);
+    this.#checkStates();
     if (debug !== undefined) {
       for (let index = 0; index < this.#capacity; index++) {
         const offset = debug.firstGuardWrite(index);
-        if (offset >= 0) throw debug.overflow(index, offset, this.#isSet(index));
+        if (offset >= 0) throw debug.overflow(index, offset, this.#states[index] === ALLOCATED);
       }
     }
     return this.#capacity;
@@ -385,9 +401,8 @@ export class Pool {
 
   /** Counters and sizes, without a call into the library. */
   stats(): PoolStats {
-    if (this.#closed) throw closedError("Pool");
-    const cold = new DataView(this.#header.buffer, this.#header.byteOffset, LIMITS.headerBytes);
-    const committed = this.#blocksOffset + this.#capacity * this.stride;
+    this.#checkOpen();
+    const inUse = this.#inUse();
     return {
       capacity: this.#capacity,
       maxCapacity: this.maxCapacity,
@@ -395,15 +410,15 @@ export class Pool {
       debug: this.debug,
       blockSize: this.blockSize,
       blockStride: this.stride,
-      inUse: this.#inUse,
-      free: this.#capacity - this.#inUse,
-      highWater: this.#highWater,
-      allocations: this.#allocations,
-      frees: this.#allocations - this.#inUse,
+      inUse,
+      free: this.#capacity - inUse,
+      highWater: Math.max(this.#highWater, this.#frontier),
+      allocations: this.#allocations + 0,
+      frees: this.#frees + 0,
       failedAllocations: this.#failed,
-      bytesReserved: Number(cold.getBigUint64(POOL_HEADER.regionBytes, true)),
-      bytesCommitted: Math.ceil(committed / PAGE_BYTES) * PAGE_BYTES,
-      metadataBytes: Number(cold.getBigUint64(POOL_HEADER.metadataBytes, true)),
+      bytesReserved: this.#regionBytes,
+      bytesCommitted: this.#committedBytes(),
+      metadataBytes: this.#metadataBytes,
     };
   }
 
@@ -415,13 +430,13 @@ export class Pool {
     if (this.#closed) return;
     this.#closed = true;
     this.#head = END;
-    this.#limit = 0;
     closeRegion(this.#native, this.#id);
     // Drop our views so the region can be released as soon as the caller's views are gone.
     this.#header = new Uint32Array(LIMITS.headerBytes / 4);
-    this.#bitmap = new Int32Array(0);
+    this.#states = new Uint8Array(0);
     this.#links = new Int32Array(0);
     this.#bytes = new Uint8Array(0);
+    this.#buffer = new ArrayBuffer(0);
     this.#debug?.close();
   }
 
@@ -436,13 +451,36 @@ export class Pool {
     return { handle, [Symbol.dispose]: () => this.free(handle) };
   }
 
+  #inUse(): number {
+    return this.#allocations - this.#frees;
+  }
+
+  /** Pages backed now (as zig/src/memory/pool.zig commits them): header and state bytes, and blocks. */
+  #committedBytes(): number {
+    const page = LIMITS.pageBytes;
+    const statesEnd = Math.ceil((this.#stateOffset + this.#capacity) / page) * page;
+    const blocksStart = Math.floor(this.#blocksOffset / page) * page;
+    const blocksEnd = Math.ceil((this.#blocksOffset + this.#capacity * this.stride) / page) * page;
+    return statesEnd + blocksEnd - Math.max(blocksStart, statesEnd);
+  }
+
+  /** Throws CLOSED, or DETACHED (and closes) when the region's buffer was transferred away. */
+  #checkOpen(): void {
+    if (this.#closed) throw closedError("Pool");
+    if (isDetached(this.#buffer)) {
+      this.close();
+      throw detachedError("Pool");
+    }
+  }
+
   /** The header now holds what the fields hold (before a native call). */
   #writeHeader(): void {
     const header = this.#header;
     header[FREE_HEAD] = (this.#debug === undefined ? this.#head : this.#debug.head) >>> 0;
-    header[IN_USE] = this.#inUse;
+    header[FRONTIER] = this.#frontier;
     header[HIGH_WATER] = this.#highWater;
     writeCounter(header, ALLOCATIONS, this.#allocations);
+    writeCounter(header, FREES, this.#frees);
     writeCounter(header, FAILED, this.#failed);
   }
 
@@ -456,9 +494,11 @@ export class Pool {
       this.#debug.head = head;
       this.#head = END;
     }
-    this.#inUse = header[IN_USE];
+    this.#frontier = header[FRONTIER];
     this.#highWater = header[HIGH_WATER];
-    this.#allocations = readCounter(header, ALLOCATIONS);
+    // `+ -0` keeps the counters doubles (see the module comment).
+    this.#allocations = readCounter(header, ALLOCATIONS) + -0;
+    this.#frees = readCounter(header, FREES) + -0;
     this.#failed = readCounter(header, FAILED);
   }
 
@@ -472,43 +512,57 @@ export class Pool {
     if (result < 0) throw statusError(result, "Pool.grow", "POOL_EXHAUSTED");
     if (this.#header[CAPACITY] !== result || result <= before) throw this.#corrupted(END);
     this.#capacity = result;
-    if (this.#debug === undefined) this.#limit = result;
-    else this.#debug.prepare(before, result);
+    this.#debug?.prepare(before, result);
     return true;
   }
 
-  #allocSlow(): number {
-    if (this.#closed) throw closedError("Pool");
+  /** Every case the one test of `tryAlloc` sends here: empty list, closed, detached, debug, corrupted. */
+  #allocSlow(handle: number): number {
+    this.#checkOpen();
     if (this.#debug !== undefined) return this.#allocDebug(this.#debug);
-    if (this.#grow()) return this.tryAlloc();
+    if (handle !== END) throw this.#corrupted(handle);
+    const fresh = this.#fresh();
+    if (fresh >= 0) return fresh;
+    if (this.#grow()) return this.#fresh();
     this.#failed++;
     return -1;
   }
 
-  #allocDebug(debug: PoolDebug): number {
-    if (debug.head < 0 && !this.#grow()) {
-      this.#failed++;
-      return -1;
-    }
-    const block = debug.head;
-    const next = this.#links[block * this.#strideWords];
-    if (this.#isSet(block) || (next + 1) >>> 0 > this.#capacity) throw debug.writtenAfterFree(block, 0);
-    const offset = debug.firstWriteAfterFree(block);
-    if (offset >= 0) throw debug.writtenAfterFree(block, offset);
-    this.#bitmap[block >>> 5] |= 1 << (block & 31);
-    debug.head = next;
-    debug.poisonLink(block);
-    if (++this.#inUse > this.#highWater) this.#highWater = this.#inUse;
+  /** The next never-used block, or -1 at capacity. */
+  #fresh(): number {
+    const block = this.#frontier;
+    if (block >= this.#capacity) return -1;
+    if (this.#states[block] !== FRESH) throw this.#corrupted(block);
+    this.#frontier = block + 1;
+    this.#states[block] = ALLOCATED;
     this.#allocations++;
+    return block;
+  }
+
+  #allocDebug(debug: PoolDebug): number {
+    let block = debug.head;
+    if (block < 0) {
+      block = this.#fresh();
+      if (block < 0 && this.#grow()) block = this.#fresh();
+      if (block < 0) {
+        this.#failed++;
+        return -1;
+      }
+    } else {
+      const next = this.#links[block * this.#strideWords];
+      if (this.#states[block] !== FREE) throw debug.writtenAfterFree(block, 0);
+      const offset = debug.firstWriteAfterFree(block);
+      if (offset >= 0) throw debug.writtenAfterFree(block, offset);
+      this.#states[block] = ALLOCATED;
+      debug.head = next;
+      this.#allocations++;
+    }
+    debug.poisonLink(block);
     return debug.encode(block);
   }
 
-  #notAHandle(handle: number): HotpathError {
-    return this.#closed ? closedError("Pool") : this.#invalidHandle(handle);
-  }
-
   #freeDebug(handle: number): void {
-    if (this.#closed) throw closedError("Pool");
+    this.#checkOpen();
     const debug = this.#debug!;
     this.#releaseDebug(debug, this.#checkFreeDebug(debug, handle));
   }
@@ -517,7 +571,7 @@ export class Pool {
   #checkFreeDebug(debug: PoolDebug, handle: number): number {
     const block = debug.indexOf(handle, this.#capacity);
     if (block < 0) throw this.#invalidHandle(handle);
-    const allocated = this.#isSet(block);
+    const allocated = this.#states[block] === ALLOCATED;
     if (!allocated || !debug.isCurrent(handle, block)) throw debug.doubleFree(handle, block, allocated);
     const overflow = debug.firstGuardWrite(block);
     if (overflow >= 0) throw debug.overflow(block, overflow, true);
@@ -525,12 +579,12 @@ export class Pool {
   }
 
   #releaseDebug(debug: PoolDebug, block: number): void {
-    this.#bitmap[block >>> 5] &= ~(1 << (block & 31));
+    this.#states[block] = FREE;
     debug.retire(block);
     debug.poison(block);
     this.#links[block * this.#strideWords] = debug.head;
     debug.head = block;
-    this.#inUse--;
+    this.#frees++;
   }
 
   #allocManyDebug(out: Uint32Array, count: number): number {
@@ -557,63 +611,78 @@ export class Pool {
     for (const block of blocks) this.#releaseDebug(debug, block);
   }
 
-  #isSet(block: number): boolean {
-    return (this.#bitmap[block >>> 5] & (1 << (block & 31))) !== 0;
+  /** The states below the frontier match the counters; those above it are fresh. */
+  #checkStates(): void {
+    let allocated = 0;
+    for (let index = 0; index < this.#capacity; index++) {
+      const state = this.#states[index];
+      if (index >= this.#frontier ? state !== FRESH : state === FRESH) throw this.#corrupted(index);
+      if (state === ALLOCATED) allocated++;
+    }
+    if (allocated !== this.#inUse()) throw this.#corrupted(END);
   }
 
   /** The block index of an allocated handle; throws what is wrong with any other value. */
-  #checkAllocated(handle: number): number {
-    if (this.#closed) throw closedError("Pool");
+  #blockOf(handle: number): number {
     const debug = this.#debug;
+    if (debug === undefined && typeof handle === "number" && this.#states[handle] === ALLOCATED) return handle;
+    this.#checkOpen();
     if (debug !== undefined) {
       const block = debug.indexOf(handle, this.#capacity);
       if (block < 0) throw this.#invalidHandle(handle);
-      const allocated = this.#isSet(block);
+      const allocated = this.#states[block] === ALLOCATED;
       if (!allocated || !debug.isCurrent(handle, block)) throw debug.staleHandle(handle, block, allocated);
       return block;
     }
-    if ((handle >>> 0) !== handle || handle >= this.#capacity) throw this.#invalidHandle(handle);
-    if (!this.#isSet(handle)) {
-      throw new HotpathError(
-        "INVALID_HANDLE",
-        `Pool: handle ${handle} is not allocated (freed, reset or never allocated).`,
-      );
-    }
-    return handle;
+    if (!this.#inRange(handle)) throw this.#invalidHandle(handle);
+    throw new HotpathError(
+      "INVALID_HANDLE",
+      `Pool: handle ${handle} is not allocated (freed, reset or never allocated).`,
+    );
   }
 
-  #checkBatch(where: string, handles: Uint32Array, count: number): void {
-    if (!(handles instanceof Uint32Array)) {
-      throw new HotpathError("INVALID_ARGUMENT", `${where}: handles must be a Uint32Array; got ${String(handles)}.`);
+  /** The real facts of a batch buffer; throws INVALID_ARGUMENT for anything but a usable Uint32Array. */
+  #batchBuffer(where: string, handles: unknown): TypedArrayFacts {
+    const facts = typedArrayFacts(handles, "Uint32Array");
+    if (facts === undefined || facts.detached) {
+      throw new HotpathError(
+        "INVALID_ARGUMENT",
+        `${where}: handles must be a Uint32Array over memory that was not transferred; got ${describe(handles)}.`,
+      );
     }
-    integerIn(where, "count", count, 0, Math.min(handles.length, LIMITS.batchMax));
+    if (facts.buffer === this.#buffer) {
+      throw new HotpathError("INVALID_ARGUMENT", `${where}: handles must not lie in this pool's own memory.`);
+    }
+    return { ...facts, length: Math.min(facts.length, LIMITS.batchMax) };
+  }
+
+  #inRange(handle: unknown): handle is number {
+    return typeof handle === "number" && Number.isInteger(handle) && handle >= 0 && handle < this.#capacity;
+  }
+
+  /** What is wrong with a handle `free` refused: closed, detached, not a handle, or not allocated. */
+  #freeError(handle: unknown): HotpathError {
+    this.#checkOpen();
+    return this.#inRange(handle)
+      ? new HotpathError(
+        "DOUBLE_FREE",
+        `Pool: handle ${handle} is not allocated: it was freed already (double free) or never handed out.`,
+      )
+      : this.#invalidHandle(handle);
   }
 
   #exhausted(): HotpathError {
     const limit = this.#growChunk === 0
       ? "Free some, or create the pool with a larger capacity or with grow."
       : `It has grown to its maxCapacity of ${this.maxCapacity}.`;
-    return new HotpathError(
-      "POOL_EXHAUSTED",
-      `Pool is exhausted: all ${this.#capacity} blocks are in use. ${limit}`,
-    );
+    return new HotpathError("POOL_EXHAUSTED", `Pool is exhausted: all ${this.#capacity} blocks are in use. ${limit}`);
   }
 
   #invalidHandle(handle: unknown): HotpathError {
     const range = this.#debug === undefined
       ? `an integer from 0 to ${this.#capacity - 1}`
       : `a debug handle: generation << ${this.#debug.indexBits} | block index below ${this.#capacity}`;
-    return new HotpathError(
-      "INVALID_HANDLE",
-      `Pool: ${typeof handle === "number" ? handle : String(handle)} is not a handle of this pool (${range}).`,
-    );
-  }
-
-  #doubleFree(handle: number): HotpathError {
-    return new HotpathError(
-      "DOUBLE_FREE",
-      `Pool: handle ${handle} is not allocated: it was freed already (double free) or never handed out.`,
-    );
+    return new HotpathError("INVALID_HANDLE", `Pool: ${describe(handle)} is not a handle of this pool (${range}).`);
   }
 
   #corrupted(handle: number): HotpathError {
@@ -621,6 +690,20 @@ export class Pool {
       "CORRUPTED",
       `Pool: the free list is corrupted at handle ${handle}: a freed block was written to (use after free). ` +
         "Debug mode (debug: true or HOTPATH_DEBUG=1) names the handle that did it.",
+    );
+  }
+}
+
+/** Throws INVALID_ARGUMENT when `maxCapacity` blocks would not fit one 4 GiB region (as Zig lays it out). */
+function checkRegionSize(where: string, blockSize: number, align: number, maxCapacity: number): void {
+  const internalAlign = Math.max(align, 4);
+  const stride = Math.ceil(Math.max(blockSize, 4) / internalAlign) * internalAlign;
+  const blocksOffset = Math.ceil((LIMITS.headerBytes + maxCapacity) / Math.max(internalAlign, 64)) *
+    Math.max(internalAlign, 64);
+  if (blocksOffset + maxCapacity * stride > LIMITS.regionBytesMax) {
+    throw new HotpathError(
+      "INVALID_ARGUMENT",
+      `${where}: ${maxCapacity} blocks of ${blockSize} bytes (stride ${stride}) exceed the 4 GiB limit of one pool.`,
     );
   }
 }
@@ -636,12 +719,19 @@ export class StructPool<S extends Schema> extends Pool {
 
   /** Use `Pool.of(layout, options)`. */
   constructor(layout: StructLayout<S>, options: StructPoolOptions) {
-    const given = optionsObject("Pool.of", options);
-    const align = given.align === undefined ? Math.max(8, layout.align) : alignment("Pool.of", "align", given.align);
+    const where = "Pool.of";
+    if (!(layout instanceof StructLayout)) {
+      throw new HotpathError(
+        "INVALID_ARGUMENT",
+        `${where}: layout must be a StructLayout from struct(...); got ${describe(layout)}.`,
+      );
+    }
+    const given = readOptions(where, options, ["capacity", "align", "name", "grow", "debug"]);
+    const align = given.align === undefined ? Math.max(8, layout.align) : alignment(where, "align", given.align);
     if (align < layout.align) {
       throw new HotpathError(
         "INVALID_ARGUMENT",
-        `Pool.of: align ${align} is below the layout's alignment ${layout.align}.`,
+        `${where}: align ${align} is below the layout's alignment ${layout.align}.`,
       );
     }
     super({

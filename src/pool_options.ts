@@ -5,7 +5,7 @@
  */
 import { HotpathError } from "./errors.ts";
 import { LIMITS } from "../ffi/abi.generated.ts";
-import { integerIn, optionsObject } from "./validate.ts";
+import { describe, integerIn, readOptions } from "./validate.ts";
 import { debugFromEnvironment } from "./pool_debug.ts";
 
 /** Options of `new Pool(...)`. */
@@ -34,9 +34,6 @@ export interface PoolGrowth {
   /** The hard limit: capacity to 2^26 blocks. Its address space is reserved at creation. */
   maxCapacity: number;
 }
-
-/** Internal: handle bits a SizeClassPool leaves to its class pools (it keeps the top bits). */
-export const HANDLE_BITS: unique symbol = Symbol("hotpath.handleBits");
 
 /** Options of `Pool.of(layout, ...)`: the block size and alignment come from the layout. */
 export interface StructPoolOptions {
@@ -90,14 +87,14 @@ export interface PoolStats {
   bytesReserved: number;
   /** Bytes of the mapping backed by memory now: header, bitmap and the blocks up to `capacity`. */
   bytesCommitted: number;
-  /** Bytes before the first block: header, allocation bitmap and alignment padding. */
+  /** Bytes before the first block: header, one state byte a block (for maxCapacity) and padding. */
   metadataBytes: number;
 }
 
 /** Checks the `grow` option; a fixed pool has chunk 0 and maxCapacity = capacity. */
 export function growthOption(where: string, grow: unknown, capacity: number): { chunk: number; maxCapacity: number } {
   if (grow === undefined) return { chunk: 0, maxCapacity: capacity };
-  const given = optionsObject(`${where}: grow`, grow);
+  const given = readOptions(`${where}: grow`, grow, ["chunk", "maxCapacity"]);
   const maxCapacity = integerIn(where, "grow.maxCapacity", given.maxCapacity, capacity, LIMITS.poolCapacityMax);
   const chunk = integerIn(where, "grow.chunk", given.chunk, 1, maxCapacity);
   // A pool that may not grow past its capacity is a fixed pool.
@@ -108,7 +105,7 @@ export function growthOption(where: string, grow: unknown, capacity: number): { 
 export function debugOption(where: string, debug: unknown): boolean {
   if (debug === undefined) return debugFromEnvironment();
   if (typeof debug !== "boolean") {
-    throw new HotpathError("INVALID_ARGUMENT", `${where}: debug must be true or false; got ${String(debug)}.`);
+    throw new HotpathError("INVALID_ARGUMENT", `${where}: debug must be true or false; got ${describe(debug)}.`);
   }
   return debug;
 }

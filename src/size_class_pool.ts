@@ -8,8 +8,9 @@
  * @module
  */
 import { HotpathError } from "./errors.ts";
-import { HANDLE_BITS, Pool, type PoolStats } from "./pool.ts";
-import { alignment, integerIn, label, optionsObject } from "./validate.ts";
+import { Pool, type PoolStats, poolWithHandleBits } from "./pool.ts";
+import { alignment, describe, integerIn, label, readOptions } from "./validate.ts";
+import { debugOption } from "./pool_options.ts";
 import { track, untrack } from "./metrics.ts";
 
 /** Options of `new SizeClassPool(...)`. */
@@ -99,25 +100,26 @@ export class SizeClassPool {
   #largeAllocations = 0;
   #largeBytes = 0;
   #closed = false;
-  #debug: boolean | undefined;
+  #debug: boolean;
 
   /** Creates one pool per class. Throws INVALID_ARGUMENT for bad options. */
   constructor(options: SizeClassPoolOptions) {
     const where = "new SizeClassPool";
-    const given = optionsObject(where, options);
-    const classes = checkClasses(where, given.classes ?? DEFAULT_CLASSES);
+    const given = readOptions(where, options, ["classes", "capacity", "align", "oversize", "name", "debug"]);
+    const classes = given.classes === undefined ? DEFAULT_CLASSES : checkClasses(where, given.classes);
     const capacities = checkCapacities(where, given.capacity, classes.length);
-    const align = alignment(where, "align", given.align ?? 8);
-    if (given.oversize !== undefined && given.oversize !== "throw" && given.oversize !== "allocate") {
+    const align = given.align === undefined ? 8 : alignment(where, "align", given.align);
+    const oversize = given.oversize;
+    if (oversize !== undefined && oversize !== "throw" && oversize !== "allocate") {
       throw new HotpathError(
         "INVALID_ARGUMENT",
-        `${where}: oversize must be "throw" or "allocate"; got ${String(given.oversize)}.`,
+        `${where}: oversize must be "throw" or "allocate"; got ${describe(oversize)}.`,
       );
     }
     this.classes = Object.freeze([...classes]);
-    this.oversize = given.oversize ?? "throw";
+    this.oversize = oversize ?? "throw";
     this.name = label(where, given.name);
-    this.#debug = given.debug as boolean | undefined;
+    this.#debug = debugOption(where, given.debug);
     this.#largest = classes[classes.length - 1];
     this.#route = new Uint8Array(this.#largest + 1);
     let index = 0;
@@ -129,15 +131,8 @@ export class SizeClassPool {
     this.#pools = [];
     try {
       for (let index = 0; index < classes.length; index++) {
-        const pool = new Pool(
-          {
-            blockSize: classes[index],
-            capacity: capacities[index],
-            align,
-            debug: given.debug as boolean | undefined,
-            [HANDLE_BITS]: BLOCK_BITS,
-          } as ConstructorParameters<typeof Pool>[0],
-        );
+        const options = { blockSize: classes[index], capacity: capacities[index], align, debug: this.#debug };
+        const pool = poolWithHandleBits(options, BLOCK_BITS);
         untrack(pool); // counted once, as part of this SizeClassPool
         this.#pools.push(pool);
       }
@@ -171,7 +166,9 @@ export class SizeClassPool {
 
   /** Like `alloc`, but returns -1 when the class is full (TOO_LARGE and bad sizes still throw). */
   tryAlloc(bytes: number): number {
-    if ((bytes >>> 0) !== bytes || bytes === 0 || bytes > this.#largest) return this.#unusual(bytes);
+    if (typeof bytes !== "number" || (bytes >>> 0) !== bytes || bytes === 0 || bytes > this.#largest) {
+      return this.#unusual(bytes);
+    }
     const index = this.#route[bytes];
     const block = this.#pools[index].tryAlloc();
     if (block < 0) return -1;
@@ -186,15 +183,18 @@ export class SizeClassPool {
     this.#pools[index].free(handle & BLOCK_MASK);
   }
 
-  /** Block size of the class serving `handle` (the bytes it may use). */
+  /** Block size of the class serving allocated `handle` (the bytes it may use). */
   sizeOf(handle: number): number {
-    const index = this.#classIndex(handle);
-    return index === LARGE ? this.#largePool(handle).blockSize : this.classes[index];
+    const pool = this.#poolOf(handle);
+    pool.offset(blockOf(handle)); // throws unless the block is allocated
+    return pool.blockSize;
   }
 
-  /** The memory holding `handle`'s block: its class pool's `bytes`. No allocation. */
+  /** The memory holding allocated `handle`'s block: its class pool's `bytes`. No allocation. */
   bytesOf(handle: number): Uint8Array {
-    return this.#poolOf(handle).bytes;
+    const pool = this.#poolOf(handle);
+    pool.offset(blockOf(handle)); // throws unless the block is allocated
+    return pool.bytes;
   }
 
   /** Byte offset of `handle`'s block inside `bytesOf(handle)`. */
@@ -306,11 +306,15 @@ export class SizeClassPool {
 
   #classIndex(handle: number): number {
     if (this.#closed) throw closed();
+    if (typeof handle !== "number" || (handle >>> 0) !== handle) throw this.#notAHandle(handle);
     const index = handle >>> BLOCK_BITS;
-    if ((handle >>> 0) !== handle || (index >= this.#pools.length && index !== LARGE)) {
-      throw new HotpathError("INVALID_HANDLE", `SizeClassPool: ${String(handle)} is not a handle of this pool.`);
-    }
+    const large = index === LARGE && this.oversize === "allocate";
+    if (index >= this.#pools.length && !large) throw this.#notAHandle(handle);
     return index;
+  }
+
+  #notAHandle(handle: unknown): HotpathError {
+    return new HotpathError("INVALID_HANDLE", `SizeClassPool: ${describe(handle)} is not a handle of this pool.`);
   }
 }
 
@@ -318,17 +322,20 @@ function closed(): HotpathError {
   return new HotpathError("CLOSED", "SizeClassPool is closed; create a new one.");
 }
 
+/** Copies the class sizes, reading each element once, and checks them. */
 function checkClasses(where: string, classes: unknown): number[] {
   if (!Array.isArray(classes) || classes.length === 0 || classes.length > CLASSES_MAX) {
     throw new HotpathError(
       "INVALID_ARGUMENT",
-      `${where}: classes must be an array of 1 to ${CLASSES_MAX} block sizes.`,
+      `${where}: classes must be an array of 1 to ${CLASSES_MAX} block sizes; got ${describe(classes)}.`,
     );
   }
-  classes.forEach((size, index) => {
-    integerIn(where, `classes[${index}]`, size, index === 0 ? 1 : classes[index - 1] + 1, CLASS_SIZE_MAX);
-  });
-  return classes as number[];
+  const sizes: number[] = [];
+  for (let index = 0; index < classes.length; index++) {
+    const minimum = index === 0 ? 1 : sizes[index - 1] + 1;
+    sizes.push(integerIn(where, `classes[${index}]`, classes[index], minimum, CLASS_SIZE_MAX));
+  }
+  return sizes;
 }
 
 /** The handle inside the class pool (for a large allocation: its region's only block). */
@@ -336,8 +343,9 @@ function blockOf(handle: number): number {
   return handle >>> BLOCK_BITS === LARGE ? LARGE_BLOCK : handle & BLOCK_MASK;
 }
 
+/** Copies the capacities (one number for all, or one per class), reading each once, and checks them. */
 function checkCapacities(where: string, capacity: unknown, count: number): number[] {
-  const capacities = Array.isArray(capacity) ? capacity : Array.from({ length: count }, () => capacity);
+  const capacities = Array.isArray(capacity) ? Array.from(capacity) : Array.from({ length: count }, () => capacity);
   if (capacities.length !== count) {
     throw new HotpathError(
       "INVALID_ARGUMENT",

@@ -10,6 +10,7 @@
  * @module
  */
 import { HotpathError } from "./errors.ts";
+import { describe } from "./validate.ts";
 import { type ArrayCursor, type ArrayElement, type Memory, memoryOf } from "./struct_memory.ts";
 import { generateCursorClass } from "./struct_codegen.ts";
 
@@ -153,7 +154,7 @@ export class StructLayout<S extends Schema> {
   /** Byte offset of field `name`. */
   offsetOf(name: keyof S & string): number {
     const field = this.#byName.get(name);
-    if (field === undefined) throw new HotpathError("INVALID_ARGUMENT", `struct: no field named "${name}".`);
+    if (field === undefined) throw new HotpathError("INVALID_ARGUMENT", `struct: no field named ${describe(name)}.`);
     return field.offset;
   }
 
@@ -184,8 +185,9 @@ export function struct<const S extends Schema>(schema: S): StructLayout<S> {
 
 function describeField(name: string, type: FieldType, offset: number): FieldInfo {
   if (typeof type === "string") {
+    // Own properties only: "toString" or "constructor" are not field types.
+    if (!Object.hasOwn(SCALAR_SIZES, type)) throw badType(name, type);
     const size = SCALAR_SIZES[type];
-    if (size === undefined) throw badType(name, type);
     return { name, offset: alignUp(offset, size), size, align: size, kind: type };
   }
   if (type instanceof StructLayout) {
@@ -200,11 +202,11 @@ function describeField(name: string, type: FieldType, offset: number): FieldInfo
   }
   if (Array.isArray(type) && type.length === 2) {
     const [element, length] = type as readonly [ArrayElement, number];
-    if (!Number.isInteger(length) || length < 1 || length > ARRAY_LENGTH_MAX) {
+    if (typeof length !== "number" || !Number.isInteger(length) || length < 1 || length > ARRAY_LENGTH_MAX) {
       throw new HotpathError(
         "INVALID_ARGUMENT",
         `struct: field "${name}" has array length ${
-          String(length)
+          describe(length)
         }; it must be an integer from 1 to ${ARRAY_LENGTH_MAX}.`,
       );
     }
@@ -240,7 +242,7 @@ function checkName(name: string, schema: Schema): void {
 function badType(name: string, type: unknown): HotpathError {
   return new HotpathError(
     "INVALID_ARGUMENT",
-    `struct: field "${name}" has type ${JSON.stringify(type) ?? String(type)}; use one of ` +
+    `struct: field "${name}" has type ${describe(type)}; use one of ` +
       `${Object.keys(SCALAR_SIZES).join(", ")}, a struct, or [type, length].`,
   );
 }

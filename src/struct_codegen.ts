@@ -52,7 +52,8 @@ export function generateCursorClass(layout: LayoutLike): CursorClass {
       }
       const elementSize = field.size / field.length!;
       setup.push(
-        `this.#a_${field.name} = new ArrayCursor(memory, "${field.element}", ${field.length}, ${elementSize}, ${element});`,
+        `this.#a_${field.name} = new ArrayCursor(memory, "${field.element}", ${field.length}, ${elementSize}, ` +
+          `${element}, ${field.align});`,
       );
       members.push(`#a_${field.name};`, `get ${field.name}() { return this.#a_${field.name}.at${at}; }`);
     } else {
@@ -63,19 +64,19 @@ export function generateCursorClass(layout: LayoutLike): CursorClass {
   }
   const viewFields = [...views].map((view) => `#${view};`);
   const viewSetup = [...views].map((view) => `this.#${view} = memory.${view};`);
+  // at() checks against the live length of the memory: 0 once its buffer was transferred.
   const source = `return class Cursor {
     #base = 0;
-    #byteLength;
     ${viewFields.join("\n    ")}
     ${members.join("\n    ")}
     constructor(memory) {
-      this.#byteLength = memory.byteLength;
       ${viewSetup.join("\n      ")}
       ${setup.join("\n      ")}
     }
     at(offset) {
-      if ((offset >>> 0) !== offset || offset % ${layout.align} !== 0 || offset + ${layout.size} > this.#byteLength) {
-        throw errors.offset(offset, ${layout.size}, ${layout.align}, this.#byteLength);
+      if (typeof offset !== "number" || (offset >>> 0) !== offset || offset % ${layout.align} !== 0 ||
+          offset + ${layout.size} > this.#u8.length) {
+        throw errors.offset(offset, ${layout.size}, ${layout.align}, this.#u8.length);
       }
       this.#base = offset;
       return this;
@@ -86,35 +87,46 @@ export function generateCursorClass(layout: LayoutLike): CursorClass {
   return factory(nested, ArrayCursor, cursorErrors) as CursorClass;
 }
 
-/** The condition under which `value` does not fit: each also rejects non-numbers, NaN and fractions. */
+/**
+ * The condition under which `value` does not fit: each also rejects non-numbers (bigints and
+ * Symbols fail the typeof test before any bit operation could throw), NaN and fractions. An f32
+ * refuses finite values that would round to Infinity; Infinity and NaN themselves fit.
+ */
 const MISFIT: Record<ScalarType, string> = {
-  u8: "(value & 0xFF) !== value",
-  i8: "((value << 24) >> 24) !== value",
-  u16: "(value & 0xFFFF) !== value",
-  i16: "((value << 16) >> 16) !== value",
-  u32: "(value >>> 0) !== value",
-  i32: "(value | 0) !== value",
-  f32: 'typeof value !== "number"',
+  u8: 'typeof value !== "number" || (value & 0xFF) !== value',
+  i8: 'typeof value !== "number" || ((value << 24) >> 24) !== value',
+  u16: 'typeof value !== "number" || (value & 0xFFFF) !== value',
+  i16: 'typeof value !== "number" || ((value << 16) >> 16) !== value',
+  u32: 'typeof value !== "number" || (value >>> 0) !== value',
+  i32: 'typeof value !== "number" || (value | 0) !== value',
+  f32: 'typeof value !== "number" || (Number.isFinite(value) && !Number.isFinite(Math.fround(value)))',
   f64: 'typeof value !== "number"',
   bool: 'typeof value !== "boolean"',
   u64: 'typeof value !== "bigint" || BigInt.asUintN(64, value) !== value',
   i64: 'typeof value !== "bigint" || BigInt.asIntN(64, value) !== value',
 };
 
+/**
+ * Getter and setter of a scalar field. A read of `undefined` or an index past the view means
+ * the memory's buffer was detached after `at()`: both throw instead of answering wrongly.
+ */
 function scalarAccessors(field: FieldInfo, at: string): string[] {
   const type = field.kind as ScalarType;
   const index = `${at} >>> ${SHIFT[type]}`;
   const view = `this.#${VIEW[type]}`;
   const check = `if (${MISFIT[type]}) throw errors.value("${field.name}", "${type}", value);`;
+  const read = `const value = ${view}[${index}]; if (value === undefined) throw errors.detached();`;
+  const write = (stored: string) =>
+    `const index = ${index}; if (index >= ${view}.length) throw errors.detached(); ${view}[index] = ${stored};`;
   if (type === "bool") {
     return [
-      `get ${field.name}() { return ${view}[${index}] !== 0; }`,
-      `set ${field.name}(value) { ${check} ${view}[${index}] = value ? 1 : 0; }`,
+      `get ${field.name}() { ${read} return value !== 0; }`,
+      `set ${field.name}(value) { ${check} ${write("value ? 1 : 0")} }`,
     ];
   }
   const accessors = [
-    `get ${field.name}() { return ${view}[${index}]; }`,
-    `set ${field.name}(value) { ${check} ${view}[${index}] = value; }`,
+    `get ${field.name}() { ${read} return value; }`,
+    `set ${field.name}(value) { ${check} ${write("value")} }`,
   ];
   if (type === "u64" || type === "i64") accessors.push(...numberPath(field, at, type));
   return accessors;
@@ -131,11 +143,15 @@ function numberPath(field: FieldInfo, at: string, type: "u64" | "i64"): string[]
   return [
     `get ${field.name}AsNumber() {
       const high = ${high};
+      if (high === undefined) throw errors.detached();
       if (high > ${highMax} || high < ${highMin}) throw errors.unsafe("${field.name}", this.#${type}[${at} >>> 3]);
       return high * 4294967296 + ${low};
     }`,
     `set ${field.name}AsNumber(value) {
-      if (!Number.isSafeInteger(value) ${negativeCheck}) throw errors.value("${field.name}AsNumber", "${type} (safe integer)", value);
+      if (!Number.isSafeInteger(value) ${negativeCheck}) {
+        throw errors.value("${field.name}AsNumber", "${type} (safe integer)", value);
+      }
+      if ((${at} >>> 2) + 1 >= this.#u32.length) throw errors.detached();
       const high = Math.floor(value / 4294967296);
       ${low} = value - high * 4294967296;
       ${high} = high;

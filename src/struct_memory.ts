@@ -5,6 +5,8 @@
  * @module
  */
 import { HotpathError } from "./errors.ts";
+import { describe } from "./validate.ts";
+import { typedArrayFacts } from "./typed_arrays.ts";
 
 /** Every typed view over one memory region, built once and shared by its cursors. */
 export interface Memory {
@@ -27,22 +29,37 @@ if (new Uint8Array(Uint16Array.of(1).buffer)[0] !== 1) {
   throw new HotpathError("UNSUPPORTED_RUNTIME", "hotpath structs need a little-endian platform.");
 }
 
-/** Builds the views over `bytes`; it must start at a multiple of 8 (pool and arena memory does). */
+/** Every Memory built by `memoryOf`: ArrayCursor accepts no other. */
+const memories = new WeakSet<object>();
+
+/** True when `memory` was built by `memoryOf`. */
+export function isMemory(memory: unknown): memory is Memory {
+  return typeof memory === "object" && memory !== null && memories.has(memory);
+}
+
+/**
+ * Builds fresh views over the real memory of `bytes` (read through the intrinsic getters, so
+ * a subclass cannot lie about it); it must start at a multiple of 8 (pool and arena memory does).
+ */
 export function memoryOf(bytes: Uint8Array, align: number): Memory {
-  if (!(bytes instanceof Uint8Array)) {
-    throw new HotpathError("INVALID_ARGUMENT", `struct cursor: memory must be a Uint8Array; got ${String(bytes)}.`);
-  }
-  if (bytes.byteOffset % 8 !== 0 || bytes.byteOffset % align !== 0) {
+  const facts = typedArrayFacts(bytes, "Uint8Array");
+  if (facts === undefined || facts.detached) {
     throw new HotpathError(
       "INVALID_ARGUMENT",
-      `struct cursor: memory must start at a multiple of 8 bytes in its buffer; it starts at ${bytes.byteOffset}.`,
+      `struct cursor: memory must be a Uint8Array over memory that was not transferred; got ${describe(bytes)}.`,
     );
   }
-  const { buffer, byteOffset, byteLength } = bytes;
+  const { buffer, byteOffset, length: byteLength } = facts;
+  if (byteOffset % 8 !== 0 || byteOffset % align !== 0) {
+    throw new HotpathError(
+      "INVALID_ARGUMENT",
+      `struct cursor: memory must start at a multiple of 8 bytes in its buffer; it starts at ${byteOffset}.`,
+    );
+  }
   const count = (size: number) => Math.floor(byteLength / size);
-  return {
+  const memory = {
     byteLength,
-    u8: bytes,
+    u8: new Uint8Array(buffer, byteOffset, byteLength),
     i8: new Int8Array(buffer, byteOffset, byteLength),
     u16: new Uint16Array(buffer, byteOffset, count(2)),
     i16: new Int16Array(buffer, byteOffset, count(2)),
@@ -53,21 +70,30 @@ export function memoryOf(bytes: Uint8Array, align: number): Memory {
     u64: new BigUint64Array(buffer, byteOffset, count(8)),
     i64: new BigInt64Array(buffer, byteOffset, count(8)),
   };
+  memories.add(memory);
+  return memory;
 }
 
 /** The errors generated cursors throw; kept here so the generated code stays small. */
 export const cursorErrors = {
   offset(offset: unknown, size: number, align: number, byteLength: number): HotpathError {
+    if (byteLength === 0) return cursorErrors.detached();
     return new HotpathError(
       "INVALID_ARGUMENT",
-      `struct cursor: offset ${String(offset)} does not hold a record of ${size} bytes aligned to ${align} ` +
+      `struct cursor: offset ${describe(offset)} does not hold a record of ${size} bytes aligned to ${align} ` +
         `in ${byteLength} bytes of memory.`,
     );
   },
   value(field: string, type: string, value: unknown): HotpathError {
     return new HotpathError(
       "INVALID_ARGUMENT",
-      `struct cursor: ${String(value)} (${typeof value}) does not fit field "${field}" of type ${type}.`,
+      `struct cursor: ${describe(value)} (${typeof value}) does not fit field "${field}" of type ${type}.`,
+    );
+  },
+  detached(): HotpathError {
+    return new HotpathError(
+      "INVALID_ARGUMENT",
+      "struct cursor: its memory is gone: the ArrayBuffer was transferred (or its pool closed). Take a new cursor.",
     );
   },
   unsafe(field: string, value: bigint): HotpathError {
@@ -100,6 +126,7 @@ export function fits(type: string, value: unknown): boolean {
     case "i32":
       return typeof value === "number" && (value | 0) === value;
     case "f32":
+      return typeof value === "number" && !(Number.isFinite(value) && !Number.isFinite(Math.fround(value)));
     case "f64":
       return typeof value === "number";
     case "bool":
@@ -141,21 +168,30 @@ export class ArrayCursor<T> {
   #view: Indexed;
   #shift: number;
   #elementSize: number;
+  #elementAlign: number;
   #element: { at(offset: number): unknown } | undefined;
   #base = 0;
 
-  /** Built by generated cursors. */
+  /** Built by generated cursors; `memory` must come from a layout's `cursor()`. */
   constructor(
     memory: Memory,
     type: string,
     length: number,
     elementSize: number,
     element?: { at(offset: number): unknown },
+    elementAlign: number = elementSize,
   ) {
+    if (!isMemory(memory) || !Object.hasOwn(SHIFT, type) || !Number.isSafeInteger(length) || length < 1) {
+      throw new HotpathError(
+        "INVALID_ARGUMENT",
+        "ArrayCursor: array cursors come with struct cursors (layout.cursor(bytes)); they cannot be built alone.",
+      );
+    }
     this.#memory = memory;
     this.#type = type;
     this.length = length;
     this.#elementSize = elementSize;
+    this.#elementAlign = elementAlign;
     this.#element = element;
     this.#shift = SHIFT[type] ?? 0;
     const views: Record<string, Indexed> = { ...memory, bool: memory.u8 } as unknown as Record<string, Indexed>;
@@ -164,6 +200,13 @@ export class ArrayCursor<T> {
 
   /** Moves to the array at byte `offset` (its record's cursor calls this). */
   at(offset: number): this {
+    const memoryLength = this.#memory.u8.length;
+    if (
+      typeof offset !== "number" || (offset >>> 0) !== offset || offset % this.#elementAlign !== 0 ||
+      offset + this.length * this.#elementSize > memoryLength
+    ) {
+      throw cursorErrors.offset(offset, this.length * this.#elementSize, this.#elementAlign, memoryLength);
+    }
     this.#base = offset;
     return this;
   }
@@ -173,6 +216,7 @@ export class ArrayCursor<T> {
     this.#check(index);
     if (this.#element !== undefined) return this.#element.at(this.#base + index * this.#elementSize) as T;
     const value = this.#view[(this.#base >>> this.#shift) + index];
+    if (value === undefined) throw cursorErrors.detached();
     return (this.#type === "bool" ? value !== 0 : value) as T;
   }
 
@@ -182,13 +226,16 @@ export class ArrayCursor<T> {
     if (this.#element !== undefined || !fits(this.#type, value)) {
       throw cursorErrors.value(`[${index}]`, this.#type, value);
     }
-    this.#view[(this.#base >>> this.#shift) + index] = this.#type === "bool" ? (value ? 1 : 0) : value;
+    const at = (this.#base >>> this.#shift) + index;
+    if (at >= this.#view.length) throw cursorErrors.detached();
+    this.#view[at] = this.#type === "bool" ? (value ? 1 : 0) : value;
   }
 
   /** The bytes up to the first zero as ASCII (u8 arrays). Allocates the string. */
   getString(): string {
     this.#requireBytes();
     const bytes = this.#memory.u8;
+    if (this.#base + this.length > bytes.length) throw cursorErrors.detached();
     let text = "";
     for (let index = 0; index < this.length; index++) {
       const byte = bytes[this.#base + index];
@@ -205,20 +252,21 @@ export class ArrayCursor<T> {
     if (typeof text !== "string" || text.length > this.length || !/^[\x00-\x7F]*$/.test(text)) {
       throw new HotpathError(
         "INVALID_ARGUMENT",
-        `struct cursor: ${JSON.stringify(text)} is not ASCII of at most ${this.length} characters.`,
+        `struct cursor: ${describe(text)} is not ASCII of at most ${this.length} characters.`,
       );
     }
     const bytes = this.#memory.u8;
+    if (this.#base + this.length > bytes.length) throw cursorErrors.detached();
     for (let index = 0; index < this.length; index++) {
       bytes[this.#base + index] = index < text.length ? text.charCodeAt(index) : 0;
     }
   }
 
   #check(index: number): void {
-    if ((index >>> 0) !== index || index >= this.length) {
+    if (typeof index !== "number" || (index >>> 0) !== index || index >= this.length) {
       throw new HotpathError(
         "INVALID_ARGUMENT",
-        `struct cursor: index ${String(index)} is outside the array (0 to ${this.length - 1}).`,
+        `struct cursor: index ${describe(index)} is outside the array (0 to ${this.length - 1}).`,
       );
     }
   }

@@ -29,11 +29,13 @@ const operation: fc.Arbitrary<Operation> = fc.oneof(
 );
 
 /**
- * The trivially correct reference: a LIFO stack of free handles and a set of live ones. A
- * growing model puts each new chunk on top of the stack, lowest handle first.
+ * The trivially correct reference: a LIFO stack of freed handles, the next never-used handle,
+ * and a set of live ones. Never-used handles (including a grown chunk) are handed out in order,
+ * only when no freed handle is waiting.
  */
 class PoolModel {
   free: number[] = [];
+  next = 0;
   live = new Set<number>();
   allocations = 0;
   frees = 0;
@@ -48,21 +50,20 @@ class PoolModel {
   reset(): void {
     this.frees += this.live.size;
     this.live.clear();
-    this.free = Array.from({ length: this.capacity }, (_, index) => this.capacity - 1 - index);
+    this.free = [];
+    this.next = 0;
   }
 
   grow(): boolean {
     if (this.chunk === 0 || this.capacity === this.maxCapacity) return false;
-    const grown = Math.min(this.maxCapacity, this.capacity + this.chunk);
-    for (let handle = grown - 1; handle >= this.capacity; handle--) this.free.push(handle);
-    this.capacity = grown;
+    this.capacity = Math.min(this.maxCapacity, this.capacity + this.chunk);
     this.growths += 1;
     return true;
   }
 
   alloc(): number {
-    if (this.free.length === 0) this.grow();
-    const handle = this.free.pop();
+    if (this.free.length === 0 && this.next === this.capacity) this.grow();
+    const handle = this.free.length > 0 ? this.free.pop() : this.next < this.capacity ? this.next++ : undefined;
     if (handle === undefined) {
       this.failed += 1;
       return -1;

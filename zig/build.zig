@@ -42,7 +42,11 @@ pub fn build(b: *std.Build) void {
         .name = "hotpath-mirror",
         .root_module = libraryModule(b, "src/mirror_main.zig", b.graph.host, .debug),
     });
-    inline for (.{ .{ "mirrors", "write", "Rewrite ffi/abi.generated.ts" }, .{ "mirrors-check", "check", "Fail if ffi/abi.generated.ts is stale" } }) |entry| {
+    const mirror_steps = .{
+        .{ "mirrors", "write", "Rewrite ffi/abi.generated.ts" },
+        .{ "mirrors-check", "check", "Fail if ffi/abi.generated.ts is stale" },
+    };
+    inline for (mirror_steps) |entry| {
         const run_mirror = b.addRunArtifact(mirror);
         // Relative to the build root (zig/), where the run starts.
         run_mirror.setCwd(b.path("."));

@@ -5,17 +5,25 @@ const std = @import("std");
 const assert = std.debug.assert;
 const constants = @import("constants.zig");
 
-/// First bytes of a pool region. Cache line 0 changes on every alloc and free; cache
-/// line 1 is written once at creation. 64-bit counters are little-endian u64s so that
-/// JavaScript can bump their low word as a u32 and carry into the high word.
+/// First bytes of a pool region. Cache line 0 changes with allocations; cache line 1 is
+/// written at creation (and `capacity`/`growths` by grow). 64-bit counters are little-endian
+/// u64s that JavaScript reads and writes as two u32 words. The number of blocks in use is
+/// `allocations - frees`; the high water is `max(high_water, frontier)`.
 pub const PoolHeader = extern struct {
+    /// First block of the free list, or handle_nil.
     free_head: u32,
-    in_use: u32,
+    /// Blocks below the frontier have been handed out at least once since the last reset; a
+    /// block is taken from the frontier only when the free list is empty, so the frontier is
+    /// the most blocks in use at once since that reset.
+    frontier: u32,
+    /// The highest frontier before the last reset.
     high_water: u32,
     reserved_hot: u32,
     allocations: u64,
+    /// Blocks returned: frees, batch frees and the blocks a reset released.
+    frees: u64,
     failed: u64,
-    padding_hot: [32]u8,
+    padding_hot: [24]u8,
 
     magic: u32,
     reserved_flags: u32,
@@ -23,7 +31,8 @@ pub const PoolHeader = extern struct {
     block_stride: u32,
     capacity: u32,
     alignment: u32,
-    bitmap_offset: u32,
+    /// One byte a block (BlockState), for capacity_max blocks.
+    state_offset: u32,
     blocks_offset: u32,
     region_bytes: u64,
     metadata_bytes: u64,
@@ -33,6 +42,16 @@ pub const PoolHeader = extern struct {
     reserved_cold: u32,
 
     pub const magic_value: u32 = 0x4C4F4F50; // "POOL"
+};
+
+/// The state byte of each pool block. JavaScript's fast paths compare against these values.
+pub const BlockState = enum(u8) {
+    /// Never handed out since creation or the last reset: beyond the frontier. Zero, so a
+    /// fresh mapping needs no initialising and its untouched state pages need no commit.
+    fresh = 0,
+    /// On the free list: its first 4 bytes link to the next free block.
+    free = 1,
+    allocated = 2,
 };
 
 /// First bytes of an arena region. Data starts at `data_offset`, page-aligned, so any

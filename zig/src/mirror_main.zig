@@ -74,6 +74,7 @@ fn render(writer: *std.Io.Writer) !void {
 fn describe(group: []const u8) []const u8 {
     if (std.mem.eql(u8, group, "limits")) return "every u32/u64 constant of constants.zig and the magic values";
     if (std.mem.eql(u8, group, "Status")) return "the status codes exported functions return";
+    if (std.mem.eql(u8, group, "BlockState")) return "the state byte of each pool block";
     return "its size and the byte offset of every field";
 }
 

@@ -58,8 +58,15 @@ export fn hp_pool_create(config_pointer: ?[*]const u8, config_bytes: u32) callco
         .capacity_max = options.capacity_max,
         .grow_chunk = options.grow_chunk,
     }) catch return Status.invalid_argument.code();
-    const region = Region.reserve(geometry.region_bytes, geometry.committed_bytes) catch
+    const grows = pool_module.Geometry.grows(geometry);
+    const region = (if (grows) Region.reserve(geometry.region_bytes) else Region.map(geometry.region_bytes)) catch
         return Status.out_of_memory.code();
+    if (grows) {
+        pool_module.Geometry.commit(geometry, region, geometry.capacity) catch {
+            region.unmap();
+            return Status.out_of_memory.code();
+        };
+    }
     return publish(region, .{ .pool = pool_module.Pool.format(region.memory, geometry) });
 }
 
@@ -109,9 +116,10 @@ export fn hp_pool_free_many(id: u32, handles: ?*anyopaque, handles_length: u32, 
     return Status.ok.code();
 }
 
+/// Frees every block (counted as frees); returns corrupted if the header was overwritten.
 export fn hp_pool_reset(id: u32) callconv(.c) i32 {
     const pool = (registry.lookup(id, .pool) orelse return Status.invalid_id.code()).pool;
-    pool.reset();
+    pool.reset() catch return Status.corrupted.code();
     return Status.ok.code();
 }
 

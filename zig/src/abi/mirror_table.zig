@@ -1,6 +1,6 @@
 //! Everything TypeScript must agree on, as one table of named numbers built by reflection:
 //! the size and every field offset of each shared `extern struct`, every u32/u64 limit in
-//! constants.zig and every Status. `zig build mirrors` writes it to ffi/abi.generated.ts;
+//! constants.zig, every Status and every BlockState. `zig build mirrors` writes it to ffi/abi.generated.ts;
 //! the library exports it (hp_layout_*) with a fingerprint over names and values, so a
 //! renamed, moved or changed entry is caught when TypeScript loads the library.
 const std = @import("std");
@@ -36,6 +36,7 @@ fn countEntries() usize {
     }
     count += 2; // the two magic values
     count += @typeInfo(Status).@"enum".field_names.len;
+    count += @typeInfo(layout.BlockState).@"enum".field_names.len;
     return count;
 }
 
@@ -68,6 +69,11 @@ fn build() [countEntries()]Entry {
     const status = @typeInfo(Status).@"enum";
     for (status.field_names, status.field_values) |name, value| {
         result[index] = .{ .group = "Status", .name = name, .value = value };
+        index += 1;
+    }
+    const block_state = @typeInfo(layout.BlockState).@"enum";
+    for (block_state.field_names, block_state.field_values) |name, value| {
+        result[index] = .{ .group = "BlockState", .name = name, .value = value };
         index += 1;
     }
     assert(index == result.len);

@@ -1,22 +1,28 @@
 //! Fixed-size blocks with O(1) alloc and free, named by u32 handles.
 //!
-//! Region layout: PoolHeader | allocation bitmap (1 bit a block) | blocks.
-//! Free blocks form an intrusive LIFO list: the first 4 bytes of a free block hold the
-//! handle of the next free block. The bitmap makes double free an O(1) check and costs
-//! one bit a block, which keeps metadata far below 5% for any block of 8 bytes or more.
+//! Region layout: PoolHeader | block states (1 byte a block) | blocks.
+//! A block's state byte says free, allocated or fresh (never handed out since the last
+//! reset). Free blocks form an intrusive LIFO list: the first 4 bytes of a free block hold the
+//! handle of the next free block. Fresh blocks are taken in order from a frontier, only when
+//! the free list is empty, so creation and reset link nothing and the frontier is the high
+//! water. One byte a block is the double-free check and keeps metadata at 1.6% of 64-byte
+//! blocks (header and padding aside).
 //!
 //! A growing pool reserves the address space of its maximum capacity at creation and commits
 //! pages chunk by chunk (`grow`): blocks never move, so handles, addresses and views taken
-//! before a growth stay valid. The bitmap is sized for the maximum from the start.
+//! before a growth stay valid. The state bytes are sized for the maximum from the start.
 //!
-//! TypeScript runs alloc and free on the same header and bitmap (src/pool.ts); both sides
-//! must keep exactly these invariants. Header fields are in JavaScript-writable memory, so
-//! every value read from it is checked and a bad one reported as `error.Corrupted`: the
-//! geometry Zig trusts is kept here, outside the region.
+//! TypeScript runs alloc and free on the same states and links (src/pool.ts) and keeps the
+//! head, frontier and counters in fields that it writes to the header around every native
+//! call. Header fields and links are in JavaScript-writable memory, so every value read from
+//! them is checked and a bad one reported as `error.Corrupted`: the geometry Zig trusts is
+//! kept here, outside the region.
 const std = @import("std");
 const assert = std.debug.assert;
 const constants = @import("../constants.zig");
-const PoolHeader = @import("../layout.zig").PoolHeader;
+const layout = @import("../layout.zig");
+const PoolHeader = layout.PoolHeader;
+const BlockState = layout.BlockState;
 const Region = @import("region.zig").Region;
 
 const nil = constants.handle_nil;
@@ -37,14 +43,11 @@ pub const Geometry = struct {
     capacity: u32,
     alignment: u32,
     block_stride: u32,
-    bitmap_offset: u32,
-    bitmap_words: u32,
+    state_offset: u32,
     blocks_offset: u32,
     region_bytes: u64,
     capacity_max: u32,
     grow_chunk: u32,
-    /// Bytes committed at creation: everything up to the end of the first `capacity` blocks.
-    committed_bytes: u64,
 
     pub fn compute(options: Options) error{InvalidArgument}!Geometry {
         if (options.block_size == 0 or options.block_size > constants.block_size_max) return error.InvalidArgument;
@@ -58,35 +61,51 @@ pub const Geometry = struct {
         if (options.grow_chunk > capacity_max) return error.InvalidArgument;
 
         const alignment_internal = @max(options.alignment, constants.block_alignment_min);
-        const block_stride = std.mem.alignForward(u32, @max(options.block_size, constants.block_alignment_min), alignment_internal);
-        const bitmap_words = std.math.divCeil(u32, capacity_max, 32) catch unreachable;
-        const bitmap_end = constants.header_bytes + bitmap_words * 4;
-        const blocks_offset = std.mem.alignForward(u32, bitmap_end, @max(alignment_internal, constants.cache_line_bytes));
+        const block_size = @max(options.block_size, constants.block_alignment_min);
+        const block_stride = std.mem.alignForward(u32, block_size, alignment_internal);
+        const state_end = constants.header_bytes + capacity_max;
+        const blocks_offset = std.mem.alignForward(u32, state_end, @max(alignment_internal, constants.cache_line_bytes));
         const blocks_bytes = @as(u64, capacity_max) * block_stride;
         const region_bytes = std.mem.alignForward(u64, blocks_offset + blocks_bytes, constants.page_bytes);
         if (region_bytes > constants.region_bytes_max) return error.InvalidArgument;
-        const committed_bytes = committedBytes(blocks_offset, block_stride, options.capacity);
 
         assert(block_stride % alignment_internal == 0);
         assert(blocks_offset % alignment_internal == 0);
+        assert(blocks_offset >= state_end);
         return .{
             .block_size = options.block_size,
             .capacity = options.capacity,
             .alignment = options.alignment,
             .block_stride = block_stride,
-            .bitmap_offset = constants.header_bytes,
-            .bitmap_words = bitmap_words,
+            .state_offset = constants.header_bytes,
             .blocks_offset = blocks_offset,
             .region_bytes = region_bytes,
             .capacity_max = capacity_max,
             .grow_chunk = options.grow_chunk,
-            .committed_bytes = committed_bytes,
         };
     }
 
-    /// Whole pages from the region start through the end of block `capacity - 1`.
-    pub fn committedBytes(blocks_offset: u32, block_stride: u32, capacity: u32) u64 {
-        return std.mem.alignForward(u64, blocks_offset + @as(u64, capacity) * block_stride, constants.page_bytes);
+    /// True when the pool can grow: its region is reserved and committed as it grows.
+    pub fn grows(geometry: Geometry) bool {
+        return geometry.capacity_max > geometry.capacity;
+    }
+
+    /// The two byte ranges that `capacity` blocks use, in whole pages: the header with the
+    /// first `capacity` state bytes, and the first `capacity` blocks.
+    pub fn committedRanges(geometry: Geometry, capacity: u32) [2][2]u64 {
+        assert(capacity <= geometry.capacity_max);
+        const page = constants.page_bytes;
+        const states_end = std.mem.alignForward(u64, @as(u64, geometry.state_offset) + capacity, page);
+        const blocks_start = std.mem.alignBackward(u64, geometry.blocks_offset, page);
+        const blocks_end = std.mem.alignForward(u64, geometry.blocks_offset + @as(u64, capacity) * geometry.block_stride, page);
+        return .{ .{ 0, states_end }, .{ blocks_start, blocks_end } };
+    }
+
+    /// Commits and pre-faults what `capacity` blocks use in a reserved region.
+    pub fn commit(geometry: Geometry, region: Region, capacity: u32) error{OutOfMemory}!void {
+        for (committedRanges(geometry, capacity)) |range| {
+            if (range[1] > range[0]) try region.populate(range[0], range[1]);
+        }
     }
 };
 
@@ -95,16 +114,17 @@ pub const GrowError = error{ LimitReached, OutOfMemory };
 
 pub const Pool = struct {
     header: *PoolHeader,
-    bitmap: []u32,
+    states: []BlockState,
     blocks: [*]align(constants.block_alignment_min) u8,
-    /// Blocks committed and linked: grows by `grow_chunk` up to `capacity_max`.
+    geometry: Geometry,
+    /// Blocks committed: grows by `grow_chunk` up to `capacity_max`.
     capacity: u32,
     capacity_max: u32,
     grow_chunk: u32,
     block_stride: u32,
-    blocks_offset: u32,
 
-    /// Formats a freshly mapped, zeroed region: every block free, handle 0 first.
+    /// Formats a freshly mapped, zeroed region (zero is BlockState.fresh: every block is fresh
+    /// without a write, so untouched state pages of a growing pool stay uncommitted).
     pub fn format(memory: []align(std.heap.page_size_min) u8, geometry: Geometry) Pool {
         assert(memory.len == geometry.region_bytes);
         const header: *PoolHeader = @ptrCast(memory.ptr);
@@ -114,98 +134,105 @@ pub const Pool = struct {
         header.block_stride = geometry.block_stride;
         header.capacity = geometry.capacity;
         header.alignment = geometry.alignment;
-        header.bitmap_offset = geometry.bitmap_offset;
+        header.state_offset = geometry.state_offset;
         header.blocks_offset = geometry.blocks_offset;
         header.region_bytes = geometry.region_bytes;
         header.metadata_bytes = geometry.blocks_offset;
         header.capacity_max = geometry.capacity_max;
         header.grow_chunk = geometry.grow_chunk;
+        header.free_head = nil;
 
-        const bitmap_bytes = memory[geometry.bitmap_offset..][0 .. geometry.bitmap_words * 4];
+        const states: []BlockState = @ptrCast(memory[geometry.state_offset..][0..geometry.capacity_max]);
         const pool: Pool = .{
             .header = header,
-            .bitmap = @alignCast(std.mem.bytesAsSlice(u32, bitmap_bytes)),
+            .states = states,
             .blocks = @alignCast(memory[geometry.blocks_offset..].ptr),
+            .geometry = geometry,
             .capacity = geometry.capacity,
             .capacity_max = geometry.capacity_max,
             .grow_chunk = geometry.grow_chunk,
             .block_stride = geometry.block_stride,
-            .blocks_offset = geometry.blocks_offset,
         };
-        pool.reset();
+        assert(pool.header.frontier == 0);
+        assert(pool.states[0] == .fresh);
         return pool;
     }
 
-    /// Frees every block at once; handles held before are no longer valid.
-    pub fn reset(pool: Pool) void {
-        @memset(pool.bitmap, 0);
-        var handle: u32 = 0;
-        while (handle < pool.capacity) : (handle += 1) {
-            pool.nextSet(handle, if (handle + 1 < pool.capacity) handle + 1 else nil);
-        }
-        pool.header.free_head = 0;
-        pool.header.in_use = 0;
-        assert(pool.nextGet(pool.capacity - 1) == nil);
+    /// Frees every block at once (counted as frees); handles held before are no longer valid.
+    pub fn reset(pool: Pool) error{Corrupted}!void {
+        const header = pool.header;
+        const frontier = header.frontier;
+        if (frontier > pool.capacity or header.frees > header.allocations) return error.Corrupted;
+        @memset(pool.states[0..frontier], .fresh);
+        header.frees = header.allocations;
+        header.high_water = @max(header.high_water, frontier);
+        header.frontier = 0;
+        header.free_head = nil;
     }
 
-    /// Adds one chunk of blocks (fewer at the maximum): commits their pages, links them in
-    /// front of the free list, lowest handle first. Existing blocks stay where they are.
+    /// Adds one chunk of blocks (fewer at the maximum) and commits their pages. Existing
+    /// blocks stay where they are; the new ones are fresh, taken after the frontier.
     pub fn grow(pool: *Pool, region: Region) GrowError!void {
         assert(pool.capacity <= pool.capacity_max);
-        assert(region.memory.len >= committedBytesOf(pool.*, pool.capacity_max));
+        assert(region.memory.len == pool.geometry.region_bytes);
         if (pool.capacity == pool.capacity_max) return error.LimitReached;
         const old = pool.capacity;
         const new = old + @min(pool.grow_chunk, pool.capacity_max - old);
-        const from = committedBytesOf(pool.*, old);
-        const to = committedBytesOf(pool.*, new);
-        if (to > from) try region.populate(from, to);
-        pool.capacity = new;
-        var handle: u32 = old;
-        while (handle < new) : (handle += 1) {
-            assert(!pool.isAllocated(handle));
-            pool.nextSet(handle, if (handle + 1 < new) handle + 1 else pool.header.free_head);
+        const before = Geometry.committedRanges(pool.geometry, old);
+        const after = Geometry.committedRanges(pool.geometry, new);
+        for (before, after) |from, to| {
+            if (to[1] > from[1]) try region.populate(from[1], to[1]);
         }
-        pool.header.free_head = old;
+        pool.capacity = new;
         pool.header.capacity = new;
         pool.header.growths += 1;
+        assert(pool.states[old] == .fresh);
         assert(pool.capacity > old);
     }
 
-    fn committedBytesOf(pool: Pool, capacity: u32) u64 {
-        return Geometry.committedBytes(pool.blocks_offset, pool.block_stride, capacity);
-    }
-
-    /// Pops the most recently freed block, or returns null (and counts a failure) when none is left.
+    /// Pops the most recently freed block, else takes the next fresh one; null (and a counted
+    /// failure) when neither is left.
     pub fn alloc(pool: Pool) error{Corrupted}!?u32 {
         const header = pool.header;
         const handle = header.free_head;
-        if (handle == nil) {
+        if (handle != nil) {
+            // The head came from a link in a free block: check it before trusting it.
+            if (handle >= pool.capacity or pool.states[handle] != .free) return error.Corrupted;
+            header.free_head = pool.nextGet(handle);
+            return pool.take(handle);
+        }
+        const frontier = header.frontier;
+        if (frontier > pool.capacity) return error.Corrupted;
+        if (frontier == pool.capacity) {
             header.failed +%= 1;
             return null;
         }
-        if (handle >= pool.capacity) return error.Corrupted;
-        if (pool.isAllocated(handle)) return error.Corrupted;
-        const next = pool.nextGet(handle);
-        if (next != nil and next >= pool.capacity) return error.Corrupted;
-        if (header.in_use >= pool.capacity) return error.Corrupted;
+        if (pool.states[frontier] != .fresh) return error.Corrupted;
+        header.frontier = frontier + 1;
+        return pool.take(frontier);
+    }
 
-        header.free_head = next;
-        pool.bitmap[handle >> 5] |= bit(handle);
-        header.in_use += 1;
-        header.high_water = @max(header.high_water, header.in_use);
-        header.allocations +%= 1;
-        assert(pool.isAllocated(handle));
+    fn take(pool: Pool, handle: u32) u32 {
+        assert(pool.states[handle] != .allocated);
+        pool.states[handle] = .allocated;
+        pool.header.allocations +%= 1;
         return handle;
     }
 
     /// Pushes `handle` back on the free list. Rejects handles out of range or not allocated.
     pub fn free(pool: Pool, handle: u32) FreeError!void {
         if (handle >= pool.capacity) return error.InvalidHandle;
-        if (!pool.isAllocated(handle)) return error.DoubleFree;
-        if (pool.header.in_use == 0) return error.Corrupted;
-        pool.bitmap[handle >> 5] &= ~bit(handle);
-        pool.link(handle);
-        assert(!pool.isAllocated(handle));
+        if (pool.states[handle] != .allocated) return error.DoubleFree;
+        pool.release(handle);
+        assert(pool.states[handle] == .free);
+    }
+
+    fn release(pool: Pool, handle: u32) void {
+        assert(handle < pool.capacity);
+        pool.states[handle] = .free;
+        pool.nextSet(handle, pool.header.free_head);
+        pool.header.free_head = handle;
+        pool.header.frees +%= 1;
     }
 
     /// Allocates up to `out.len` blocks into `out`; returns how many. A shortfall counts as
@@ -225,37 +252,35 @@ pub const Pool = struct {
     /// Frees every handle in `handles`, or none: a bad or repeated handle leaves the pool untouched.
     pub fn freeMany(pool: Pool, handles: []const u32) FreeError!void {
         assert(handles.len <= constants.batch_max);
-        // Clear every bit first, so a handle repeated inside the batch is seen as a double free.
+        // Mark every block free first, so a handle repeated inside the batch is seen as a double free.
         for (handles, 0..) |handle, index| {
             const problem: ?FreeError = if (handle >= pool.capacity)
                 error.InvalidHandle
-            else if (!pool.isAllocated(handle))
+            else if (pool.states[handle] != .allocated)
                 error.DoubleFree
             else
                 null;
             if (problem) |failure| {
-                for (handles[0..index]) |undo| pool.bitmap[undo >> 5] |= bit(undo);
+                for (handles[0..index]) |undo| pool.states[undo] = .allocated;
                 return failure;
             }
-            pool.bitmap[handle >> 5] &= ~bit(handle);
+            pool.states[handle] = .free;
         }
-        if (pool.header.in_use < handles.len) {
-            for (handles) |undo| pool.bitmap[undo >> 5] |= bit(undo);
-            return error.Corrupted;
+        for (handles) |handle| {
+            pool.states[handle] = .allocated;
+            pool.release(handle);
         }
-        for (handles) |handle| pool.link(handle);
     }
 
     pub fn isAllocated(pool: Pool, handle: u32) bool {
         assert(handle < pool.capacity);
-        return pool.bitmap[handle >> 5] & bit(handle) != 0;
+        return pool.states[handle] == .allocated;
     }
 
-    fn link(pool: Pool, handle: u32) void {
-        assert(handle < pool.capacity);
-        pool.nextSet(handle, pool.header.free_head);
-        pool.header.free_head = handle;
-        pool.header.in_use -= 1;
+    /// Blocks in use: allocations - frees.
+    pub fn inUse(pool: Pool) u64 {
+        assert(pool.header.frees <= pool.header.allocations);
+        return pool.header.allocations - pool.header.frees;
     }
 
     fn nextSlot(pool: Pool, handle: u32) *u32 {
@@ -271,10 +296,6 @@ pub const Pool = struct {
     fn nextSet(pool: Pool, handle: u32, next: u32) void {
         pool.nextSlot(handle).* = next;
     }
-
-    fn bit(handle: u32) u32 {
-        return @as(u32, 1) << @intCast(handle & 31);
-    }
 };
 
 const testing = std.testing;
@@ -285,7 +306,8 @@ const TestPool = struct {
 
     fn init(options: Options) !TestPool {
         const geometry = try Geometry.compute(options);
-        const region = try Region.reserve(geometry.region_bytes, geometry.committed_bytes);
+        const region = try Region.reserve(geometry.region_bytes);
+        try Geometry.commit(geometry, region, geometry.capacity);
         return .{ .region = region, .pool = Pool.format(region.memory, geometry) };
     }
 
@@ -306,7 +328,7 @@ test "Pool: hands out unique handles until exhausted, then fails and counts it" 
     }
     try testing.expectEqual(@as(?u32, null), try pool.alloc());
     try testing.expectEqual(@as(u64, 1), pool.header.failed);
-    try testing.expectEqual(@as(u32, 100), pool.header.high_water);
+    try testing.expectEqual(@as(u32, 100), pool.header.frontier);
 }
 
 test "Pool: reuses the last freed block first" {
@@ -340,10 +362,10 @@ test "Pool: freeMany is all or nothing" {
     try testing.expectEqual(@as(u32, 4), try pool.allocMany(&handles));
     const repeated = [_]u32{ handles[0], handles[1], handles[0] };
     try testing.expectError(error.DoubleFree, pool.freeMany(&repeated));
-    try testing.expectEqual(@as(u32, 4), pool.header.in_use);
+    try testing.expectEqual(@as(u64, 4), pool.inUse());
     for (handles) |handle| try testing.expect(pool.isAllocated(handle));
     try pool.freeMany(&handles);
-    try testing.expectEqual(@as(u32, 0), pool.header.in_use);
+    try testing.expectEqual(@as(u64, 0), pool.inUse());
 }
 
 test "Pool: allocMany stops at exhaustion and counts the shortfall" {
@@ -370,9 +392,11 @@ test "Pool: every block is aligned and inside the region" {
 }
 
 test "Pool: metadata stays under 5% for 64-byte blocks" {
-    const geometry = try Geometry.compute(.{ .block_size = 64, .capacity = 1024 });
-    const blocks_bytes = @as(u64, geometry.capacity) * geometry.block_stride;
-    try testing.expect(geometry.blocks_offset * 20 < blocks_bytes);
+    for ([_]u32{ 1024, 100_000, constants.pool_capacity_max / 64 }) |capacity| {
+        const geometry = try Geometry.compute(.{ .block_size = 64, .capacity = capacity });
+        const blocks_bytes = @as(u64, geometry.capacity) * geometry.block_stride;
+        try testing.expect(geometry.blocks_offset * 20 < blocks_bytes);
+    }
 }
 
 test "Pool: bad options are rejected" {
@@ -380,14 +404,23 @@ test "Pool: bad options are rejected" {
     try testing.expectError(error.InvalidArgument, Geometry.compute(.{ .block_size = 8, .capacity = 0 }));
     try testing.expectError(error.InvalidArgument, Geometry.compute(.{ .block_size = 8, .capacity = 1, .alignment = 3 }));
     try testing.expectError(error.InvalidArgument, Geometry.compute(.{ .block_size = 8, .capacity = 1, .alignment = 8192 }));
-    try testing.expectError(error.InvalidArgument, Geometry.compute(.{ .block_size = constants.block_size_max, .capacity = constants.pool_capacity_max }));
+    const huge: Options = .{ .block_size = constants.block_size_max, .capacity = constants.pool_capacity_max };
+    try testing.expectError(error.InvalidArgument, Geometry.compute(huge));
 }
 
 test "Pool: a corrupted free list is reported, not followed" {
-    const fixture = try TestPool.init(.{ .block_size = 8, .capacity = 4 });
-    defer fixture.deinit();
-    fixture.pool.nextSet(0, 1000);
-    try testing.expectError(error.Corrupted, fixture.pool.alloc());
+    // A write after free over the link: to an allocated block, out of range, to a fresh block.
+    for ([_]u32{ 1, 1000, 3 }) |bad_link| {
+        const fixture = try TestPool.init(.{ .block_size = 8, .capacity = 4 });
+        defer fixture.deinit();
+        const pool = fixture.pool;
+        const first = (try pool.alloc()).?;
+        _ = (try pool.alloc()).?;
+        try pool.free(first);
+        pool.nextSet(first, bad_link);
+        try testing.expectEqual(first, (try pool.alloc()).?);
+        try testing.expectError(error.Corrupted, pool.alloc());
+    }
 }
 
 test "Pool: seeded model test against a set of live handles" {
@@ -420,10 +453,10 @@ test "Pool: seeded model test against a set of live handles" {
             live_count -= 1;
             live[index] = live[live_count];
         } else {
-            pool.reset();
+            try pool.reset();
             live_count = 0;
         }
-        try testing.expectEqual(live_count, pool.header.in_use);
+        try testing.expectEqual(@as(u64, live_count), pool.inUse());
     }
     try testing.expectEqual(allocations, pool.header.allocations);
 }
@@ -440,7 +473,7 @@ test "Pool: growing adds chunks up to the maximum without moving blocks" {
     try pool.grow(fixture.region);
     try testing.expectEqual(@as(u32, 110), pool.capacity);
     handles[50] = (try pool.alloc()).?;
-    try testing.expectEqual(@as(u32, 50), handles[50]);
+    try testing.expectEqual(@as(u32, 50), handles[50]); // the first block of the new chunk
     for (handles[51..110]) |*handle| handle.* = (try pool.alloc()).?;
     try pool.grow(fixture.region);
     try testing.expectEqual(@as(u32, 170), pool.capacity);
@@ -455,18 +488,21 @@ test "Pool: growing adds chunks up to the maximum without moving blocks" {
         try testing.expect(!seen[handle]);
         seen[handle] = true;
     }
-    pool.reset();
+    try pool.reset();
     try testing.expectEqual(@as(u32, 170), pool.capacity);
+    try testing.expectEqual(@as(u32, 170), pool.header.high_water);
 }
 
 test "Pool: a fixed pool does not grow and growth options are checked" {
     var fixture = try TestPool.init(.{ .block_size = 8, .capacity = 4 });
     defer fixture.deinit();
     try testing.expectError(error.LimitReached, fixture.pool.grow(fixture.region));
-    try testing.expectError(error.InvalidArgument, Geometry.compute(.{ .block_size = 8, .capacity = 4, .capacity_max = 2, .grow_chunk = 1 }));
+    const invalid = error.InvalidArgument;
+    try testing.expectError(invalid, Geometry.compute(.{ .block_size = 8, .capacity = 4, .capacity_max = 2, .grow_chunk = 1 }));
     try testing.expectError(error.InvalidArgument, Geometry.compute(.{ .block_size = 8, .capacity = 4, .capacity_max = 8 }));
     try testing.expectError(error.InvalidArgument, Geometry.compute(.{ .block_size = 8, .capacity = 4, .grow_chunk = 2 }));
-    try testing.expectError(error.InvalidArgument, Geometry.compute(.{ .block_size = 8, .capacity = 4, .capacity_max = 8, .grow_chunk = 9 }));
+    try testing.expectError(invalid, Geometry.compute(.{ .block_size = 8, .capacity = 4, .capacity_max = 8, .grow_chunk = 9 }));
     const geometry = try Geometry.compute(.{ .block_size = 4096, .capacity = 1, .capacity_max = 1000, .grow_chunk = 1 });
-    try testing.expect(geometry.committed_bytes < geometry.region_bytes);
+    const ranges = Geometry.committedRanges(geometry, geometry.capacity);
+    try testing.expect(ranges[0][1] + (ranges[1][1] - ranges[1][0]) < geometry.region_bytes);
 }

@@ -15,37 +15,29 @@ pub const Region = struct {
     /// Maps `size_bytes` (a multiple of the page size), zeroed and populated up front so
     /// that first touches on the hot path cannot page-fault.
     pub fn map(size_bytes: u64) error{OutOfMemory}!Region {
-        return reserve(size_bytes, size_bytes);
+        return mapped(size_bytes, true);
     }
 
-    /// Maps `size_bytes` of address space but commits and populates only the first
-    /// `populate_bytes`: a growing pool reserves its maximum once, so growth never moves a
-    /// block, and pays for pages only as it grows (`populate`).
-    pub fn reserve(size_bytes: u64, populate_bytes: u64) error{OutOfMemory}!Region {
+    /// Maps `size_bytes` of address space and commits none of it: a growing pool reserves its
+    /// maximum once, so growth never moves a block, and commits what it uses (`populate`).
+    pub fn reserve(size_bytes: u64) error{OutOfMemory}!Region {
+        return mapped(size_bytes, false);
+    }
+
+    fn mapped(size_bytes: u64, populate_all: bool) error{OutOfMemory}!Region {
         assert(size_bytes > 0);
         assert(size_bytes <= constants.region_bytes_max);
         assert(size_bytes % constants.page_bytes == 0);
-        assert(populate_bytes > 0);
-        assert(populate_bytes <= size_bytes);
-        assert(populate_bytes % constants.page_bytes == 0);
-        const whole = populate_bytes == size_bytes;
         const memory = posix.mmap(
             null,
             @intCast(size_bytes),
             .{ .READ = true, .WRITE = true },
-            .{ .TYPE = .PRIVATE, .ANONYMOUS = true, .POPULATE = whole, .NORESERVE = !whole },
+            .{ .TYPE = .PRIVATE, .ANONYMOUS = true, .POPULATE = populate_all, .NORESERVE = !populate_all },
             -1,
             0,
         ) catch return error.OutOfMemory;
         assert(@intFromPtr(memory.ptr) % constants.page_bytes == 0);
-        const region: Region = .{ .memory = memory };
-        if (!whole) {
-            region.populate(0, populate_bytes) catch {
-                region.unmap();
-                return error.OutOfMemory;
-            };
-        }
-        return region;
+        return .{ .memory = memory };
     }
 
     /// Commits and pre-faults the pages of bytes `from .. to` (page multiples), so the hot
@@ -92,9 +84,10 @@ test "Region: mapped memory is zeroed, page-aligned and writable" {
 }
 
 test "Region: a reservation commits only what is populated, and grows in place" {
-    const region = try Region.reserve(64 * constants.page_bytes, constants.page_bytes);
+    const region = try Region.reserve(64 * constants.page_bytes);
     defer region.unmap();
     const base = region.memory.ptr;
+    try region.populate(0, constants.page_bytes);
     region.memory[0] = 1;
     try region.populate(constants.page_bytes, 8 * constants.page_bytes);
     region.memory[8 * constants.page_bytes - 1] = 2;

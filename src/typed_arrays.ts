@@ -1,0 +1,67 @@
+/**
+ * The real facts of a typed array, read through the intrinsic getters captured when this
+ * module loads: a subclass that overrides `length`, `byteOffset`, `byteLength` or `buffer`,
+ * or an object made with `Object.create(Uint32Array.prototype)`, cannot lie to hotpath
+ * (shared/PITFALLS.md 17). A detached or out-of-bounds view has length 0 here.
+ *
+ * @module
+ */
+
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const apply = Reflect.apply;
+
+function intrinsicGetter(owner: object, key: PropertyKey): (this: unknown) => unknown {
+  const getter = Object.getOwnPropertyDescriptor(owner, key)?.get;
+  if (getter === undefined) throw new Error(`hotpath: this runtime has no intrinsic ${String(key)} getter`);
+  return getter;
+}
+
+/** %TypedArray%.prototype[Symbol.toStringTag]: the type name, or undefined for anything else (never throws). */
+const tagGetter = intrinsicGetter(typedArrayPrototype, Symbol.toStringTag);
+const lengthGetter = intrinsicGetter(typedArrayPrototype, "length");
+const byteOffsetGetter = intrinsicGetter(typedArrayPrototype, "byteOffset");
+const bufferGetter = intrinsicGetter(typedArrayPrototype, "buffer");
+const detachedGetter = intrinsicGetter(ArrayBuffer.prototype, "detached");
+const sharedByteLengthGetter = typeof SharedArrayBuffer === "function"
+  ? intrinsicGetter(SharedArrayBuffer.prototype, "byteLength")
+  : undefined;
+
+/** What hotpath reads of a typed array. */
+export interface TypedArrayFacts {
+  /** Elements in view now (0 when detached or out of bounds). */
+  readonly length: number;
+  readonly byteOffset: number;
+  readonly buffer: ArrayBufferLike;
+  /** True when the buffer is a detached ArrayBuffer. */
+  readonly detached: boolean;
+}
+
+/** The facts of `value` if it really is a typed array of type `name`; undefined otherwise. */
+export function typedArrayFacts(
+  value: unknown,
+  name: "Uint8Array" | "Uint32Array" | "Int32Array",
+): TypedArrayFacts | undefined {
+  if (apply(tagGetter, value, []) !== name) return undefined;
+  const buffer = apply(bufferGetter, value, []) as ArrayBufferLike;
+  return {
+    length: apply(lengthGetter, value, []) as number,
+    byteOffset: apply(byteOffsetGetter, value, []) as number,
+    buffer,
+    detached: !isShared(buffer) && apply(detachedGetter, buffer, []) === true,
+  };
+}
+
+function isShared(buffer: ArrayBufferLike): boolean {
+  if (sharedByteLengthGetter === undefined) return false;
+  try {
+    apply(sharedByteLengthGetter, buffer, []);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when `buffer` is a detached ArrayBuffer (its memory was transferred away). */
+export function isDetached(buffer: ArrayBufferLike): boolean {
+  return !isShared(buffer) && apply(detachedGetter, buffer, []) === true;
+}
