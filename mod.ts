@@ -28,7 +28,7 @@ export {
   type PoolOptions,
   type PoolStats,
   type ScopedBlock,
-  StructPool,
+  type StructPool,
   type StructPoolOptions,
 } from "./src/pool.ts";
 export { Arena, type ArenaOptions, type ArenaScope, type ArenaStats } from "./src/arena.ts";

@@ -16,7 +16,7 @@ export interface Tracked {
 
 /** One live pool or arena in `metrics()`. */
 export interface RegionMetrics {
-  /** "Pool", "StructPool", "Arena" or "SizeClassPool". */
+  /** "Pool", "Arena" or "SizeClassPool" (a pool from Pool.of is a Pool with a `layout`). */
   kind: string;
   /** The `name` option it was created with ("" if none). */
   name: string;

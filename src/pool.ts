@@ -59,6 +59,19 @@ const END = -1;
 
 /** Handle bits a SizeClassPool leaves to its class pools (it keeps the top bits): not an option. */
 const handleBitsOf = new WeakMap<object, number>();
+/** The record layout `Pool.of` gives a pool, keyed by the options it passes to the constructor. */
+// deno-lint-ignore no-explicit-any
+const layoutOf = new WeakMap<object, StructLayout<any>>();
+
+/**
+ * A pool whose blocks hold records of one struct layout: a Pool from `Pool.of(layout, options)`,
+ * whose `at(handle)` gives typed access. One class for every pool keeps the hot methods
+ * monomorphic (a subclass made their feedback polymorphic on V8: 2x the cost of alloc+free).
+ */
+export type StructPool<S extends Schema> = Pool & {
+  /** The layout of every record. */
+  readonly layout: StructLayout<S>;
+};
 
 /** Internal: a Pool whose debug handles fit in `handleBits` bits (SizeClassPool's class pools). */
 export function poolWithHandleBits(options: PoolOptions, handleBits: number): Pool {
@@ -102,6 +115,9 @@ export class Pool {
   readonly name: string;
   /** True in debug mode (option `debug` or HOTPATH_DEBUG=1). */
   readonly debug: boolean;
+  /** The record layout of a pool from `Pool.of`; undefined for a pool of plain blocks. */
+  // deno-lint-ignore no-explicit-any
+  readonly layout: StructLayout<any> | undefined;
 
   #native: Native;
   #id: number;
@@ -131,6 +147,8 @@ export class Pool {
   #capacity: number;
   #growChunk: number;
   #debug: PoolDebug | undefined;
+  // deno-lint-ignore no-explicit-any
+  #cursor: StructCursor<any> | undefined;
 
   /**
    * A pool of records of `layout`, with a cursor for typed field access.
@@ -147,7 +165,24 @@ export class Pool {
    * ```
    */
   static of<S extends Schema>(layout: StructLayout<S>, options: StructPoolOptions): StructPool<S> {
-    return new StructPool(layout, options);
+    const where = "Pool.of";
+    if (!(layout instanceof StructLayout)) {
+      throw new HotpathError(
+        "INVALID_ARGUMENT",
+        `${where}: layout must be a StructLayout from struct(...); got ${describe(layout)}.`,
+      );
+    }
+    const given = readOptions(where, options, ["capacity", "align", "name", "grow", "debug"]);
+    const align = given.align === undefined ? Math.max(8, layout.align) : alignment(where, "align", given.align);
+    if (align < layout.align) {
+      throw new HotpathError(
+        "INVALID_ARGUMENT",
+        `${where}: align ${align} is below the layout's alignment ${layout.align}.`,
+      );
+    }
+    const poolOptions = { ...given, blockSize: layout.size, align } as PoolOptions;
+    layoutOf.set(poolOptions, layout);
+    return new Pool(poolOptions) as unknown as StructPool<S>;
   }
 
   /** Maps and formats a pool. Throws INVALID_ARGUMENT for bad options, OUT_OF_MEMORY if mapping fails. */
@@ -200,6 +235,8 @@ export class Pool {
       Object.defineProperty(this, "free", { value: (handle: number) => this.#freeDebug(handle) });
     }
     this.#readHeader();
+    this.layout = layoutOf.get(options as object);
+    this.#cursor = this.layout?.cursor(this.#bytes);
     track(this);
   }
 
@@ -351,6 +388,22 @@ export class Pool {
     return this.#address + this.#blocksOffset + this.#blockOf(handle) * this.stride;
   }
 
+  /**
+   * For a pool from `Pool.of`: its one cursor, moved to allocated block `handle`. Reading and
+   * writing its fields allocates nothing; the next `at()` moves the same cursor.
+   * INVALID_ARGUMENT for a pool of plain blocks.
+   */
+  at<S extends Schema>(this: StructPool<S>, handle: number): StructCursor<S>;
+  // deno-lint-ignore no-explicit-any
+  at(handle: number): StructCursor<any> {
+    const offset = this.#blockOf(handle) * this.stride;
+    const cursor = this.#cursor;
+    if (cursor === undefined) {
+      throw new HotpathError("INVALID_ARGUMENT", "Pool.at: this pool has no record layout; create it with Pool.of.");
+    }
+    return cursor.at(offset);
+  }
+
   /** A new Uint8Array over one allocated block (`blockSize` bytes). Allocates the view object. */
   view(handle: number): Uint8Array {
     const start = this.#blockOf(handle) * this.stride;
@@ -437,6 +490,7 @@ export class Pool {
     this.#links = new Int32Array(0);
     this.#bytes = new Uint8Array(0);
     this.#buffer = new ArrayBuffer(0);
+    this.#cursor = undefined;
     this.#debug?.close();
   }
 
@@ -705,59 +759,5 @@ function checkRegionSize(where: string, blockSize: number, align: number, maxCap
       "INVALID_ARGUMENT",
       `${where}: ${maxCapacity} blocks of ${blockSize} bytes (stride ${stride}) exceed the 4 GiB limit of one pool.`,
     );
-  }
-}
-
-/**
- * A pool whose blocks hold records of one struct layout; `at(handle)` gives typed access.
- * Created by `Pool.of(layout, options)`.
- */
-export class StructPool<S extends Schema> extends Pool {
-  /** The layout of every record. */
-  readonly layout: StructLayout<S>;
-  #cursor: StructCursor<S> | undefined;
-
-  /** Use `Pool.of(layout, options)`. */
-  constructor(layout: StructLayout<S>, options: StructPoolOptions) {
-    const where = "Pool.of";
-    if (!(layout instanceof StructLayout)) {
-      throw new HotpathError(
-        "INVALID_ARGUMENT",
-        `${where}: layout must be a StructLayout from struct(...); got ${describe(layout)}.`,
-      );
-    }
-    const given = readOptions(where, options, ["capacity", "align", "name", "grow", "debug"]);
-    const align = given.align === undefined ? Math.max(8, layout.align) : alignment(where, "align", given.align);
-    if (align < layout.align) {
-      throw new HotpathError(
-        "INVALID_ARGUMENT",
-        `${where}: align ${align} is below the layout's alignment ${layout.align}.`,
-      );
-    }
-    super({
-      blockSize: layout.size,
-      capacity: given.capacity as number,
-      align,
-      name: given.name as string | undefined,
-      grow: given.grow as PoolGrowth | undefined,
-      debug: given.debug as boolean | undefined,
-    });
-    this.layout = layout;
-    this.#cursor = layout.cursor(this.bytes);
-  }
-
-  /**
-   * The pool's one cursor, moved to allocated block `handle`: reading and writing its fields
-   * allocates nothing. The next `at()` moves the same cursor.
-   */
-  at(handle: number): StructCursor<S> {
-    const offset = this.offset(handle);
-    return this.#cursor!.at(offset);
-  }
-
-  /** Closes the pool and drops the cursor's views of its memory. */
-  override close(): void {
-    super.close();
-    this.#cursor = undefined;
   }
 }

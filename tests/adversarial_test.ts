@@ -21,9 +21,11 @@ import {
   loadLibrary,
   nowNs,
   Pool,
+  type Schema,
   SizeClassPool,
   struct,
   StructLayout,
+  type StructPool,
 } from "../mod.ts";
 import { collectGarbage, nextTurn, runtime, test, type TestBody } from "./harness.ts";
 
@@ -1229,7 +1231,7 @@ adversarial("Pool, debug Pool and StructPool throw CLOSED from every method afte
       [`${label} freeMany`, () => pool.freeMany(Uint32Array.of(handle))],
       [`${label} freeMany(empty)`, () => pool.freeMany(new Uint32Array(0))],
     );
-    if ("at" in pool) table.push([`${label} at`, () => pool.at(handle)]);
+    if (pool.layout !== undefined) table.push([`${label} at`, () => (pool as StructPool<Schema>).at(handle)]);
   }
   expectAll(table, "CLOSED");
   for (const [, pool] of pools) pool[Symbol.dispose]();
