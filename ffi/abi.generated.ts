@@ -5,7 +5,7 @@
 export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["PoolHeader.size", 128],
   ["PoolHeader.free_head", 0],
-  ["PoolHeader.frontier", 4],
+  ["PoolHeader.reserved_frontier", 4],
   ["PoolHeader.high_water", 8],
   ["PoolHeader.reserved_hot", 12],
   ["PoolHeader.allocations", 16],
@@ -85,16 +85,18 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["BlockState.fresh", 0],
   ["BlockState.free", 1],
   ["BlockState.allocated", 2],
+  ["BlockState.releasing", 3],
+  ["BlockState.end", 255],
 ];
 
 /** FNV-1a over the table's names and values; the library's hp_abi_fingerprint() must equal it. */
-export const ABI_FINGERPRINT = 3996335702;
+export const ABI_FINGERPRINT = 1034831064;
 
 /** `PoolHeader` of the Zig sources: its size and the byte offset of every field. */
 export const POOL_HEADER = {
   size: 128,
   freeHead: 0,
-  frontier: 4,
+  reservedFrontier: 4,
   highWater: 8,
   reservedHot: 12,
   allocations: 16,
@@ -198,4 +200,6 @@ export const BLOCK_STATE = {
   fresh: 0,
   free: 1,
   allocated: 2,
+  releasing: 3,
+  end: 255,
 } as const;

@@ -7,8 +7,9 @@
  * readers stay consistent.
  *
  * Rules that keep it fast on both engines (measured; bench/RESULTS.md has the figures):
- * - one test per operation on the common path: `states[handle] !== FREE` in alloc is the
- *   empty-list test (handle -1 reads undefined), the corruption test and the closed test;
+ * - one test per operation on the common path: `!(states[head] <= FREE)` in alloc accepts a
+ *   fresh or free block; the list end (the state byte at `capacity` holds END_STATE), a
+ *   corrupted link and a closed or detached pool (its states read undefined) all fail it;
  *   `typeof handle !== "number" || states[handle] !== ALLOCATED` in free is the type, range,
  *   double-free and closed test (out-of-range and non-integer indexes read undefined; the
  *   typeof test comes first so that no object is ever converted to an index);
@@ -16,8 +17,10 @@
  *   becomes a generic store that makes every later load be redone): cold work lives in
  *   methods reached by `return this.#slow()` or behind `throw`;
  * - counters start as doubles (-0), so an increment needs no overflow check;
- * - the high water is the frontier (blocks are taken fresh only when the free list is
- *   empty), so alloc does not compare against it.
+ * - every block is on the free list from the start (creation, reset and growth link them in
+ *   order), so filling a pool never leaves the common path: when the slow path had been warm,
+ *   V8 compiled alloc+free 1.8x slower. Fresh blocks are handed out in order, so the high
+ *   water is where the fresh blocks begin (a binary search in stats()), not a compare in alloc.
  *
  * @module
  */
@@ -44,7 +47,6 @@ import {
 export type { PoolGrowth, PoolOptions, PoolStats, ScopedBlock, StructPoolOptions };
 
 const FREE_HEAD = word(POOL_HEADER.freeHead);
-const FRONTIER = word(POOL_HEADER.frontier);
 const HIGH_WATER = word(POOL_HEADER.highWater);
 const ALLOCATIONS = word(POOL_HEADER.allocations);
 const FREES = word(POOL_HEADER.frees);
@@ -54,8 +56,11 @@ const GROWTHS = word(POOL_HEADER.growths);
 const FREE = BLOCK_STATE.free;
 const ALLOCATED = BLOCK_STATE.allocated;
 const FRESH = BLOCK_STATE.fresh;
-/** No free block: the free-list end as a signed 32-bit value (0xFFFFFFFF natively). */
-const END = -1;
+// tryAlloc and free compare against the literals 1 and 2: JSC does not fold a module constant
+// read from another module's object, and the loads cost alloc+free up to 1.8x (measured).
+if (FREE !== 1 || ALLOCATED !== 2 || FRESH !== 0 || BLOCK_STATE.end <= ALLOCATED) {
+  throw new HotpathError("LAYOUT_MISMATCH", "Pool: BlockState changed; update the literals in tryAlloc and free.");
+}
 
 /** Handle bits a SizeClassPool leaves to its class pools (it keeps the top bits): not an option. */
 const handleBitsOf = new WeakMap<object, number>();
@@ -72,6 +77,37 @@ export type StructPool<S extends Schema> = Pool & {
   /** The layout of every record. */
   readonly layout: StructLayout<S>;
 };
+
+/** A Pool's state off the hot path. */
+interface PoolCold {
+  native: Native;
+  id: number;
+  closed: boolean;
+  address: number;
+  blocksOffset: number;
+  stateOffset: number;
+  regionBytes: number;
+  metadataBytes: number;
+  buffer: ArrayBuffer;
+  header: Uint32Array;
+  bytes: Uint8Array;
+  /** The high water before the last reset. */
+  highWater: number;
+  failed: number;
+  /** Blocks now: grows by growChunk up to maxCapacity. */
+  capacity: number;
+  growChunk: number;
+  debug: PoolDebug | undefined;
+  records: RecordAccess;
+}
+
+/** What `Pool.of` adds to a pool: its record layout and its one cursor. */
+interface RecordAccess {
+  // deno-lint-ignore no-explicit-any
+  readonly layout: StructLayout<any> | undefined;
+  // deno-lint-ignore no-explicit-any
+  readonly cursor: StructCursor<any> | undefined;
+}
 
 /** Internal: a Pool whose debug handles fit in `handleBits` bits (SizeClassPool's class pools). */
 export function poolWithHandleBits(options: PoolOptions, handleBits: number): Pool {
@@ -103,52 +139,45 @@ export function poolWithHandleBits(options: PoolOptions, handleBits: number): Po
  * ```
  */
 export class Pool {
-  /** Bytes of one block as asked for. */
-  readonly blockSize: number;
-  /** The most blocks this pool may hold: `capacity` unless it grows. */
-  readonly maxCapacity: number;
-  /** Alignment of every block in bytes. */
-  readonly align: number;
-  /** Bytes from the start of one block to the start of the next (guard bytes included in debug mode). */
-  readonly stride: number;
-  /** The label given at creation, for `metrics()`. */
-  readonly name: string;
-  /** True in debug mode (option `debug` or HOTPATH_DEBUG=1). */
-  readonly debug: boolean;
-  /** The record layout of a pool from `Pool.of`; undefined for a pool of plain blocks. */
-  // deno-lint-ignore no-explicit-any
-  readonly layout: StructLayout<any> | undefined;
-
-  #native: Native;
-  #id: number;
-  #closed = false;
-  #address: number;
-  #blocksOffset: number;
-  #stateOffset: number;
-  #strideWords: number;
-  #regionBytes: number;
-  #metadataBytes: number;
-  #buffer: ArrayBuffer;
-  #header: Uint32Array;
+  // No public class field is defined on a Pool: every property below is `declare`d and
+  // created by assignment in the constructor. JSC runs alloc+free 1.5x slower when a Pool has
+  // public class fields (define semantics) and also when the hot state is #private (measured;
+  // bench/RESULTS.md). The hot state is private to TypeScript only. Nothing in it is trusted
+  // by native code: every access is a bounds-checked typed-array access, and Zig checks every
+  // header value it reads.
   /** One byte a block: FREE, ALLOCATED or FRESH (zig/src/layout.zig BlockState). */
-  #states: Uint8Array;
+  declare private states: Uint8Array;
   /** The intrusive free list: entry `handle * strideWords` links a free block to the next. */
-  #links: Int32Array;
-  #bytes: Uint8Array;
-  // The hot state lives in fields (cheaper than typed-array elements) and is written to the
-  // native header before and read back after every native call.
-  #head = END;
-  #frontier = 0;
-  #allocations = -0;
-  #frees = -0;
-  /** The highest frontier before the last reset. */
-  #highWater = 0;
-  #failed = 0;
-  #capacity: number;
-  #growChunk: number;
-  #debug: PoolDebug | undefined;
-  // deno-lint-ignore no-explicit-any
-  #cursor: StructCursor<any> | undefined;
+  declare private links: Int32Array;
+  declare private strideWords: number;
+  /** The intrusive free list's head. */
+  declare private head: number;
+  /** Counters, doubles from the start (-0): an increment needs no overflow check. */
+  declare private allocations: number;
+  declare private frees: number;
+
+  /**
+   * Everything else, in one holder: one class field instead of seventeen, so that the hot
+   * properties above sit in the object's inline slots on JSC (with seventeen #private fields
+   * defined first they went out of line: 2x the cost of alloc+free, measured).
+   */
+  #c: PoolCold;
+
+  /** Bytes of one block as asked for. */
+  declare readonly blockSize: number;
+  /** The most blocks this pool may hold: `capacity` unless it grows. */
+  declare readonly maxCapacity: number;
+  /** Alignment of every block in bytes. */
+  declare readonly align: number;
+  /** Bytes from the start of one block to the start of the next (guard bytes included in debug mode). */
+  declare readonly stride: number;
+  /** The label given at creation, for `metrics()`. */
+  declare readonly name: string;
+  /** True in debug mode (option `debug` or HOTPATH_DEBUG=1). */
+  declare readonly debug: boolean;
+
+  // The rest of the allocation state; all of it is written to the native header before and
+  // read back after every native call.
 
   /**
    * A pool of records of `layout`, with a cursor for typed field access.
@@ -187,23 +216,20 @@ export class Pool {
 
   /** Maps and formats a pool. Throws INVALID_ARGUMENT for bad options, OUT_OF_MEMORY if mapping fails. */
   constructor(options: PoolOptions) {
-    const where = "new Pool";
+    // The mutable hot properties first, so they take the first inline slots (`frees` went out
+    // of line when it came after the public ones: measured on JSC).
+    this.head = 0;
+    this.allocations = -0;
+    this.frees = -0;
     const handleBits = handleBitsOf.get(options as object) ?? HANDLE_BITS_MAX;
-    const given = readOptions(where, options, ["blockSize", "capacity", "align", "name", "grow", "debug"]);
-    this.blockSize = integerIn(where, "blockSize", given.blockSize, 1, LIMITS.blockSizeMax);
-    const capacity = integerIn(where, "capacity", given.capacity, 1, LIMITS.poolCapacityMax);
-    this.align = given.align === undefined ? 8 : alignment(where, "align", given.align);
-    this.name = label(where, given.name);
-    const growth = growthOption(where, given.grow, capacity);
+    const { capacity, growth, nativeBlockSize, ...settings } = poolSettings(options);
+    this.blockSize = settings.blockSize;
+    this.align = settings.align;
+    this.name = settings.name;
     this.maxCapacity = growth.maxCapacity;
-    this.debug = debugOption(where, given.debug);
-    const nativeBlockSize = this.debug ? debugBlockBytes(this.blockSize) : this.blockSize;
-    if (nativeBlockSize > LIMITS.blockSizeMax) {
-      throw integerError(where, "blockSize (debug mode)", this.blockSize, 1, LIMITS.blockSizeMax - 16);
-    }
-    checkRegionSize(where, nativeBlockSize, this.align, this.maxCapacity);
-    this.#native = openNative();
-    const region = createPoolRegion(this.#native, {
+    this.debug = settings.debug;
+    const native = openNative();
+    const region = createPoolRegion(native, {
       blockSize: nativeBlockSize,
       capacity,
       capacityMax: this.maxCapacity,
@@ -211,38 +237,59 @@ export class Pool {
       alignment: this.align,
     }, "Pool");
     const cold = new DataView(region.buffer);
-    this.#id = region.id;
-    this.#address = region.address;
-    this.#buffer = region.buffer;
-    this.#regionBytes = region.buffer.byteLength;
     this.stride = cold.getUint32(POOL_HEADER.blockStride, true);
-    this.#blocksOffset = cold.getUint32(POOL_HEADER.blocksOffset, true);
-    this.#metadataBytes = Number(cold.getBigUint64(POOL_HEADER.metadataBytes, true));
-    this.#strideWords = this.stride / 4;
-    this.#header = new Uint32Array(region.buffer, 0, LIMITS.headerBytes / 4);
+    const blocksOffset = cold.getUint32(POOL_HEADER.blocksOffset, true);
+    const stateOffset = cold.getUint32(POOL_HEADER.stateOffset, true);
     // Every view spans the reservation of maxCapacity blocks: growth never has to replace one.
     const blocksBytes = this.maxCapacity * this.stride;
-    this.#stateOffset = cold.getUint32(POOL_HEADER.stateOffset, true);
-    this.#states = new Uint8Array(region.buffer, this.#stateOffset, this.maxCapacity);
-    this.#links = new Int32Array(region.buffer, this.#blocksOffset, blocksBytes / 4);
-    this.#bytes = new Uint8Array(region.buffer, this.#blocksOffset, blocksBytes);
-    this.#capacity = capacity;
-    this.#growChunk = growth.chunk;
-    if (this.debug) {
-      this.#debug = new PoolDebug(this.#bytes, this.blockSize, this.stride, this.maxCapacity, handleBits);
-      this.#debug.prepare(0, capacity);
+    const bytes = new Uint8Array(region.buffer, blocksOffset, blocksBytes);
+    // The constant hot properties are assigned exactly once: a second assignment fires JSC's
+    // replacement watchpoint, and it then reloads and rechecks them on every alloc and free.
+    this.strideWords = this.stride / 4;
+    // maxCapacity + 1: the state byte after the last block is the free list's end sentinel.
+    this.states = new Uint8Array(region.buffer, stateOffset, this.maxCapacity + 1);
+    this.links = new Int32Array(region.buffer, blocksOffset, blocksBytes / 4);
+    const layout = layoutOf.get(options as object);
+    const debug = this.debug
+      ? new PoolDebug(bytes, this.blockSize, this.stride, this.maxCapacity, handleBits)
+      : undefined;
+    this.#c = {
+      native,
+      id: region.id,
+      closed: false,
+      address: region.address,
+      blocksOffset,
+      stateOffset,
+      regionBytes: region.buffer.byteLength,
+      metadataBytes: Number(cold.getBigUint64(POOL_HEADER.metadataBytes, true)),
+      buffer: region.buffer,
+      header: new Uint32Array(region.buffer, 0, LIMITS.headerBytes / 4),
+      bytes,
+      highWater: 0,
+      failed: 0,
+      capacity,
+      growChunk: growth.chunk,
+      debug,
+      records: { layout, cursor: layout?.cursor(bytes) },
+    };
+    if (debug !== undefined) {
+      debug.prepare(0, capacity);
       // An own method, so that the shared `free` keeps its one shape (see free).
       Object.defineProperty(this, "free", { value: (handle: number) => this.#freeDebug(handle) });
     }
     this.#readHeader();
-    this.layout = layoutOf.get(options as object);
-    this.#cursor = this.layout?.cursor(this.#bytes);
     track(this);
+  }
+
+  /** The record layout of a pool from `Pool.of`; undefined for a pool of plain blocks. */
+  // deno-lint-ignore no-explicit-any
+  get layout(): StructLayout<any> | undefined {
+    return this.#c.records.layout;
   }
 
   /** Number of blocks now: grows by `grow.chunk` up to `maxCapacity` when the pool runs out. */
   get capacity(): number {
-    return this.#capacity;
+    return this.#c.capacity;
   }
 
   /**
@@ -251,12 +298,12 @@ export class Pool {
    */
   get bytes(): Uint8Array {
     this.#checkOpen();
-    return this.#bytes;
+    return this.#c.bytes;
   }
 
   /** True once `close()` has run. */
   get closed(): boolean {
-    return this.#closed;
+    return this.#c.closed;
   }
 
   /**
@@ -274,13 +321,13 @@ export class Pool {
    * (no throw, no garbage). Throws OUT_OF_MEMORY if the kernel refuses the pages of a growth.
    */
   tryAlloc(): number {
-    const handle = this.#head;
-    const states = this.#states;
-    // The one test of the common path (see the module comment).
-    if (states[handle] !== FREE) return this.#allocSlow(handle);
-    this.#head = this.#links[handle * this.#strideWords];
-    states[handle] = ALLOCATED;
-    this.#allocations++;
+    const handle = this.head;
+    const states = this.states;
+    // The one test of the common path (see the module comment): fresh (0) or free (1).
+    if (!(states[handle] <= 1 /* FREE */)) return this.#allocSlow(handle);
+    this.head = this.links[handle * this.strideWords];
+    states[handle] = 2 /* ALLOCATED */;
+    this.allocations++;
     return handle;
   }
 
@@ -290,14 +337,14 @@ export class Pool {
    * handle that is not allocated, and in debug mode OVERFLOW when the block's guard bytes changed.
    */
   free(handle: number): void {
-    const states = this.#states;
+    const states = this.states;
     // Only a throw may follow this test: any call that returns costs every free ~1 ns on Bun
     // (measured). Debug pools therefore get their own `free` (see the constructor).
-    if (typeof handle !== "number" || states[handle] !== ALLOCATED) throw this.#freeError(handle);
-    states[handle] = FREE;
-    this.#links[handle * this.#strideWords] = this.#head;
-    this.#head = handle;
-    this.#frees++;
+    if (typeof handle !== "number" || states[handle] !== 2 /* ALLOCATED */) throw this.#freeError(handle);
+    states[handle] = 1 /* FREE */;
+    this.links[handle * this.strideWords] = this.head;
+    this.head = handle;
+    this.frees++;
   }
 
   /**
@@ -311,12 +358,12 @@ export class Pool {
     this.#checkOpen();
     const facts = this.#batchBuffer(where, out);
     const wanted = count === undefined ? facts.length : integerIn(where, "count", count, 0, facts.length);
-    while (this.#capacity - this.#inUse() < wanted && this.#grow()) {
+    while (this.#c.capacity - this.#inUse() < wanted && this.#grow()) {
       // Grow before the native call, so a batch that fits after growing counts no failure.
     }
-    if (this.#debug !== undefined) return this.#allocManyDebug(out, wanted);
+    if (this.#c.debug !== undefined) return this.#allocManyDebug(out, wanted);
     this.#writeHeader();
-    const granted = this.#native.symbols.hp_pool_alloc_many(this.#id, out, facts.length, wanted);
+    const granted = this.#c.native.symbols.hp_pool_alloc_many(this.#c.id, out, facts.length, wanted);
     this.#readHeader();
     if (granted < 0) throw statusError(granted, where, "POOL_EXHAUSTED");
     return granted;
@@ -333,9 +380,9 @@ export class Pool {
     this.#checkOpen();
     const facts = this.#batchBuffer(where, handles);
     const wanted = count === undefined ? facts.length : integerIn(where, "count", count, 0, facts.length);
-    if (this.#debug !== undefined) return this.#freeManyDebug(handles, wanted);
+    if (this.#c.debug !== undefined) return this.#freeManyDebug(handles, wanted);
     this.#writeHeader();
-    const status = this.#native.symbols.hp_pool_free_many(this.#id, handles, facts.length, wanted);
+    const status = this.#c.native.symbols.hp_pool_free_many(this.#c.id, handles, facts.length, wanted);
     this.#readHeader();
     if (status < 0) throw statusError(status, where, "POOL_EXHAUSTED");
   }
@@ -343,17 +390,17 @@ export class Pool {
   /** Frees every block at once. Handles held before are no longer valid. A grown pool keeps its capacity. */
   reset(): void {
     this.#checkOpen();
-    const debug = this.#debug;
+    const debug = this.#c.debug;
     if (debug !== undefined) {
-      for (let index = 0; index < this.#frontier; index++) {
-        if (this.#states[index] === ALLOCATED) debug.retire(index);
+      for (let index = 0; index < this.#c.capacity; index++) {
+        if (this.states[index] === ALLOCATED) debug.retire(index);
       }
     }
     this.#writeHeader();
-    const status = this.#native.symbols.hp_pool_reset(this.#id);
+    const status = this.#c.native.symbols.hp_pool_reset(this.#c.id);
     this.#readHeader();
     if (status < 0) throw statusError(status, "Pool.reset", "POOL_EXHAUSTED");
-    debug?.prepare(0, this.#capacity);
+    debug?.prepare(0, this.#c.capacity);
   }
 
   /**
@@ -366,12 +413,12 @@ export class Pool {
     if (!this.#grow()) {
       throw new HotpathError(
         "POOL_EXHAUSTED",
-        this.#growChunk === 0
+        this.#c.growChunk === 0
           ? "Pool.grow: this pool has a fixed capacity; create it with grow: { chunk, maxCapacity }."
           : `Pool.grow: the pool is at its maxCapacity of ${this.maxCapacity} blocks.`,
       );
     }
-    return this.#capacity;
+    return this.#c.capacity;
   }
 
   /** Byte offset of an allocated block inside `bytes`. */
@@ -385,7 +432,7 @@ export class Pool {
    * an address does not keep the mapping alive once the pool is closed and collected.
    */
   ptr(handle: number): number {
-    return this.#address + this.#blocksOffset + this.#blockOf(handle) * this.stride;
+    return this.#c.address + this.#c.blocksOffset + this.#blockOf(handle) * this.stride;
   }
 
   /**
@@ -397,7 +444,7 @@ export class Pool {
   // deno-lint-ignore no-explicit-any
   at(handle: number): StructCursor<any> {
     const offset = this.#blockOf(handle) * this.stride;
-    const cursor = this.#cursor;
+    const cursor = this.#c.records.cursor;
     if (cursor === undefined) {
       throw new HotpathError("INVALID_ARGUMENT", "Pool.at: this pool has no record layout; create it with Pool.of.");
     }
@@ -407,17 +454,17 @@ export class Pool {
   /** A new Uint8Array over one allocated block (`blockSize` bytes). Allocates the view object. */
   view(handle: number): Uint8Array {
     const start = this.#blockOf(handle) * this.stride;
-    return this.#bytes.subarray(start, start + this.blockSize);
+    return this.#c.bytes.subarray(start, start + this.blockSize);
   }
 
   /** True when `handle` names a block that is allocated now (in debug mode: with its current generation). */
   isAllocated(handle: number): boolean {
-    const debug = this.#debug;
-    if (debug === undefined && typeof handle === "number" && this.#states[handle] === ALLOCATED) return true;
+    const debug = this.#c.debug;
+    if (debug === undefined && typeof handle === "number" && this.states[handle] === ALLOCATED) return true;
     this.#checkOpen();
     if (debug === undefined) return false;
-    const index = debug.indexOf(handle, this.#capacity);
-    return index >= 0 && debug.isCurrent(handle, index) && this.#states[index] === ALLOCATED;
+    const index = debug.indexOf(handle, this.#c.capacity);
+    return index >= 0 && debug.isCurrent(handle, index) && this.states[index] === ALLOCATED;
   }
 
   /**
@@ -428,28 +475,31 @@ export class Pool {
    */
   check(): number {
     this.#checkOpen();
-    const debug = this.#debug;
-    const free = this.#frontier - this.#inUse();
+    const debug = this.#c.debug;
+    const free = this.#c.capacity - this.#inUse();
     let seen = 0;
-    let block = debug === undefined ? this.#head : debug.head;
-    while (block !== END) {
-      if (seen === free || this.#states[block] !== FREE || block >= this.#frontier) throw this.#corrupted(block);
+    let block = debug === undefined ? this.head : debug.head;
+    while (block !== this.#c.capacity) {
+      const state = this.states[block];
+      if (seen === free || (state !== FREE && state !== FRESH) || block > this.#c.capacity) {
+        throw this.#corrupted(block);
+      }
       if (debug !== undefined) {
         const offset = debug.firstWriteAfterFree(block);
         if (offset >= 0) throw debug.writtenAfterFree(block, offset);
       }
-      block = this.#links[block * this.#strideWords];
+      block = this.links[block * this.strideWords];
       seen++;
     }
     if (seen !== free) throw this.#corrupted(block);
     this.#checkStates();
     if (debug !== undefined) {
-      for (let index = 0; index < this.#capacity; index++) {
+      for (let index = 0; index < this.#c.capacity; index++) {
         const offset = debug.firstGuardWrite(index);
-        if (offset >= 0) throw debug.overflow(index, offset, this.#states[index] === ALLOCATED);
+        if (offset >= 0) throw debug.overflow(index, offset, this.states[index] === ALLOCATED);
       }
     }
-    return this.#capacity;
+    return this.#c.capacity;
   }
 
   /** Counters and sizes, without a call into the library. */
@@ -457,21 +507,21 @@ export class Pool {
     this.#checkOpen();
     const inUse = this.#inUse();
     return {
-      capacity: this.#capacity,
+      capacity: this.#c.capacity,
       maxCapacity: this.maxCapacity,
-      growths: this.#header[GROWTHS],
+      growths: this.#c.header[GROWTHS],
       debug: this.debug,
       blockSize: this.blockSize,
       blockStride: this.stride,
       inUse,
-      free: this.#capacity - inUse,
-      highWater: Math.max(this.#highWater, this.#frontier),
-      allocations: this.#allocations + 0,
-      frees: this.#frees + 0,
-      failedAllocations: this.#failed,
-      bytesReserved: this.#regionBytes,
+      free: this.#c.capacity - inUse,
+      highWater: Math.max(this.#c.highWater, this.#touched()),
+      allocations: this.allocations + 0,
+      frees: this.frees + 0,
+      failedAllocations: this.#c.failed,
+      bytesReserved: this.#c.regionBytes,
       bytesCommitted: this.#committedBytes(),
-      metadataBytes: this.#metadataBytes,
+      metadataBytes: this.#c.metadataBytes,
     };
   }
 
@@ -480,18 +530,18 @@ export class Pool {
    * Views taken earlier stay safe to touch (they read zeros). Idempotent.
    */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#head = END;
-    closeRegion(this.#native, this.#id);
+    if (this.#c.closed) return;
+    this.#c.closed = true;
+    this.head = 0;
+    closeRegion(this.#c.native, this.#c.id);
     // Drop our views so the region can be released as soon as the caller's views are gone.
-    this.#header = new Uint32Array(LIMITS.headerBytes / 4);
-    this.#states = new Uint8Array(0);
-    this.#links = new Int32Array(0);
-    this.#bytes = new Uint8Array(0);
-    this.#buffer = new ArrayBuffer(0);
-    this.#cursor = undefined;
-    this.#debug?.close();
+    this.#c.header = new Uint32Array(LIMITS.headerBytes / 4);
+    this.states = new Uint8Array(0);
+    this.links = new Int32Array(0);
+    this.#c.bytes = new Uint8Array(0);
+    this.#c.buffer = new ArrayBuffer(0);
+    this.#c.records = { layout: this.#c.records.layout, cursor: undefined };
+    this.#c.debug?.close();
   }
 
   /** Same as `close()`, for `using`. */
@@ -506,22 +556,22 @@ export class Pool {
   }
 
   #inUse(): number {
-    return this.#allocations - this.#frees;
+    return this.allocations - this.frees;
   }
 
   /** Pages backed now (as zig/src/memory/pool.zig commits them): header and state bytes, and blocks. */
   #committedBytes(): number {
     const page = LIMITS.pageBytes;
-    const statesEnd = Math.ceil((this.#stateOffset + this.#capacity) / page) * page;
-    const blocksStart = Math.floor(this.#blocksOffset / page) * page;
-    const blocksEnd = Math.ceil((this.#blocksOffset + this.#capacity * this.stride) / page) * page;
+    const statesEnd = Math.ceil((this.#c.stateOffset + this.#c.capacity) / page) * page;
+    const blocksStart = Math.floor(this.#c.blocksOffset / page) * page;
+    const blocksEnd = Math.ceil((this.#c.blocksOffset + this.#c.capacity * this.stride) / page) * page;
     return statesEnd + blocksEnd - Math.max(blocksStart, statesEnd);
   }
 
   /** Throws CLOSED, or DETACHED (and closes) when the region's buffer was transferred away. */
   #checkOpen(): void {
-    if (this.#closed) throw closedError("Pool");
-    if (isDetached(this.#buffer)) {
+    if (this.#c.closed) throw closedError("Pool");
+    if (isDetached(this.#c.buffer)) {
       this.close();
       throw detachedError("Pool");
     }
@@ -529,103 +579,105 @@ export class Pool {
 
   /** The header now holds what the fields hold (before a native call). */
   #writeHeader(): void {
-    const header = this.#header;
-    header[FREE_HEAD] = (this.#debug === undefined ? this.#head : this.#debug.head) >>> 0;
-    header[FRONTIER] = this.#frontier;
-    header[HIGH_WATER] = this.#highWater;
-    writeCounter(header, ALLOCATIONS, this.#allocations);
-    writeCounter(header, FREES, this.#frees);
-    writeCounter(header, FAILED, this.#failed);
+    const header = this.#c.header;
+    header[FREE_HEAD] = this.#c.debug === undefined ? this.head : this.#c.debug.head;
+    header[HIGH_WATER] = this.#c.highWater;
+    writeCounter(header, ALLOCATIONS, this.allocations);
+    writeCounter(header, FREES, this.frees);
+    writeCounter(header, FAILED, this.#c.failed);
   }
 
   /** The fields now hold what the header holds (after a native call). */
   #readHeader(): void {
-    const header = this.#header;
-    const head = header[FREE_HEAD] | 0;
-    if (this.#debug === undefined) {
-      this.#head = head;
+    const header = this.#c.header;
+    const head = header[FREE_HEAD];
+    if (this.#c.debug === undefined) {
+      this.head = head;
     } else {
-      this.#debug.head = head;
-      this.#head = END;
+      // A debug pool's own head stays past the state array, where no alloc accepts it, so
+      // every alloc takes the debug path.
+      this.#c.debug.head = head;
+      this.head = this.maxCapacity + 1;
     }
-    this.#frontier = header[FRONTIER];
-    this.#highWater = header[HIGH_WATER];
+    this.#c.highWater = header[HIGH_WATER];
     // `+ -0` keeps the counters doubles (see the module comment).
-    this.#allocations = readCounter(header, ALLOCATIONS) + -0;
-    this.#frees = readCounter(header, FREES) + -0;
-    this.#failed = readCounter(header, FAILED);
+    this.allocations = readCounter(header, ALLOCATIONS) + -0;
+    this.frees = readCounter(header, FREES) + -0;
+    this.#c.failed = readCounter(header, FAILED);
   }
 
   /** Adds one chunk if the pool may grow; false when it may not. */
   #grow(): boolean {
-    if (this.#growChunk === 0 || this.#capacity === this.maxCapacity) return false;
-    const before = this.#capacity;
+    if (this.#c.growChunk === 0 || this.#c.capacity === this.maxCapacity) return false;
+    const before = this.#c.capacity;
     this.#writeHeader();
-    const result = this.#native.symbols.hp_pool_grow(this.#id);
+    const result = this.#c.native.symbols.hp_pool_grow(this.#c.id);
     this.#readHeader();
     if (result < 0) throw statusError(result, "Pool.grow", "POOL_EXHAUSTED");
-    if (this.#header[CAPACITY] !== result || result <= before) throw this.#corrupted(END);
-    this.#capacity = result;
-    this.#debug?.prepare(before, result);
+    if (this.#c.header[CAPACITY] !== result || result <= before) throw this.#corrupted(result);
+    this.#c.capacity = result;
+    this.#c.debug?.prepare(before, result);
     return true;
   }
 
   /** Every case the one test of `tryAlloc` sends here: empty list, closed, detached, debug, corrupted. */
   #allocSlow(handle: number): number {
     this.#checkOpen();
-    if (this.#debug !== undefined) return this.#allocDebug(this.#debug);
-    if (handle !== END) throw this.#corrupted(handle);
-    const fresh = this.#fresh();
-    if (fresh >= 0) return fresh;
-    if (this.#grow()) return this.#fresh();
-    this.#failed++;
-    return -1;
-  }
-
-  /** The next never-used block, or -1 at capacity. */
-  #fresh(): number {
-    const block = this.#frontier;
-    if (block >= this.#capacity) return -1;
-    if (this.#states[block] !== FRESH) throw this.#corrupted(block);
-    this.#frontier = block + 1;
-    this.#states[block] = ALLOCATED;
-    this.#allocations++;
+    if (this.#c.debug !== undefined) return this.#allocDebug(this.#c.debug);
+    if (handle !== this.#c.capacity) throw this.#corrupted(handle);
+    if (!this.#grow()) {
+      this.#c.failed++;
+      return -1;
+    }
+    // Not `return this.tryAlloc()`: a hot method that can reach itself is not inlined by JSC.
+    const block = this.head;
+    if (this.states[block] !== FRESH) throw this.#corrupted(block);
+    this.head = this.links[block * this.strideWords];
+    this.states[block] = ALLOCATED;
+    this.allocations++;
     return block;
   }
 
-  #allocDebug(debug: PoolDebug): number {
-    let block = debug.head;
-    if (block < 0) {
-      block = this.#fresh();
-      if (block < 0 && this.#grow()) block = this.#fresh();
-      if (block < 0) {
-        this.#failed++;
-        return -1;
-      }
-    } else {
-      const next = this.#links[block * this.#strideWords];
-      if (this.#states[block] !== FREE) throw debug.writtenAfterFree(block, 0);
-      const offset = debug.firstWriteAfterFree(block);
-      if (offset >= 0) throw debug.writtenAfterFree(block, offset);
-      this.#states[block] = ALLOCATED;
-      debug.head = next;
-      this.#allocations++;
+  /** Blocks handed out at least once since the last reset: a prefix, so where the fresh ones begin. */
+  #touched(): number {
+    let low = 0;
+    let high = this.#c.capacity;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.states[middle] === FRESH) high = middle;
+      else low = middle + 1;
     }
+    return low;
+  }
+
+  #allocDebug(debug: PoolDebug): number {
+    if (debug.head === this.#c.capacity && !this.#grow()) {
+      this.#c.failed++;
+      return -1;
+    }
+    const block = debug.head;
+    const state = this.states[block];
+    if (state !== FREE && state !== FRESH) throw debug.writtenAfterFree(block, 0);
+    const offset = debug.firstWriteAfterFree(block);
+    if (offset >= 0) throw debug.writtenAfterFree(block, offset);
+    debug.head = this.links[block * this.strideWords];
+    this.states[block] = ALLOCATED;
+    this.allocations++;
     debug.poisonLink(block);
     return debug.encode(block);
   }
 
   #freeDebug(handle: number): void {
     this.#checkOpen();
-    const debug = this.#debug!;
+    const debug = this.#c.debug!;
     this.#releaseDebug(debug, this.#checkFreeDebug(debug, handle));
   }
 
   /** The block a debug handle may free; throws what is wrong with it. */
   #checkFreeDebug(debug: PoolDebug, handle: number): number {
-    const block = debug.indexOf(handle, this.#capacity);
+    const block = debug.indexOf(handle, this.#c.capacity);
     if (block < 0) throw this.#invalidHandle(handle);
-    const allocated = this.#states[block] === ALLOCATED;
+    const allocated = this.states[block] === ALLOCATED;
     if (!allocated || !debug.isCurrent(handle, block)) throw debug.doubleFree(handle, block, allocated);
     const overflow = debug.firstGuardWrite(block);
     if (overflow >= 0) throw debug.overflow(block, overflow, true);
@@ -633,19 +685,19 @@ export class Pool {
   }
 
   #releaseDebug(debug: PoolDebug, block: number): void {
-    this.#states[block] = FREE;
+    this.states[block] = FREE;
     debug.retire(block);
     debug.poison(block);
-    this.#links[block * this.#strideWords] = debug.head;
+    this.links[block * this.strideWords] = debug.head;
     debug.head = block;
-    this.#frees++;
+    this.frees++;
   }
 
   #allocManyDebug(out: Uint32Array, count: number): number {
     for (let granted = 0; granted < count; granted++) {
       const handle = this.tryAlloc();
       if (handle < 0) {
-        this.#failed += count - granted - 1;
+        this.#c.failed += count - granted - 1;
         return granted;
       }
       out[granted] = handle;
@@ -654,7 +706,7 @@ export class Pool {
   }
 
   #freeManyDebug(handles: Uint32Array, count: number): void {
-    const debug = this.#debug!;
+    const debug = this.#c.debug!;
     // Check every handle first (a repeat inside the batch is a double free), then free them all.
     const blocks = new Set<number>();
     for (let at = 0; at < count; at++) {
@@ -665,26 +717,30 @@ export class Pool {
     for (const block of blocks) this.#releaseDebug(debug, block);
   }
 
-  /** The states below the frontier match the counters; those above it are fresh. */
+  /** The states match the counters, the fresh blocks are a suffix, and the end sentinel is in place. */
   #checkStates(): void {
     let allocated = 0;
-    for (let index = 0; index < this.#capacity; index++) {
-      const state = this.#states[index];
-      if (index >= this.#frontier ? state !== FRESH : state === FRESH) throw this.#corrupted(index);
+    let fresh = false;
+    for (let index = 0; index < this.#c.capacity; index++) {
+      const state = this.states[index];
+      if (state === FRESH) fresh = true;
+      else if (fresh || (state !== FREE && state !== ALLOCATED)) throw this.#corrupted(index);
       if (state === ALLOCATED) allocated++;
     }
-    if (allocated !== this.#inUse()) throw this.#corrupted(END);
+    if (allocated !== this.#inUse() || this.states[this.#c.capacity] !== BLOCK_STATE.end) {
+      throw this.#corrupted(this.#c.capacity);
+    }
   }
 
   /** The block index of an allocated handle; throws what is wrong with any other value. */
   #blockOf(handle: number): number {
-    const debug = this.#debug;
-    if (debug === undefined && typeof handle === "number" && this.#states[handle] === ALLOCATED) return handle;
+    const debug = this.#c.debug;
+    if (debug === undefined && typeof handle === "number" && this.states[handle] === ALLOCATED) return handle;
     this.#checkOpen();
     if (debug !== undefined) {
-      const block = debug.indexOf(handle, this.#capacity);
+      const block = debug.indexOf(handle, this.#c.capacity);
       if (block < 0) throw this.#invalidHandle(handle);
-      const allocated = this.#states[block] === ALLOCATED;
+      const allocated = this.states[block] === ALLOCATED;
       if (!allocated || !debug.isCurrent(handle, block)) throw debug.staleHandle(handle, block, allocated);
       return block;
     }
@@ -704,14 +760,14 @@ export class Pool {
         `${where}: handles must be a Uint32Array over memory that was not transferred; got ${describe(handles)}.`,
       );
     }
-    if (facts.buffer === this.#buffer) {
+    if (facts.buffer === this.#c.buffer) {
       throw new HotpathError("INVALID_ARGUMENT", `${where}: handles must not lie in this pool's own memory.`);
     }
     return { ...facts, length: Math.min(facts.length, LIMITS.batchMax) };
   }
 
   #inRange(handle: unknown): handle is number {
-    return typeof handle === "number" && Number.isInteger(handle) && handle >= 0 && handle < this.#capacity;
+    return typeof handle === "number" && Number.isInteger(handle) && handle >= 0 && handle < this.#c.capacity;
   }
 
   /** What is wrong with a handle `free` refused: closed, detached, not a handle, or not allocated. */
@@ -726,16 +782,16 @@ export class Pool {
   }
 
   #exhausted(): HotpathError {
-    const limit = this.#growChunk === 0
+    const limit = this.#c.growChunk === 0
       ? "Free some, or create the pool with a larger capacity or with grow."
       : `It has grown to its maxCapacity of ${this.maxCapacity}.`;
-    return new HotpathError("POOL_EXHAUSTED", `Pool is exhausted: all ${this.#capacity} blocks are in use. ${limit}`);
+    return new HotpathError("POOL_EXHAUSTED", `Pool is exhausted: all ${this.#c.capacity} blocks are in use. ${limit}`);
   }
 
   #invalidHandle(handle: unknown): HotpathError {
-    const range = this.#debug === undefined
-      ? `an integer from 0 to ${this.#capacity - 1}`
-      : `a debug handle: generation << ${this.#debug.indexBits} | block index below ${this.#capacity}`;
+    const range = this.#c.debug === undefined
+      ? `an integer from 0 to ${this.#c.capacity - 1}`
+      : `a debug handle: generation << ${this.#c.debug.indexBits} | block index below ${this.#c.capacity}`;
     return new HotpathError("INVALID_HANDLE", `Pool: ${describe(handle)} is not a handle of this pool (${range}).`);
   }
 
@@ -746,6 +802,24 @@ export class Pool {
         "Debug mode (debug: true or HOTPATH_DEBUG=1) names the handle that did it.",
     );
   }
+}
+
+/** The checked options of `new Pool`, each read once. */
+function poolSettings(options: PoolOptions) {
+  const where = "new Pool";
+  const given = readOptions(where, options, ["blockSize", "capacity", "align", "name", "grow", "debug"]);
+  const blockSize = integerIn(where, "blockSize", given.blockSize, 1, LIMITS.blockSizeMax);
+  const capacity = integerIn(where, "capacity", given.capacity, 1, LIMITS.poolCapacityMax);
+  const align = given.align === undefined ? 8 : alignment(where, "align", given.align);
+  const name = label(where, given.name);
+  const growth = growthOption(where, given.grow, capacity);
+  const debug = debugOption(where, given.debug);
+  const nativeBlockSize = debug ? debugBlockBytes(blockSize) : blockSize;
+  if (nativeBlockSize > LIMITS.blockSizeMax) {
+    throw integerError(where, "blockSize (debug mode)", blockSize, 1, LIMITS.blockSizeMax - 16);
+  }
+  checkRegionSize(where, nativeBlockSize, align, growth.maxCapacity);
+  return { blockSize, capacity, align, name, growth, debug, nativeBlockSize };
 }
 
 /** Throws INVALID_ARGUMENT when `maxCapacity` blocks would not fit one 4 GiB region (as Zig lays it out). */

@@ -71,12 +71,12 @@ function fakeLibrary(change: Partial<AbiSource> & { values?: number[] }): AbiSou
 test("verifyAbi throws LAYOUT_MISMATCH naming the entry that differs, or a rename", () => {
   verifyAbi("/lib/libhotpath.so", fakeLibrary({}));
   const values = ABI_TABLE.map(([, value]) => value);
-  const frontier = ABI_TABLE.findIndex(([name]) => name === "PoolHeader.frontier");
-  assert.ok(frontier >= 0);
-  values[frontier] += 4;
+  const freeHead = ABI_TABLE.findIndex(([name]) => name === "PoolHeader.free_head");
+  assert.ok(freeHead >= 0);
+  values[freeHead] += 4;
   const mismatch = (part: string) => (error: unknown) =>
     error instanceof HotpathError && error.code === "LAYOUT_MISMATCH" && error.message.includes(part);
-  assert.throws(() => verifyAbi("/lib/libhotpath.so", fakeLibrary({ values })), mismatch("PoolHeader.frontier"));
+  assert.throws(() => verifyAbi("/lib/libhotpath.so", fakeLibrary({ values })), mismatch("PoolHeader.free_head"));
   assert.throws(() => verifyAbi("/lib/x.so", fakeLibrary({ hp_layout_count: () => 1 })), mismatch("entries"));
   assert.throws(() => verifyAbi("/lib/x.so", fakeLibrary({ hp_abi_fingerprint: () => 1 })), mismatch("renamed"));
 });

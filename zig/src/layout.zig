@@ -8,15 +8,13 @@ const constants = @import("constants.zig");
 /// First bytes of a pool region. Cache line 0 changes with allocations; cache line 1 is
 /// written at creation (and `capacity`/`growths` by grow). 64-bit counters are little-endian
 /// u64s that JavaScript reads and writes as two u32 words. The number of blocks in use is
-/// `allocations - frees`; the high water is `max(high_water, frontier)`.
+/// `allocations - frees`; the high water is the larger of `high_water` and the number of
+/// blocks handed out at least once since the last reset (they are a prefix: see pool.zig).
 pub const PoolHeader = extern struct {
-    /// First block of the free list, or handle_nil.
+    /// First block of the free list; `capacity` (the end sentinel) when it is empty.
     free_head: u32,
-    /// Blocks below the frontier have been handed out at least once since the last reset; a
-    /// block is taken from the frontier only when the free list is empty, so the frontier is
-    /// the most blocks in use at once since that reset.
-    frontier: u32,
-    /// The highest frontier before the last reset.
+    reserved_frontier: u32,
+    /// The high water before the last reset.
     high_water: u32,
     reserved_hot: u32,
     allocations: u64,
@@ -46,12 +44,18 @@ pub const PoolHeader = extern struct {
 
 /// The state byte of each pool block. JavaScript's fast paths compare against these values.
 pub const BlockState = enum(u8) {
-    /// Never handed out since creation or the last reset: beyond the frontier. Zero, so a
+    /// On the free list and never handed out since creation or the last reset. Zero, so a
     /// fresh mapping needs no initialising and its untouched state pages need no commit.
     fresh = 0,
-    /// On the free list: its first 4 bytes link to the next free block.
+    /// On the free list, handed out before: its first 4 bytes link to the next free block.
     free = 1,
     allocated = 2,
+    /// Inside one freeMany call: allocated and about to be freed. Left behind only by a call
+    /// that reported Corrupted (its handle list changed under it); check() then reports it.
+    releasing = 3,
+    /// The state byte after the last block (index `capacity`), where the free list ends: an
+    /// in-bounds value that no alloc accepts, so an empty list needs no test of its own.
+    end = 255,
 };
 
 /// First bytes of an arena region. Data starts at `data_offset`, page-aligned, so any

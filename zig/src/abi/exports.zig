@@ -77,6 +77,7 @@ export fn hp_pool_grow(id: u32) callconv(.c) i32 {
     found.pool.grow(found.region) catch |failure| return switch (failure) {
         error.LimitReached => Status.exhausted.code(),
         error.OutOfMemory => Status.out_of_memory.code(),
+        error.Corrupted => Status.corrupted.code(),
     };
     return @intCast(found.pool.capacity);
 }
@@ -101,18 +102,18 @@ export fn hp_pool_free(id: u32, handle: u32) callconv(.c) i32 {
 /// Allocates up to `count` blocks into `out`, a u32 array (4-byte aligned) of `out_length`
 /// entries; returns how many, fewer when the pool runs out.
 export fn hp_pool_alloc_many(id: u32, out: ?*anyopaque, out_length: u32, count: u32) callconv(.c) i32 {
-    const pool = (registry.lookup(id, .pool) orelse return Status.invalid_id.code()).pool;
-    const handles = batch(out, out_length, count) orelse return Status.invalid_argument.code();
-    const granted = pool.allocMany(handles) catch return Status.corrupted.code();
+    const found = registry.lookupPool(id) orelse return Status.invalid_id.code();
+    const handles = batch(out, out_length, count, found.region) orelse return Status.invalid_argument.code();
+    const granted = found.pool.allocMany(handles) catch return Status.corrupted.code();
     return @intCast(granted);
 }
 
 /// Frees the first `count` of `handles` (a u32 array of `handles_length` entries): all of
 /// them or, on any bad handle, none.
 export fn hp_pool_free_many(id: u32, handles: ?*anyopaque, handles_length: u32, count: u32) callconv(.c) i32 {
-    const pool = (registry.lookup(id, .pool) orelse return Status.invalid_id.code()).pool;
-    const slice = batch(handles, handles_length, count) orelse return Status.invalid_argument.code();
-    pool.freeMany(slice) catch |failure| return freeStatus(failure);
+    const found = registry.lookupPool(id) orelse return Status.invalid_id.code();
+    const slice = batch(handles, handles_length, count, found.region) orelse return Status.invalid_argument.code();
+    found.pool.freeMany(slice) catch |failure| return freeStatus(failure);
     return Status.ok.code();
 }
 
@@ -169,12 +170,17 @@ fn publish(region: Region, object: registry.Object) i32 {
 }
 
 /// The first `count` u32s of a caller's array of `length` entries: null unless count <=
-/// length <= batch_max and the array is present and 4-byte aligned.
-fn batch(pointer: ?*anyopaque, length: u32, count: u32) ?[]u32 {
+/// length <= batch_max, the array is present and 4-byte aligned, and it does not overlap the
+/// pool's own region (handles written into free blocks would overwrite their links, and links
+/// written by a free would overwrite the handles still to be read).
+fn batch(pointer: ?*anyopaque, length: u32, count: u32, region: Region) ?[]u32 {
     if (count > length or length > constants.batch_max) return null;
     if (count == 0) return &.{};
     const address = @intFromPtr(pointer orelse return null);
     if (address % @alignOf(u32) != 0) return null;
+    const end = address + @as(usize, count) * @sizeOf(u32);
+    const region_start = @intFromPtr(region.memory.ptr);
+    if (address < region_start + region.memory.len and end > region_start) return null;
     const items: [*]u32 = @ptrFromInt(address);
     return items[0..count];
 }

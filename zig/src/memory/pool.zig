@@ -1,12 +1,14 @@
 //! Fixed-size blocks with O(1) alloc and free, named by u32 handles.
 //!
-//! Region layout: PoolHeader | block states (1 byte a block) | blocks.
-//! A block's state byte says free, allocated or fresh (never handed out since the last
-//! reset). Free blocks form an intrusive LIFO list: the first 4 bytes of a free block hold the
-//! handle of the next free block. Fresh blocks are taken in order from a frontier, only when
-//! the free list is empty, so creation and reset link nothing and the frontier is the high
-//! water. One byte a block is the double-free check and keeps metadata at 1.6% of 64-byte
-//! blocks (header and padding aside).
+//! Region layout: PoolHeader | block states (1 byte a block, and the end sentinel) | blocks.
+//! A block's state byte says fresh (on the free list, never handed out since the last reset),
+//! free (on the free list) or allocated. Free and fresh blocks form an intrusive LIFO list: the
+//! first 4 bytes of a block on the list hold the handle of the next one, and the list ends at
+//! `capacity` (one past the last block), whose state byte is `end`. Creation and reset link every block in ascending
+//! order, and growth appends a new chunk at the bottom of the list, so fresh blocks are handed
+//! out in order and only when no freed block waits: the blocks handed out since the last reset
+//! are a prefix, and their number is the high water. One byte a block is the double-free check
+//! and keeps metadata at 1.6% of 64-byte blocks (header and padding aside).
 //!
 //! A growing pool reserves the address space of its maximum capacity at creation and commits
 //! pages chunk by chunk (`grow`): blocks never move, so handles, addresses and views taken
@@ -63,7 +65,7 @@ pub const Geometry = struct {
         const alignment_internal = @max(options.alignment, constants.block_alignment_min);
         const block_size = @max(options.block_size, constants.block_alignment_min);
         const block_stride = std.mem.alignForward(u32, block_size, alignment_internal);
-        const state_end = constants.header_bytes + capacity_max;
+        const state_end = constants.header_bytes + capacity_max + 1; // + the end sentinel
         const blocks_offset = std.mem.alignForward(u32, state_end, @max(alignment_internal, constants.cache_line_bytes));
         const blocks_bytes = @as(u64, capacity_max) * block_stride;
         const region_bytes = std.mem.alignForward(u64, blocks_offset + blocks_bytes, constants.page_bytes);
@@ -95,7 +97,8 @@ pub const Geometry = struct {
     pub fn committedRanges(geometry: Geometry, capacity: u32) [2][2]u64 {
         assert(capacity <= geometry.capacity_max);
         const page = constants.page_bytes;
-        const states_end = std.mem.alignForward(u64, @as(u64, geometry.state_offset) + capacity, page);
+        // States up to `capacity`, and the page of the end sentinel at capacity_max.
+        const states_end = std.mem.alignForward(u64, @as(u64, geometry.state_offset) + capacity + 1, page);
         const blocks_start = std.mem.alignBackward(u64, geometry.blocks_offset, page);
         const blocks_end = std.mem.alignForward(u64, geometry.blocks_offset + @as(u64, capacity) * geometry.block_stride, page);
         return .{ .{ 0, states_end }, .{ blocks_start, blocks_end } };
@@ -123,8 +126,8 @@ pub const Pool = struct {
     grow_chunk: u32,
     block_stride: u32,
 
-    /// Formats a freshly mapped, zeroed region (zero is BlockState.fresh: every block is fresh
-    /// without a write, so untouched state pages of a growing pool stay uncommitted).
+    /// Formats a freshly mapped, zeroed region (zero is BlockState.fresh): every block fresh
+    /// and linked in ascending order.
     pub fn format(memory: []align(std.heap.page_size_min) u8, geometry: Geometry) Pool {
         assert(memory.len == geometry.region_bytes);
         const header: *PoolHeader = @ptrCast(memory.ptr);
@@ -140,9 +143,8 @@ pub const Pool = struct {
         header.metadata_bytes = geometry.blocks_offset;
         header.capacity_max = geometry.capacity_max;
         header.grow_chunk = geometry.grow_chunk;
-        header.free_head = nil;
 
-        const states: []BlockState = @ptrCast(memory[geometry.state_offset..][0..geometry.capacity_max]);
+        const states: []BlockState = @ptrCast(memory[geometry.state_offset..][0 .. geometry.capacity_max + 1]);
         const pool: Pool = .{
             .header = header,
             .states = states,
@@ -153,69 +155,104 @@ pub const Pool = struct {
             .grow_chunk = geometry.grow_chunk,
             .block_stride = geometry.block_stride,
         };
-        assert(pool.header.frontier == 0);
+        pool.linkFresh(0, pool.capacity, pool.capacity);
+        header.free_head = 0;
         assert(pool.states[0] == .fresh);
+        assert(pool.states[pool.capacity] == .end);
         return pool;
+    }
+
+    /// Blocks `from .. to-1` become fresh and linked in ascending order, the last to `last_next`;
+    /// the state byte at `capacity` is the end sentinel.
+    fn linkFresh(pool: Pool, from: u32, to: u32, last_next: u32) void {
+        assert(from < to);
+        assert(to <= pool.capacity);
+        var handle = from;
+        while (handle < to) : (handle += 1) {
+            pool.states[handle] = .fresh;
+            pool.nextSet(handle, if (handle + 1 < to) handle + 1 else last_next);
+        }
+        pool.states[pool.capacity] = .end;
     }
 
     /// Frees every block at once (counted as frees); handles held before are no longer valid.
     pub fn reset(pool: Pool) error{Corrupted}!void {
         const header = pool.header;
-        const frontier = header.frontier;
-        if (frontier > pool.capacity or header.frees > header.allocations) return error.Corrupted;
-        @memset(pool.states[0..frontier], .fresh);
+        if (header.frees > header.allocations) return error.Corrupted;
+        header.high_water = @max(header.high_water, pool.touched());
+        pool.linkFresh(0, pool.capacity, pool.capacity);
+        header.free_head = 0;
         header.frees = header.allocations;
-        header.high_water = @max(header.high_water, frontier);
-        header.frontier = 0;
-        header.free_head = nil;
     }
 
-    /// Adds one chunk of blocks (fewer at the maximum) and commits their pages. Existing
-    /// blocks stay where they are; the new ones are fresh, taken after the frontier.
-    pub fn grow(pool: *Pool, region: Region) GrowError!void {
+    /// Blocks handed out at least once since the last reset: they are a prefix, so this is the
+    /// first fresh block, found by binary search.
+    pub fn touched(pool: Pool) u32 {
+        var low: u32 = 0;
+        var high: u32 = pool.capacity;
+        while (low < high) {
+            const middle = low + (high - low) / 2;
+            if (pool.states[middle] == .fresh) high = middle else low = middle + 1;
+        }
+        assert(low <= pool.capacity);
+        return low;
+    }
+
+    /// Adds one chunk of blocks (fewer at the maximum), commits their pages and appends them, in
+    /// order, at the bottom of the free list. Existing blocks stay where they are.
+    pub fn grow(pool: *Pool, region: Region) (GrowError || error{Corrupted})!void {
         assert(pool.capacity <= pool.capacity_max);
         assert(region.memory.len == pool.geometry.region_bytes);
         if (pool.capacity == pool.capacity_max) return error.LimitReached;
         const old = pool.capacity;
         const new = old + @min(pool.grow_chunk, pool.capacity_max - old);
+        const last = try pool.lastFree();
         const before = Geometry.committedRanges(pool.geometry, old);
         const after = Geometry.committedRanges(pool.geometry, new);
         for (before, after) |from, to| {
             if (to[1] > from[1]) try region.populate(from[1], to[1]);
         }
         pool.capacity = new;
+        pool.linkFresh(old, new, new);
+        if (last) |handle| pool.nextSet(handle, old) else pool.header.free_head = old;
         pool.header.capacity = new;
         pool.header.growths += 1;
-        assert(pool.states[old] == .fresh);
+        assert(pool.states[new] == .end);
         assert(pool.capacity > old);
     }
 
-    /// Pops the most recently freed block, else takes the next fresh one; null (and a counted
-    /// failure) when neither is left.
+    /// The last block of the free list (null when it is empty): the highest fresh block if any
+    /// is left, else found by walking the list (grow is rare and O(chunk) anyway).
+    fn lastFree(pool: Pool) error{Corrupted}!?u32 {
+        const end = pool.capacity;
+        var handle = pool.header.free_head;
+        if (handle == end) return null;
+        if (pool.states[end - 1] == .fresh) return end - 1;
+        var steps: u32 = 0;
+        while (steps < pool.capacity) : (steps += 1) {
+            if (handle >= end or pool.states[handle] == .allocated) return error.Corrupted;
+            const next = pool.nextGet(handle);
+            if (next == end) return handle;
+            handle = next;
+        }
+        return error.Corrupted;
+    }
+
+    /// Pops the head of the free list; null (and a counted failure) when it is empty.
     pub fn alloc(pool: Pool) error{Corrupted}!?u32 {
         const header = pool.header;
         const handle = header.free_head;
-        if (handle != nil) {
-            // The head came from a link in a free block: check it before trusting it.
-            if (handle >= pool.capacity or pool.states[handle] != .free) return error.Corrupted;
-            header.free_head = pool.nextGet(handle);
-            return pool.take(handle);
-        }
-        const frontier = header.frontier;
-        if (frontier > pool.capacity) return error.Corrupted;
-        if (frontier == pool.capacity) {
+        if (handle == pool.capacity) {
             header.failed +%= 1;
             return null;
         }
-        if (pool.states[frontier] != .fresh) return error.Corrupted;
-        header.frontier = frontier + 1;
-        return pool.take(frontier);
-    }
-
-    fn take(pool: Pool, handle: u32) u32 {
-        assert(pool.states[handle] != .allocated);
+        // The head came from a link in a block on the list: check it before trusting it.
+        if (handle > pool.capacity) return error.Corrupted;
+        const state = pool.states[handle];
+        if (state != .free and state != .fresh) return error.Corrupted;
+        header.free_head = pool.nextGet(handle);
         pool.states[handle] = .allocated;
-        pool.header.allocations +%= 1;
+        header.allocations +%= 1;
         return handle;
     }
 
@@ -249,10 +286,14 @@ pub const Pool = struct {
         return @intCast(out.len);
     }
 
-    /// Frees every handle in `handles`, or none: a bad or repeated handle leaves the pool untouched.
+    /// Frees every handle in `handles`, or none: a bad or repeated handle leaves the pool
+    /// untouched. The handles are caller memory and are read again in the second pass: each is
+    /// re-checked against the mark the first pass left, so a list that changes under the call
+    /// (another thread writes it) is reported as Corrupted, never followed out of range or
+    /// linked twice.
     pub fn freeMany(pool: Pool, handles: []const u32) FreeError!void {
         assert(handles.len <= constants.batch_max);
-        // Mark every block free first, so a handle repeated inside the batch is seen as a double free.
+        // Mark every block first, so a handle repeated inside the batch is seen as a double free.
         for (handles, 0..) |handle, index| {
             const problem: ?FreeError = if (handle >= pool.capacity)
                 error.InvalidHandle
@@ -261,14 +302,20 @@ pub const Pool = struct {
             else
                 null;
             if (problem) |failure| {
-                for (handles[0..index]) |undo| pool.states[undo] = .allocated;
+                pool.unmark(handles[0..index]);
                 return failure;
             }
-            pool.states[handle] = .free;
+            pool.states[handle] = .releasing;
         }
         for (handles) |handle| {
-            pool.states[handle] = .allocated;
+            if (handle >= pool.capacity or pool.states[handle] != .releasing) return error.Corrupted;
             pool.release(handle);
+        }
+    }
+
+    fn unmark(pool: Pool, handles: []const u32) void {
+        for (handles) |handle| {
+            if (handle < pool.capacity and pool.states[handle] == .releasing) pool.states[handle] = .allocated;
         }
     }
 
@@ -328,7 +375,7 @@ test "Pool: hands out unique handles until exhausted, then fails and counts it" 
     }
     try testing.expectEqual(@as(?u32, null), try pool.alloc());
     try testing.expectEqual(@as(u64, 1), pool.header.failed);
-    try testing.expectEqual(@as(u32, 100), pool.header.frontier);
+    try testing.expectEqual(@as(u32, 100), pool.touched());
 }
 
 test "Pool: reuses the last freed block first" {
@@ -409,8 +456,8 @@ test "Pool: bad options are rejected" {
 }
 
 test "Pool: a corrupted free list is reported, not followed" {
-    // A write after free over the link: to an allocated block, out of range, to a fresh block.
-    for ([_]u32{ 1, 1000, 3 }) |bad_link| {
+    // A write after free over the link: to an allocated block, out of range, past the end.
+    for ([_]u32{ 1, 1000, 5 }) |bad_link| {
         const fixture = try TestPool.init(.{ .block_size = 8, .capacity = 4 });
         defer fixture.deinit();
         const pool = fixture.pool;
@@ -505,4 +552,38 @@ test "Pool: a fixed pool does not grow and growth options are checked" {
     const geometry = try Geometry.compute(.{ .block_size = 4096, .capacity = 1, .capacity_max = 1000, .grow_chunk = 1 });
     const ranges = Geometry.committedRanges(geometry, geometry.capacity);
     try testing.expect(ranges[0][1] + (ranges[1][1] - ranges[1][0]) < geometry.region_bytes);
+}
+
+test "Pool: the blocks handed out since a reset are a prefix, also across growth" {
+    var fixture = try TestPool.init(.{ .block_size = 8, .capacity = 4, .capacity_max = 12, .grow_chunk = 4 });
+    defer fixture.deinit();
+    const pool = &fixture.pool;
+    const first = (try pool.alloc()).?;
+    _ = (try pool.alloc()).?;
+    try pool.free(first);
+    try pool.grow(fixture.region); // two fresh blocks are still waiting below the freed one
+    try testing.expectEqual(first, (try pool.alloc()).?);
+    try testing.expectEqual(@as(u32, 2), (try pool.alloc()).?);
+    try testing.expectEqual(@as(u32, 3), (try pool.alloc()).?);
+    try testing.expectEqual(@as(u32, 4), (try pool.alloc()).?);
+    try testing.expectEqual(@as(u32, 5), pool.touched());
+    try pool.reset();
+    try testing.expectEqual(@as(u32, 5), pool.header.high_water);
+    try testing.expectEqual(@as(u32, 0), pool.touched());
+}
+
+test "Pool: freeMany re-checks handles that change under it" {
+    const fixture = try TestPool.init(.{ .block_size = 8, .capacity = 4 });
+    defer fixture.deinit();
+    const pool = fixture.pool;
+    var handles: [2]u32 = undefined;
+    try testing.expectEqual(@as(u32, 2), try pool.allocMany(&handles));
+    // A handle list straddling blocks 0 and 1: freeing block 1 links it to the list head (2),
+    // overwriting the second handle, which must be caught (2 was not marked), not followed.
+    const list: [*]u32 = @ptrCast(@alignCast(pool.blocks + pool.block_stride - 4));
+    list[0] = 1;
+    list[1] = 0;
+    try testing.expectError(error.Corrupted, pool.freeMany(list[0..2]));
+    try testing.expectEqual(@as(u32, 2), list[1]);
+    for (0..pool.capacity) |handle| try testing.expect(pool.states[handle] != .releasing or handle == 0);
 }

@@ -1,0 +1,168 @@
+/**
+ * Runs the ABI fuzz (tests/processes/abi_fuzz_child.ts) in a child process on the runtime
+ * running this test: every export of libhotpath called directly through FFI with random and
+ * boundary arguments, at least 1,000,000 calls, and no crash allowed. A crash kills only the
+ * child; this test then replays the same seed with a call trace to name the crashing call.
+ *
+ * HOTPATH_FUZZ_CALLS overrides the number of calls (default 1,000,000) and HOTPATH_FUZZ_SEED
+ * the seed (default random; it is printed and is in every failure message).
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import process from "node:process";
+import { symbols } from "../ffi/symbols.ts";
+import { runtime, test } from "./harness.ts";
+
+const childScript = fileURLToPath(new URL("./processes/abi_fuzz_child.ts", import.meta.url));
+const callsDefault = 1_000_000;
+/** Below the 120 s test timeout, with room for one replay after a crash. */
+const childTimeoutMs = 55_000;
+const rssLimitBytes = 1 << 30;
+
+interface FunctionStats {
+  calls: number;
+  nonNegative: number;
+  negative: Record<string, number>;
+  thrown: number;
+  liveTargeted: number;
+  fromCorpus: number;
+  regionView: number;
+  unalignedAccepted: number;
+}
+
+interface FuzzReport {
+  calls: number;
+  seed: number;
+  runtime: string;
+  elapsedMs: number;
+  regionsCreated: number;
+  seeded: number;
+  seedErrors: string[];
+  regionViews: number;
+  peakRssBytes: number;
+  skipped: Record<string, string>;
+  perFunction: Record<string, FunctionStats>;
+}
+
+function integerFromEnvironment(name: string): number | undefined {
+  const text = process.env[name];
+  if (text === undefined || text.trim() === "") return undefined;
+  const value = Number(text);
+  assert.ok(Number.isSafeInteger(value) && value >= 0, `${name} must be a non-negative integer, got "${text}"`);
+  return value;
+}
+
+function runChild(seed: number, calls: number, traceFrom?: number): SpawnSyncReturns<string> {
+  const permissions = ["--allow-ffi", "--allow-read", "--allow-env"];
+  const args = runtime === "deno"
+    ? ["run", ...permissions, childScript, String(seed), String(calls)]
+    : [childScript, String(seed), String(calls)];
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && name !== "HOTPATH_FUZZ_TRACE_FROM") env[name] = value;
+  }
+  if (traceFrom !== undefined) env.HOTPATH_FUZZ_TRACE_FROM = String(traceFrom);
+  return spawnSync(process.execPath, args, {
+    env,
+    encoding: "utf8",
+    timeout: childTimeoutMs,
+    // A replay with a trace writes one line a call from the last progress mark on.
+    maxBuffer: 256 << 20,
+  });
+}
+
+function tail(text: string | null | undefined, lines: number): string {
+  return (text ?? "").trimEnd().split("\n").slice(-lines).join("\n");
+}
+
+/** How the child ended, when that is not a clean exit. */
+function failureOf(result: SpawnSyncReturns<string>): string | undefined {
+  if (result.error !== undefined) return `did not finish: ${result.error.message}`;
+  if (result.signal !== null) return `was killed by ${result.signal}`;
+  if (result.status !== 0) return `exited with status ${result.status}`;
+  return undefined;
+}
+
+function crashed(result: SpawnSyncReturns<string>): boolean {
+  // Bun reports some faults itself ("panic: Segmentation fault at address ...") before dying.
+  return result.signal !== null && result.signal !== "SIGTERM" ||
+    /Segmentation fault|Bus error|Illegal instruction|panic\(/.test(result.stderr ?? "");
+}
+
+/** Replays a crashed seed with a trace from its last progress mark: the last call traced is the crash. */
+function replayCrash(seed: number, calls: number, stderr: string): string {
+  const marks = [...stderr.matchAll(/^progress calls=(\d+)/gm)];
+  const from = marks.length === 0 ? 0 : Number(marks[marks.length - 1][1]);
+  const replay = runChild(seed, calls, from);
+  const traced = [...(replay.stderr ?? "").matchAll(/^call #\d+ .*$/gm)];
+  const lastCall = traced.length === 0 ? "(no call traced)" : traced[traced.length - 1][0];
+  return `replay (HOTPATH_FUZZ_TRACE_FROM=${from}) ${failureOf(replay) ?? "did not crash"}; ` +
+    `crashing call: ${lastCall}`;
+}
+
+function parseReport(stdout: string): FuzzReport | undefined {
+  const line = stdout.trimEnd().split("\n").reverse().find((text) => text.startsWith("{"));
+  return line === undefined ? undefined : JSON.parse(line) as FuzzReport;
+}
+
+test("abi fuzz every export survives 1,000,000 random and boundary calls in a child process", () => {
+  const calls = integerFromEnvironment("HOTPATH_FUZZ_CALLS") ?? callsDefault;
+  const seed = (integerFromEnvironment("HOTPATH_FUZZ_SEED") ?? Math.floor(Math.random() * 2 ** 32)) >>> 0;
+  const replayHint = `seed=${seed} (replay: HOTPATH_FUZZ_SEED=${seed} HOTPATH_FUZZ_CALLS=${calls})`;
+  console.log(`abi fuzz on ${runtime}: ${replayHint}`);
+
+  const started = performance.now();
+  const result = runChild(seed, calls);
+  const elapsed = Math.round(performance.now() - started);
+  const stdout = result.stdout ?? "";
+  const stderr = result.stderr ?? "";
+  const failure = failureOf(result);
+  const crashes = failure !== undefined && crashed(result) ? 1 : 0;
+  const context = () => `${replayHint}\nstderr tail:\n${tail(stderr, 25)}`;
+
+  assert.equal(stdout.split("\n")[0], `seed=${seed}`, `the child must print the seed first; ${context()}`);
+  if (crashes > 0) {
+    assert.equal(
+      crashes,
+      0,
+      `ABI fuzz child on ${runtime} ${failure}; ${replayCrash(seed, calls, stderr)}\n${context()}`,
+    );
+  }
+  assert.equal(failure, undefined, `ABI fuzz child on ${runtime} ${failure}; ${context()}`);
+
+  const report = parseReport(stdout);
+  assert.ok(report !== undefined, `the child printed no JSON report; ${context()}`);
+  assert.equal(report.seed, seed);
+  assert.equal(report.runtime, runtime);
+  assert.ok(report.calls >= calls, `only ${report.calls} of ${calls} calls were made; ${context()}`);
+
+  const exported = Object.keys(symbols).filter((name) => !(name in report.skipped));
+  const thrown = Object.values(report.perFunction).reduce((sum, stats) => sum + stats.thrown, 0);
+  assert.ok(thrown <= report.calls / 100, `${thrown} calls were refused by the runtime; ${context()}`);
+  if (calls >= 100_000) {
+    for (const name of exported) {
+      const stats = report.perFunction[name];
+      assert.ok(stats !== undefined && stats.calls > 0, `${name} was never called; ${context()}`);
+    }
+    assert.ok(report.regionsCreated > 0, `no region was ever created, so no live id was exercised; ${context()}`);
+  }
+  assert.ok(
+    report.peakRssBytes < rssLimitBytes,
+    `the fuzz peaked at ${Math.round(report.peakRssBytes / 2 ** 20)} MiB RSS; ${context()}`,
+  );
+
+  const unaligned = Object.entries(report.perFunction)
+    .filter(([, stats]) => stats.unalignedAccepted > 0)
+    .map(([name, stats]) => `${name} ${stats.unalignedAccepted}`);
+  console.log(
+    `abi fuzz on ${runtime}: ${report.calls} calls over ${exported.length} exports in ${report.elapsedMs} ms ` +
+      `(child ${elapsed} ms), ${report.regionsCreated} regions created, ${report.seeded} seed argument lists, ` +
+      `${report.regionViews} regions viewed as buffers, ` +
+      `peak RSS ${Math.round(report.peakRssBytes / 2 ** 20)} MiB, 0 crashes` +
+      (unaligned.length > 0 ? `; unaligned buffers accepted: ${unaligned.join(", ")}` : "") +
+      (report.seedErrors.length > 0 ? `; seed steps failed: ${report.seedErrors.join("; ")}` : ""),
+  );
+});
