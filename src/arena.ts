@@ -74,58 +74,63 @@ const RESETS = word(ARENA_HEADER.resets);
  * ```
  */
 export class Arena {
-  /** Bytes the arena can hand out. */
-  readonly capacity: number;
-  /** Default alignment of `alloc`. */
-  readonly align: number;
-  /** The label given at creation, for `metrics()`. */
-  readonly name: string;
-
-  #native: Native;
-  #id: number;
-  #closed = false;
-  #dataAddress: number;
-  #regionBytes: number;
-  #header: Uint32Array;
-  #bytes: Uint8Array;
-  // The hot state lives in fields (cheaper than typed-array elements); `stats()` and
-  // `close()` write it to the native header for native observers.
-  #offset = 0;
-  #highWater = 0;
-  #allocations = 0;
-  #failed = 0;
-  #resets = 0;
+  // The shape rules of src/pool.ts hold here too (measured): no public class fields, the
+  // mutable hot state assigned first and the constant one exactly once, the rest in one holder.
+  /** Bytes from the start to the end of the last allocation. */
+  declare private offset: number;
+  /** Successful allocations, a double from the start: no overflow check per increment. */
+  declare private allocations: number;
   /** Allocations must end at or below this: the capacity, or 0 once closed (slow path). */
-  #limit: number;
+  declare private limit: number;
+  /** The default alignment minus one. */
+  declare private alignMask: number;
+  #c: ArenaCold;
+
+  /** Bytes the arena can hand out. */
+  declare readonly capacity: number;
+  /** Default alignment of `alloc`. */
+  declare readonly align: number;
+  /** The label given at creation, for `metrics()`. */
+  declare readonly name: string;
 
   /** Maps an arena. Throws INVALID_ARGUMENT for bad options, OUT_OF_MEMORY if mapping fails. */
   constructor(options: ArenaOptions) {
+    this.offset = 0;
+    this.allocations = -0;
     const where = "new Arena";
     const given = readOptions(where, options, ["capacity", "align", "name"]);
     this.capacity = integerIn(where, "capacity", given.capacity, 1, LIMITS.arenaCapacityMax);
     this.align = given.align === undefined ? 8 : alignment(where, "align", given.align);
     this.name = label(where, given.name);
-    this.#native = openNative();
-    const region = createArenaRegion(this.#native, { capacity: this.capacity, alignment: this.align }, "Arena");
+    const native = openNative();
+    const region = createArenaRegion(native, { capacity: this.capacity, alignment: this.align }, "Arena");
     const dataOffset = new DataView(region.buffer).getUint32(ARENA_HEADER.dataOffset, true);
-    this.#id = region.id;
-    this.#dataAddress = region.address + dataOffset;
-    this.#regionBytes = region.buffer.byteLength;
-    this.#header = new Uint32Array(region.buffer, 0, LIMITS.headerBytes / 4);
-    this.#bytes = new Uint8Array(region.buffer, dataOffset, this.capacity);
-    this.#limit = this.capacity;
+    this.limit = this.capacity;
+    this.alignMask = this.align - 1;
+    this.#c = {
+      native,
+      id: region.id,
+      closed: false,
+      dataAddress: region.address + dataOffset,
+      regionBytes: region.buffer.byteLength,
+      header: new Uint32Array(region.buffer, 0, LIMITS.headerBytes / 4),
+      bytes: new Uint8Array(region.buffer, dataOffset, this.capacity),
+      highWater: 0,
+      failed: 0,
+      resets: 0,
+    };
     track(this);
   }
 
   /** The arena's memory as one Uint8Array; allocations are offsets into it. */
   get bytes(): Uint8Array {
     this.#checkOpen();
-    return this.#bytes;
+    return this.#c.bytes;
   }
 
   /** True once `close()` has run. */
   get closed(): boolean {
-    return this.#closed;
+    return this.#c.closed;
   }
 
   /**
@@ -134,14 +139,25 @@ export class Arena {
    * or alignment.
    */
   alloc(bytes: number, align?: number): number {
-    const offset = this.#bump(bytes, align === undefined ? this.align : align);
-    if (offset < 0) throw this.#full(bytes, align === undefined ? this.align : align);
-    return offset;
+    const start = this.tryAlloc(bytes, align);
+    if (start < 0) throw this.#full(bytes, align ?? this.align);
+    return start;
   }
 
   /** Like `alloc`, but returns -1 instead of throwing when the arena is full. */
   tryAlloc(bytes: number, align?: number): number {
-    return this.#bump(bytes, align === undefined ? this.align : align);
+    const mask = align === undefined ? this.alignMask : alignMaskOf(align);
+    // The typeof test comes first (a bigint or Symbol would throw in `>>>`) and costs nothing
+    // once the JIT has seen numbers; `x >>> 0 === x` holds for integers 0..2^32-1 only. A size
+    // beyond the capacity fails the room test below.
+    if (typeof bytes !== "number" || (bytes >>> 0) !== bytes || bytes === 0) throw this.#badSize(bytes);
+    // `& ~mask`, not `& -align`: JSC sends the latter into a deoptimisation loop (PERF-NOTES).
+    const start = (this.offset + mask) & ~mask;
+    const end = start + bytes;
+    if (end > this.limit) return this.#noRoom(bytes);
+    this.offset = end;
+    this.allocations++;
+    return start;
   }
 
   /**
@@ -166,42 +182,47 @@ export class Arena {
 
   /** The current offset, to `rewind()` to later. */
   mark(): number {
-    this.#checkOpen();
-    return this.#offset;
+    if (this.#c.closed) throw closedError("Arena");
+    return this.offset;
   }
 
   /** Releases everything allocated since `mark`. Throws INVALID_ARGUMENT for a mark ahead of the offset. */
   rewind(mark: number): void {
-    this.#checkOpen();
-    this.#offset = integerIn("Arena.rewind", "mark", mark, 0, this.#offset);
+    if (this.#c.closed) throw closedError("Arena");
+    const to = integerIn("Arena.rewind", "mark", mark, 0, this.offset);
+    this.#keepHighWater();
+    this.offset = to;
   }
 
   /** Releases everything: the next allocation starts at offset 0. */
   reset(): void {
-    this.#checkOpen();
-    this.#offset = 0;
-    this.#resets++;
+    if (this.#c.closed) throw closedError("Arena");
+    this.#keepHighWater();
+    this.offset = 0;
+    this.#c.resets++;
   }
 
   /** Native address of `offset` inside the arena, for native code. Valid while the arena is open. */
   ptr(offset: number): number {
     this.#checkOpen();
     integerIn("Arena.ptr", "offset", offset, 0, this.capacity - 1);
-    return this.#dataAddress + offset;
+    return this.#c.dataAddress + offset;
   }
 
   /** Counters and sizes, without a call into the library (also written to the native header). */
   stats(): ArenaStats {
     this.#checkOpen();
+    this.#keepHighWater();
     this.#writeHeader();
+    const cold = this.#c;
     return {
       capacity: this.capacity,
-      offset: this.#offset,
-      highWater: this.#highWater,
-      allocations: this.#allocations,
-      failedAllocations: this.#failed,
-      resets: this.#resets,
-      bytesReserved: this.#regionBytes,
+      offset: this.offset,
+      highWater: cold.highWater,
+      allocations: this.allocations + 0,
+      failedAllocations: cold.failed,
+      resets: cold.resets,
+      bytesReserved: cold.regionBytes,
     };
   }
 
@@ -210,12 +231,13 @@ export class Arena {
    * Views taken earlier stay safe to touch (they read zeros). Idempotent.
    */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#limit = 0;
-    closeRegion(this.#native, this.#id);
-    this.#header = new Uint32Array(LIMITS.headerBytes / 4);
-    this.#bytes = new Uint8Array(0);
+    const cold = this.#c;
+    if (cold.closed) return;
+    cold.closed = true;
+    this.limit = 0;
+    closeRegion(cold.native, cold.id);
+    cold.header = new Uint32Array(LIMITS.headerBytes / 4);
+    cold.bytes = new Uint8Array(0);
   }
 
   /** Same as `close()`, for `using`. */
@@ -223,68 +245,78 @@ export class Arena {
     this.close();
   }
 
-  #bump(bytes: number, align: number): number {
-    // The typeof tests come first (a bigint or Symbol would throw in `>>>`) and cost nothing
-    // once the JIT has seen numbers. Then `x >>> 0 === x` holds for integers 0..2^32-1 only.
-    if (typeof bytes !== "number" || (bytes >>> 0) !== bytes || bytes === 0 || bytes > this.capacity) {
-      throw this.#badSize(bytes);
-    }
-    if (
-      typeof align !== "number" || (align >>> 0) !== align || ((align - 1) >>> 0) >= LIMITS.alignmentMax ||
-      (align & (align - 1)) !== 0
-    ) {
-      throw this.#badAlignment(align);
-    }
-    // `& ~(align - 1)`, not `& -align`: JSC sends the latter into a deoptimisation loop
-    // (shared/PERF-NOTES.md, Arena).
-    const start = (this.#offset + align - 1) & ~(align - 1);
-    const end = start + bytes;
-    if (end > this.#limit) return this.#noRoom();
-    this.#offset = end;
-    if (end > this.#highWater) this.#highWater = end;
-    this.#allocations++;
-    return start;
+  /** The offset only grows between rewinds and resets, so its largest value is taken then. */
+  #keepHighWater(): void {
+    if (this.offset > this.#c.highWater) this.#c.highWater = this.offset;
   }
 
   #full(bytes: number, align: number): HotpathError {
     return new HotpathError(
       "ARENA_FULL",
-      `Arena is full: ${bytes} bytes aligned to ${align} do not fit after offset ${this.#offset} ` +
+      `Arena is full: ${bytes} bytes aligned to ${align} do not fit after offset ${this.offset} ` +
         `of ${this.capacity}. Rewind, reset, or create a larger arena.`,
     );
   }
 
-  /** Throws CLOSED, or DETACHED (and closes) when the region's buffer was transferred away. */
+  /**
+   * Throws CLOSED, or DETACHED (and closes) when the region's buffer was transferred away.
+   * Only for what touches memory: mark, rewind and reset move the offset alone, and the
+   * detached test (an opaque call) in reset made the allocation loop around it slower.
+   */
   #checkOpen(): void {
-    if (this.#closed) throw closedError("Arena");
-    if (isDetached(this.#header.buffer)) {
+    if (this.#c.closed) throw closedError("Arena");
+    if (isDetached(this.#c.header.buffer)) {
       this.close();
       throw detachedError("Arena");
     }
   }
 
   #writeHeader(): void {
-    const header = this.#header;
-    header[OFFSET] = this.#offset;
-    header[HIGH_WATER] = this.#highWater;
-    writeCounter(header, ALLOCATIONS, this.#allocations);
-    writeCounter(header, FAILED, this.#failed);
-    writeCounter(header, RESETS, this.#resets);
+    const cold = this.#c;
+    const header = cold.header;
+    header[OFFSET] = this.offset;
+    header[HIGH_WATER] = cold.highWater;
+    writeCounter(header, ALLOCATIONS, this.allocations);
+    writeCounter(header, FAILED, cold.failed);
+    writeCounter(header, RESETS, cold.resets);
   }
 
-  #noRoom(): number {
-    if (this.#closed) throw closedError("Arena");
-    this.#failed++;
+  /** Closed, a size beyond the capacity, or no room left (counted). */
+  #noRoom(bytes: number): number {
+    if (this.#c.closed) throw closedError("Arena");
+    if (bytes > this.capacity) throw this.#badSize(bytes);
+    this.#c.failed++;
     return -1;
   }
 
   #badSize(bytes: unknown): HotpathError {
-    if (this.#closed) return closedError("Arena");
+    if (this.#c.closed) return closedError("Arena");
     return integerError("Arena.alloc", "bytes", bytes, 1, this.capacity);
   }
+}
 
-  #badAlignment(align: unknown): HotpathError {
-    if (this.#closed) return closedError("Arena");
-    return alignmentError("Arena.alloc", "align", align);
+/** A checked alignment minus one: the mask `tryAlloc` rounds with. */
+function alignMaskOf(align: unknown): number {
+  if (
+    typeof align !== "number" || (align >>> 0) !== align || ((align - 1) >>> 0) >= LIMITS.alignmentMax ||
+    (align & (align - 1)) !== 0
+  ) {
+    throw alignmentError("Arena.alloc", "align", align);
   }
+  return align - 1;
+}
+
+/** An Arena's state off the hot path. */
+interface ArenaCold {
+  native: Native;
+  id: number;
+  closed: boolean;
+  dataAddress: number;
+  regionBytes: number;
+  header: Uint32Array;
+  bytes: Uint8Array;
+  /** The largest offset reached before the last rewind or reset. */
+  highWater: number;
+  failed: number;
+  resets: number;
 }

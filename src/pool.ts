@@ -98,15 +98,9 @@ interface PoolCold {
   capacity: number;
   growChunk: number;
   debug: PoolDebug | undefined;
-  records: RecordAccess;
-}
-
-/** What `Pool.of` adds to a pool: its record layout and its one cursor. */
-interface RecordAccess {
+  /** The record layout of a pool from `Pool.of`. */
   // deno-lint-ignore no-explicit-any
-  readonly layout: StructLayout<any> | undefined;
-  // deno-lint-ignore no-explicit-any
-  readonly cursor: StructCursor<any> | undefined;
+  layout: StructLayout<any> | undefined;
 }
 
 /** Internal: a Pool whose debug handles fit in `handleBits` bits (SizeClassPool's class pools). */
@@ -155,6 +149,9 @@ export class Pool {
   /** Counters, doubles from the start (-0): an increment needs no overflow check. */
   declare private allocations: number;
   declare private frees: number;
+  /** The one cursor of a pool from `Pool.of` (its `$base` is set by at()); undefined otherwise. */
+  // deno-lint-ignore no-explicit-any
+  declare private cursor: any;
 
   /**
    * Everything else, in one holder: one class field instead of seventeen, so that the hot
@@ -250,6 +247,7 @@ export class Pool {
     this.states = new Uint8Array(region.buffer, stateOffset, this.maxCapacity + 1);
     this.links = new Int32Array(region.buffer, blocksOffset, blocksBytes / 4);
     const layout = layoutOf.get(options as object);
+    this.cursor = layout?.cursor(bytes);
     const debug = this.debug
       ? new PoolDebug(bytes, this.blockSize, this.stride, this.maxCapacity, handleBits)
       : undefined;
@@ -270,12 +268,14 @@ export class Pool {
       capacity,
       growChunk: growth.chunk,
       debug,
-      records: { layout, cursor: layout?.cursor(bytes) },
+      layout,
     };
     if (debug !== undefined) {
       debug.prepare(0, capacity);
-      // An own method, so that the shared `free` keeps its one shape (see free).
+      // Own methods, so that the shared `free` and `at` keep their one shape and never decode
+      // a debug handle (see free).
       Object.defineProperty(this, "free", { value: (handle: number) => this.#freeDebug(handle) });
+      Object.defineProperty(this, "at", { value: (handle: number) => this.#atChecked(handle) });
     }
     this.#readHeader();
     track(this);
@@ -284,7 +284,7 @@ export class Pool {
   /** The record layout of a pool from `Pool.of`; undefined for a pool of plain blocks. */
   // deno-lint-ignore no-explicit-any
   get layout(): StructLayout<any> | undefined {
-    return this.#c.records.layout;
+    return this.#c.layout;
   }
 
   /** Number of blocks now: grows by `grow.chunk` up to `maxCapacity` when the pool runs out. */
@@ -443,12 +443,13 @@ export class Pool {
   at<S extends Schema>(this: StructPool<S>, handle: number): StructCursor<S>;
   // deno-lint-ignore no-explicit-any
   at(handle: number): StructCursor<any> {
-    const offset = this.#blockOf(handle) * this.stride;
-    const cursor = this.#c.records.cursor;
-    if (cursor === undefined) {
-      throw new HotpathError("INVALID_ARGUMENT", "Pool.at: this pool has no record layout; create it with Pool.of.");
+    const cursor = this.cursor;
+    // The handle test of `free`: an allocated block holds a record, at a checked offset.
+    if (typeof handle !== "number" || this.states[handle] !== 2 /* ALLOCATED */ || cursor === undefined) {
+      return this.#atChecked(handle);
     }
-    return cursor.at(offset);
+    cursor.$base = handle * this.stride;
+    return cursor;
   }
 
   /** A new Uint8Array over one allocated block (`blockSize` bytes). Allocates the view object. */
@@ -532,15 +533,15 @@ export class Pool {
   close(): void {
     if (this.#c.closed) return;
     this.#c.closed = true;
-    this.head = 0;
+    // Nothing hot is replaced: a second assignment of states, links or cursor would make JSC
+    // and V8 drop the constant-folding of those properties in every pool's compiled code. The
+    // head past the state array fails every fast-path test, and the slow paths say CLOSED; the
+    // views this pool holds go with it.
+    this.head = this.maxCapacity + 1;
     closeRegion(this.#c.native, this.#c.id);
     // Drop our views so the region can be released as soon as the caller's views are gone.
     this.#c.header = new Uint32Array(LIMITS.headerBytes / 4);
-    this.states = new Uint8Array(0);
-    this.links = new Int32Array(0);
     this.#c.bytes = new Uint8Array(0);
-    this.#c.buffer = new ArrayBuffer(0);
-    this.#c.records = { layout: this.#c.records.layout, cursor: undefined };
     this.#c.debug?.close();
   }
 
@@ -553,6 +554,17 @@ export class Pool {
   allocScoped(): ScopedBlock {
     const handle = this.alloc();
     return { handle, [Symbol.dispose]: () => this.free(handle) };
+  }
+
+  /** at() for everything but the fast case: debug handles, closed, detached, errors. */
+  // deno-lint-ignore no-explicit-any
+  #atChecked(handle: number): StructCursor<any> {
+    const offset = this.#blockOf(handle) * this.stride;
+    const cursor = this.cursor;
+    if (cursor === undefined) {
+      throw new HotpathError("INVALID_ARGUMENT", "Pool.at: this pool has no record layout; create it with Pool.of.");
+    }
+    return cursor.at(offset);
   }
 
   #inUse(): number {

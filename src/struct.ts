@@ -117,7 +117,8 @@ export const SCALAR_SIZES: Readonly<Record<ScalarType, number>> = {
 
 const RESERVED = new Set(["at", "offset", "constructor", "prototype", "__proto__", "toString", "valueOf"]);
 const ARRAY_LENGTH_MAX = 1 << 20;
-const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+/** A JavaScript identifier that does not start with "$" (cursors keep their own state in `$` names). */
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 
 /** A computed layout: size, alignment, fields, and cursors over memory. */
 export class StructLayout<S extends Schema> {
@@ -230,7 +231,8 @@ function checkName(name: string, schema: Schema): void {
   if (!IDENTIFIER.test(name) || RESERVED.has(name)) {
     throw new HotpathError(
       "INVALID_ARGUMENT",
-      `struct: "${name}" cannot be a field name: use a JavaScript identifier other than ${[...RESERVED].join(", ")}.`,
+      `struct: "${name}" cannot be a field name: use a JavaScript identifier that does not start with "$", ` +
+        `other than ${[...RESERVED].join(", ")}.`,
     );
   }
   const base = name.endsWith("AsNumber") ? name.slice(0, -"AsNumber".length) : undefined;

@@ -9,6 +9,8 @@
 
 const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
 const apply = Reflect.apply;
+/** The argument list of every getter call: one frozen array, so a check allocates nothing. */
+const NONE: [] = Object.freeze([]) as [];
 
 function intrinsicGetter(owner: object, key: PropertyKey): (this: unknown) => unknown {
   const getter = Object.getOwnPropertyDescriptor(owner, key)?.get;
@@ -41,20 +43,20 @@ export function typedArrayFacts(
   value: unknown,
   name: "Uint8Array" | "Uint32Array" | "Int32Array",
 ): TypedArrayFacts | undefined {
-  if (apply(tagGetter, value, []) !== name) return undefined;
-  const buffer = apply(bufferGetter, value, []) as ArrayBufferLike;
+  if (apply(tagGetter, value, NONE) !== name) return undefined;
+  const buffer = apply(bufferGetter, value, NONE) as ArrayBufferLike;
   return {
-    length: apply(lengthGetter, value, []) as number,
-    byteOffset: apply(byteOffsetGetter, value, []) as number,
+    length: apply(lengthGetter, value, NONE) as number,
+    byteOffset: apply(byteOffsetGetter, value, NONE) as number,
     buffer,
-    detached: !isShared(buffer) && apply(detachedGetter, buffer, []) === true,
+    detached: !isShared(buffer) && apply(detachedGetter, buffer, NONE) === true,
   };
 }
 
 function isShared(buffer: ArrayBufferLike): boolean {
   if (sharedByteLengthGetter === undefined) return false;
   try {
-    apply(sharedByteLengthGetter, buffer, []);
+    apply(sharedByteLengthGetter, buffer, NONE);
     return true;
   } catch {
     return false;
@@ -63,5 +65,5 @@ function isShared(buffer: ArrayBufferLike): boolean {
 
 /** True when `buffer` is a detached ArrayBuffer (its memory was transferred away). */
 export function isDetached(buffer: ArrayBufferLike): boolean {
-  return !isShared(buffer) && apply(detachedGetter, buffer, []) === true;
+  return !isShared(buffer) && apply(detachedGetter, buffer, NONE) === true;
 }
