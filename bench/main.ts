@@ -20,6 +20,7 @@ import { orderBookReport } from "./orderbook/report.ts";
 import { formatDistribution } from "./latency.ts";
 import { NAMES } from "./names.ts";
 import { OPS_PER_ITERATION } from "./repeat.ts";
+import { tightRatios } from "./tight.ts";
 
 interface Target {
   label: string;
@@ -154,6 +155,27 @@ const samples = smoke ? 2_000 : 200_000;
 console.log(`\nlatency per operation (native clock, ${samples} samples of 64-op batches, clock cost subtracted):`);
 for (const result of [...poolLatencies(samples), ...arenaLatencies(samples)]) {
   console.log(`  ${formatDistribution(result)}`);
+}
+
+// The same ratios from tight loops (bench/tight.ts), so that mitata's own harness cannot
+// flatter a ratio: both sides in this process, each loop compiled from its own source.
+const TIGHT_TARGETS: Record<string, { limit: number; kind: "max" | "min" }> = {
+  "(a) pool vs free list": { limit: 1.5, kind: "max" },
+  "(b) JS object vs pool": { limit: 3, kind: "min" },
+  "(c) arena vs free list": { limit: 2, kind: "max" },
+  "(d) cursor vs JS object": { limit: 1.5, kind: "max" },
+};
+const tight = tightRatios(smoke ? { rounds: 2, opsPerRound: 100_000 } : { rounds: 15, opsPerRound: 2_000_000 });
+console.log(`\ntight-loop ratios (median [min-max] over ${smoke ? 2 : 15} rounds, sides interleaved):`);
+for (const ratio of tight) {
+  const target = TIGHT_TARGETS[ratio.label];
+  const met = target.kind === "max" ? ratio.median <= target.limit : ratio.median >= target.limit;
+  const range = `[${Math.min(...ratio.ratios).toFixed(2)}-${Math.max(...ratio.ratios).toFixed(2)}]`;
+  const verdict = smoke ? "(smoke run: not judged)" : met ? "met" : "MISSED";
+  console.log(
+    `  ${ratio.label}: ${ratio.median.toFixed(2)}x ${range} target ${target.kind === "max" ? "<=" : ">="} ` +
+      `${target.limit}x: ${verdict}`,
+  );
 }
 
 // The order-book proof: each book in its own process, with the runtime's GC log on.

@@ -272,10 +272,21 @@ export class Pool {
     };
     if (debug !== undefined) {
       debug.prepare(0, capacity);
-      // Own methods, so that the shared `free` and `at` keep their one shape and never decode
-      // a debug handle (see free).
-      Object.defineProperty(this, "free", { value: (handle: number) => this.#freeDebug(handle) });
-      Object.defineProperty(this, "at", { value: (handle: number) => this.#atChecked(handle) });
+      // Own methods, so that the shared ones never see a debug pool: `free` and `at` would have
+      // to decode debug handles, and every debug alloc takes tryAlloc's slow branch, which in V8
+      // made release pools' alloc+free 2.4x slower in the same process (measured).
+      const tryAlloc = () => this.#allocSlow(this.head);
+      const own = (value: unknown) => ({ value, writable: false, enumerable: false, configurable: false });
+      Object.defineProperties(this, {
+        tryAlloc: own(tryAlloc),
+        alloc: own(() => {
+          const handle = tryAlloc();
+          if (handle < 0) throw this.#exhausted();
+          return handle;
+        }),
+        free: own((handle: number) => this.#freeDebug(handle)),
+        at: own((handle: number) => this.#atChecked(handle)),
+      });
     }
     this.#readHeader();
     track(this);
