@@ -15,37 +15,13 @@ import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { symbols } from "../ffi/symbols.ts";
 import { runtime, test } from "./harness.ts";
+import type { FuzzReport } from "./processes/abi_fuzz_report.ts";
 
 const childScript = fileURLToPath(new URL("./processes/abi_fuzz_child.ts", import.meta.url));
 const callsDefault = 1_000_000;
 /** Below the 120 s test timeout, with room for one replay after a crash. */
 const childTimeoutMs = 55_000;
 const rssLimitBytes = 1 << 30;
-
-interface FunctionStats {
-  calls: number;
-  nonNegative: number;
-  negative: Record<string, number>;
-  thrown: number;
-  liveTargeted: number;
-  fromCorpus: number;
-  regionView: number;
-  unalignedAccepted: number;
-}
-
-interface FuzzReport {
-  calls: number;
-  seed: number;
-  runtime: string;
-  elapsedMs: number;
-  regionsCreated: number;
-  seeded: number;
-  seedErrors: string[];
-  regionViews: number;
-  peakRssBytes: number;
-  skipped: Record<string, string>;
-  perFunction: Record<string, FunctionStats>;
-}
 
 function integerFromEnvironment(name: string): number | undefined {
   const text = process.env[name];

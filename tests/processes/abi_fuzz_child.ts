@@ -38,6 +38,7 @@ import { writeSync } from "node:fs";
 import process from "node:process";
 import { type NativeType, symbols, type SymbolSpec } from "../../ffi/symbols.ts";
 import * as library from "../../ffi/library.ts";
+import type { FunctionStats } from "./abi_fuzz_report.ts";
 
 /**
  * Exports never called by the fuzz, each with the reason: only functions that are unsafe BY
@@ -170,24 +171,6 @@ function pick<T>(items: readonly T[]): T {
 
 // ----------------------------------------------------------------------------------------
 // What the fuzz remembers between calls.
-
-interface FunctionStats {
-  calls: number;
-  /** Results >= 0, or non-null pointers. */
-  nonNegative: number;
-  /** Negative results by value (statuses). */
-  negative: Record<string, number>;
-  /** The runtime refused the arguments (a JS exception before the native call). */
-  thrown: number;
-  /** Calls whose first integer argument was a live id. */
-  liveTargeted: number;
-  /** Calls replayed from the corpus with a mutation. */
-  fromCorpus: number;
-  /** Calls with a buffer argument over region memory. */
-  regionView: number;
-  /** Non-negative results although a buffer argument was unaligned (its count may have been 0). */
-  unalignedAccepted: number;
-}
 
 /** A buffer argument as it can be replayed: its bytes, view kind and misalignment. */
 interface BufferRecipe {
