@@ -7,6 +7,12 @@
 //! `?[*]u32` promises alignment, and ReleaseFast deletes a check of what the type promises
 //! (shared/PITFALLS.md 16). Each is checked for null, alignment and length, then cast.
 //! Scalars are u32, i32 and f64 only: u64 and usize take a slow path in Deno (PITFALLS 14).
+//!
+//! Contract for native callers (JavaScript keeps ids private, so it cannot break it): an id is
+//! used by one thread at a time, and is not closed by one thread while another uses it, since
+//! lookups take no lock. A slot's generation wraps after 65,535 reuses (about 10^9 creations
+//! with the slot cursor rotating over 16,384 slots), after which a very old id could name a
+//! newer region of the same slot.
 const std = @import("std");
 const assert = std.debug.assert;
 const constants = @import("../constants.zig");
