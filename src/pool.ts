@@ -36,10 +36,9 @@ import { debugBlockBytes, HANDLE_BITS_MAX, PoolDebug } from "./pool_debug.ts";
 import { readCounter, word, writeCounter } from "./header_words.ts";
 import { isOwnBufferDetached, type TypedArrayFacts, typedArrayFacts } from "./typed_arrays.ts";
 import {
-  debugOption,
-  growthOption,
   type PoolGrowth,
   type PoolOptions,
+  poolSettings,
   type PoolStats,
   type ScopedBlock,
   type StructPoolOptions,
@@ -890,38 +889,6 @@ export class Pool {
       "CORRUPTED",
       `Pool: the free list is corrupted at handle ${handle}: a freed block was written to (use after free). ` +
         "Debug mode (debug: true or HOTPATH_DEBUG=1) names the handle that did it.",
-    );
-  }
-}
-
-/** The checked options of `new Pool`, each read once. */
-function poolSettings(options: PoolOptions) {
-  const where = "new Pool";
-  const given = readOptions(where, options, ["blockSize", "capacity", "align", "name", "grow", "debug"]);
-  const blockSize = integerIn(where, "blockSize", given.blockSize, 1, LIMITS.blockSizeMax);
-  const capacity = integerIn(where, "capacity", given.capacity, 1, LIMITS.poolCapacityMax);
-  const align = given.align === undefined ? 8 : alignment(where, "align", given.align);
-  const name = label(where, given.name);
-  const growth = growthOption(where, given.grow, capacity);
-  const debug = debugOption(where, given.debug);
-  const nativeBlockSize = debug ? debugBlockBytes(blockSize) : blockSize;
-  if (nativeBlockSize > LIMITS.blockSizeMax) {
-    throw integerError(where, "blockSize (debug mode)", blockSize, 1, LIMITS.blockSizeMax - 16);
-  }
-  checkRegionSize(where, nativeBlockSize, align, growth.maxCapacity);
-  return { blockSize, capacity, align, name, growth, debug, nativeBlockSize };
-}
-
-/** Throws INVALID_ARGUMENT when `maxCapacity` blocks would not fit one 4 GiB region (as Zig lays it out). */
-function checkRegionSize(where: string, blockSize: number, align: number, maxCapacity: number): void {
-  const internalAlign = Math.max(align, 4);
-  const stride = Math.ceil(Math.max(blockSize, 4) / internalAlign) * internalAlign;
-  const blocksOffset = Math.ceil((LIMITS.headerBytes + maxCapacity) / Math.max(internalAlign, 64)) *
-    Math.max(internalAlign, 64);
-  if (blocksOffset + maxCapacity * stride > LIMITS.regionBytesMax) {
-    throw new HotpathError(
-      "INVALID_ARGUMENT",
-      `${where}: ${maxCapacity} blocks of ${blockSize} bytes (stride ${stride}) exceed the 4 GiB limit of one pool.`,
     );
   }
 }

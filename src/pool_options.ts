@@ -5,8 +5,8 @@
  */
 import { HotpathError } from "./errors.ts";
 import { LIMITS } from "../ffi/abi.generated.ts";
-import { describe, integerIn, readOptions } from "./validate.ts";
-import { debugFromEnvironment } from "./pool_debug.ts";
+import { alignment, describe, integerError, integerIn, label, readOptions } from "./validate.ts";
+import { debugBlockBytes, debugFromEnvironment } from "./pool_debug.ts";
 
 /** Options of `new Pool(...)`. */
 export interface PoolOptions {
@@ -108,4 +108,36 @@ export function debugOption(where: string, debug: unknown): boolean {
     throw new HotpathError("INVALID_ARGUMENT", `${where}: debug must be true or false; got ${describe(debug)}.`);
   }
   return debug;
+}
+
+/** The checked options of `new Pool`, each read once. */
+export function poolSettings(options: PoolOptions) {
+  const where = "new Pool";
+  const given = readOptions(where, options, ["blockSize", "capacity", "align", "name", "grow", "debug"]);
+  const blockSize = integerIn(where, "blockSize", given.blockSize, 1, LIMITS.blockSizeMax);
+  const capacity = integerIn(where, "capacity", given.capacity, 1, LIMITS.poolCapacityMax);
+  const align = given.align === undefined ? 8 : alignment(where, "align", given.align);
+  const name = label(where, given.name);
+  const growth = growthOption(where, given.grow, capacity);
+  const debug = debugOption(where, given.debug);
+  const nativeBlockSize = debug ? debugBlockBytes(blockSize) : blockSize;
+  if (nativeBlockSize > LIMITS.blockSizeMax) {
+    throw integerError(where, "blockSize (debug mode)", blockSize, 1, LIMITS.blockSizeMax - 16);
+  }
+  checkRegionSize(where, nativeBlockSize, align, growth.maxCapacity);
+  return { blockSize, capacity, align, name, growth, debug, nativeBlockSize };
+}
+
+/** Throws INVALID_ARGUMENT when `maxCapacity` blocks would not fit one 4 GiB region (as Zig lays it out). */
+function checkRegionSize(where: string, blockSize: number, align: number, maxCapacity: number): void {
+  const internalAlign = Math.max(align, 4);
+  const stride = Math.ceil(Math.max(blockSize, 4) / internalAlign) * internalAlign;
+  const blocksOffset = Math.ceil((LIMITS.headerBytes + maxCapacity) / Math.max(internalAlign, 64)) *
+    Math.max(internalAlign, 64);
+  if (blocksOffset + maxCapacity * stride > LIMITS.regionBytesMax) {
+    throw new HotpathError(
+      "INVALID_ARGUMENT",
+      `${where}: ${maxCapacity} blocks of ${blockSize} bytes (stride ${stride}) exceed the 4 GiB limit of one pool.`,
+    );
+  }
 }
