@@ -28,11 +28,11 @@ import { type Native, openNative } from "../ffi/library.ts";
 import { adapter } from "../ffi/runtime.ts";
 import { BLOCK_STATE, LIMITS, POOL_HEADER } from "../ffi/abi.generated.ts";
 import { closedError, detachedError, HotpathError, statusError } from "./errors.ts";
-import { alignment, describe, integerError, integerIn, label, readOptions } from "./validate.ts";
+import { alignment, describe, integerIn, readOptions } from "./validate.ts";
 import { closeRegion, createPoolRegion } from "./region.ts";
 import { type Schema, type StructCursor, StructLayout } from "./struct.ts";
 import { track } from "./metrics.ts";
-import { debugBlockBytes, HANDLE_BITS_MAX, PoolDebug } from "./pool_debug.ts";
+import { HANDLE_BITS_MAX, PoolDebug } from "./pool_debug.ts";
 import { readCounter, word, writeCounter } from "./header_words.ts";
 import { isOwnBufferDetached, type TypedArrayFacts, typedArrayFacts } from "./typed_arrays.ts";
 import {
