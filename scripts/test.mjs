@@ -19,6 +19,8 @@ const steps = [
   { name: "zig fmt --check", command: zig, args: ["fmt", "--check", "src", "build.zig"], cwd: join(root, "zig") },
   // ffi/abi.generated.ts must be what `zig build mirrors` writes from the current Zig sources.
   { name: "zig build mirrors-check", command: zig, args: ["build", "mirrors-check"], cwd: join(root, "zig") },
+  // Every platform's prebuilt library compiles; the host's loads and serves a pool on both runtimes.
+  { name: "prebuilt libraries (6 platforms)", command: "node", args: ["scripts/prebuild.mjs"] },
   // The test-only library tests/struct_zig_test.ts loads: built here, never by setup.
   { name: "zig build test-libs", command: zig, args: ["build", "test-libs"], cwd: join(root, "zig") },
   {

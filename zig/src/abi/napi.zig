@@ -31,7 +31,7 @@ const Api = struct {
         var api: Api = undefined;
         inline for (@typeInfo(Api).@"struct".field_names) |name| {
             const symbol = std.c.dlsym(null, "napi_" ++ name) orelse return null;
-            @field(api, name) = @ptrCast(symbol);
+            @field(api, name) = @ptrCast(@alignCast(symbol));
         }
         return api;
     }

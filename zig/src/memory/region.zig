@@ -1,11 +1,16 @@
 //! One anonymous mapping, acquired and pre-faulted at creation. Everything a pool or arena
 //! does afterwards happens inside it without a system call.
 const std = @import("std");
+const builtin = @import("builtin");
 const assert = std.debug.assert;
 const posix = std.posix;
 const constants = @import("../constants.zig");
 
 pub const page_alignment = std.heap.page_size_min;
+/// Linux commits and pre-faults at mmap (MAP_POPULATE), reserves without commit
+/// (MAP_NORESERVE) and populates on demand (MADV_POPULATE_WRITE). Elsewhere (macOS) pages are
+/// touched one by one, which faults them in just the same.
+const linux = builtin.os.tag == .linux;
 /// Linux 5.14+: fault pages in writable, reporting ENOMEM instead of killing the process.
 const madvise_populate_write: u32 = 23;
 
@@ -28,16 +33,26 @@ pub const Region = struct {
         assert(size_bytes > 0);
         assert(size_bytes <= constants.region_bytes_max);
         assert(size_bytes % constants.page_bytes == 0);
-        const memory = posix.mmap(
-            null,
-            @intCast(size_bytes),
-            .{ .READ = true, .WRITE = true },
-            .{ .TYPE = .PRIVATE, .ANONYMOUS = true, .POPULATE = populate_all, .NORESERVE = !populate_all },
-            -1,
-            0,
-        ) catch return error.OutOfMemory;
+        var flags: posix.MAP = .{ .TYPE = .PRIVATE, .ANONYMOUS = true };
+        if (linux) {
+            flags.POPULATE = populate_all;
+            flags.NORESERVE = !populate_all;
+        }
+        const memory = posix.mmap(null, @intCast(size_bytes), .{ .READ = true, .WRITE = true }, flags, -1, 0) catch
+            return error.OutOfMemory;
         assert(@intFromPtr(memory.ptr) % constants.page_bytes == 0);
-        return .{ .memory = memory };
+        const region: Region = .{ .memory = memory };
+        if (!linux and populate_all) region.touch(0, memory.len);
+        return region;
+    }
+
+    /// Faults in every page of `from .. from+length` by writing to it.
+    fn touch(region: Region, from: usize, length: usize) void {
+        var offset: usize = 0;
+        while (offset < length) : (offset += constants.page_bytes) {
+            const byte: *volatile u8 = &region.memory[from + offset];
+            byte.* = byte.*;
+        }
     }
 
     /// Commits and pre-faults the pages of bytes `from .. to` (page multiples), so the hot
@@ -48,15 +63,10 @@ pub const Region = struct {
         assert(from % constants.page_bytes == 0 and to % constants.page_bytes == 0);
         const start: [*]align(page_alignment) u8 = @alignCast(region.memory.ptr + @as(usize, @intCast(from)));
         const length: usize = @intCast(to - from);
+        if (!linux) return region.touch(@intCast(from), length);
         posix.madvise(start, length, madvise_populate_write) catch |failure| switch (failure) {
             // Kernels before 5.14 lack MADV_POPULATE_WRITE: touch every page instead.
-            error.InvalidSyscall => {
-                var offset: usize = 0;
-                while (offset < length) : (offset += constants.page_bytes) {
-                    const byte: *volatile u8 = &start[offset];
-                    byte.* = byte.*;
-                }
-            },
+            error.InvalidSyscall => region.touch(@intCast(from), length),
             else => return error.OutOfMemory,
         };
     }
@@ -64,7 +74,13 @@ pub const Region = struct {
     /// Gives the pages back to the kernel but keeps the addresses mapped: a JavaScript view
     /// that outlives `close()` reads zeros instead of crashing the process.
     pub fn discard(region: Region) void {
-        posix.madvise(region.memory.ptr, region.memory.len, posix.MADV.DONTNEED) catch {};
+        if (linux) {
+            posix.madvise(region.memory.ptr, region.memory.len, posix.MADV.DONTNEED) catch {};
+            return;
+        }
+        // macOS's MADV_DONTNEED keeps the contents: map fresh zero pages over the range.
+        const fixed: posix.MAP = .{ .TYPE = .PRIVATE, .ANONYMOUS = true, .FIXED = true };
+        _ = posix.mmap(region.memory.ptr, region.memory.len, .{ .READ = true, .WRITE = true }, fixed, -1, 0) catch {};
     }
 
     /// Unmaps for good. Only once no view over the region can exist any more.
