@@ -18,6 +18,10 @@ export interface RuntimeAdapter {
   /** A size_t argument in the form this runtime passes fastest (BigInt on Deno, number on Bun). */
   usize(value: number): number | bigint;
   fileExists(path: string): boolean;
+  /** A file's bytes, or undefined if it cannot be read. */
+  readBytes(path: string): Uint8Array | undefined;
+  /** Writes a file through a temporary name and a rename, creating directories; an error message or undefined. */
+  writeFileAtomic(path: string, bytes: Uint8Array): string | undefined;
   readText(path: string): string | undefined;
   /** An environment variable, or undefined (also when the permission is missing). */
   env(name: string): string | undefined;

@@ -7,6 +7,7 @@
  */
 import type { RuntimeAdapter } from "./adapter.ts";
 import { mapType } from "./adapter.ts";
+import process from "node:process";
 import type { NativeSymbolsOf, NativeType, SymbolSpec } from "./symbols.ts";
 
 /** The part of `bun:ffi` hotpath uses. */
@@ -64,6 +65,24 @@ export async function loadBunAdapter(): Promise<RuntimeAdapter> {
         return fs.statSync(path).isFile();
       } catch {
         return false;
+      }
+    },
+    readBytes(path) {
+      try {
+        return new Uint8Array(fs.readFileSync(path));
+      } catch {
+        return undefined;
+      }
+    },
+    writeFileAtomic(path, bytes) {
+      try {
+        fs.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+        const temporary = `${path}.${process.pid}.tmp`;
+        fs.writeFileSync(temporary, bytes);
+        fs.renameSync(temporary, path);
+        return undefined;
+      } catch (error) {
+        return error instanceof Error ? error.message : String(error);
       }
     },
     readText(path) {

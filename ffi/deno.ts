@@ -47,6 +47,24 @@ export const denoAdapter: RuntimeAdapter = {
       return false;
     }
   },
+  readBytes(path) {
+    try {
+      return Deno.readFileSync(path);
+    } catch {
+      return undefined;
+    }
+  },
+  writeFileAtomic(path, bytes) {
+    try {
+      Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+      const temporary = `${path}.${Deno.pid}.tmp`;
+      Deno.writeFileSync(temporary, bytes);
+      Deno.renameSync(temporary, path);
+      return undefined;
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    }
+  },
   readText(path) {
     try {
       return Deno.readTextFileSync(path);

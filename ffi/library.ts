@@ -1,8 +1,11 @@
 /**
  * Finds, opens and checks libhotpath, once per thread (each Worker has its own module
- * instance). Search order: an explicit path, `HOTPATH_LIB`, the library built inside the
- * package, then `zig build` when Zig is available. The library stays loaded for the life of
- * the thread: calling into a closed library crashes (shared/PITFALLS.md 9).
+ * instance). Search order: an explicit path, `HOTPATH_LIB`; for a package on the file system
+ * the library built inside it, then its prebuilt library for this platform, then `zig build`
+ * when Zig is available; for a package imported by URL (JSR, https), its prebuilt library,
+ * fetched, checked against its SHA-256 and cached (ffi/prebuilt.ts) while this module
+ * loads. The library stays loaded for the life of the thread: calling into a closed library
+ * crashes (shared/PITFALLS.md 9).
  *
  * The same file is opened twice: by FFI for every call, and as a Node-API module for the one
  * thing FFI cannot do, an ArrayBuffer whose backing store tells the library when it is freed
@@ -15,6 +18,7 @@ import { adapter } from "./runtime.ts";
 import { HotpathError } from "./errors.ts";
 import { verifyAbi } from "./abi.ts";
 import { type NativeSymbols, symbols } from "./symbols.ts";
+import { noPrebuiltReason, prebuiltForHost, type RemoteLibrary, remoteLibrary } from "./prebuilt.ts";
 
 /** How to find the library. */
 export interface LoadOptions {
@@ -43,7 +47,7 @@ interface NodeApiExports {
   regionBuffer?: (id: number) => ArrayBuffer | undefined;
 }
 
-const libraryName = "libhotpath.so";
+const libraryName = process.platform === "darwin" ? "libhotpath.dylib" : "libhotpath.so";
 let loaded: Native | undefined;
 
 function packageRoot(): string | undefined {
@@ -75,6 +79,15 @@ function buildWithZig(root: string, tried: string[]): string | undefined {
   return undefined;
 }
 
+/**
+ * A package imported by URL gets its prebuilt library before anything asks for it: fetching is
+ * asynchronous, and opening the library (at the first pool) is not. Skipped on the file system
+ * and when HOTPATH_LIB names a library.
+ */
+const remote: RemoteLibrary | undefined = packageRoot() === undefined && !adapter.env("HOTPATH_LIB")
+  ? await remoteLibrary(new URL("..", import.meta.url))
+  : undefined;
+
 function locate(options: LoadOptions): string {
   if (options.path !== undefined) return options.path;
   const tried: string[] = [];
@@ -82,20 +95,29 @@ function locate(options: LoadOptions): string {
   if (fromEnvironment) return fromEnvironment;
   tried.push("HOTPATH_LIB is not set");
   const root = packageRoot();
-  if (root !== undefined) {
-    if (adapter.fileExists(builtLibrary(root))) return builtLibrary(root);
-    tried.push(`no library at ${builtLibrary(root)}`);
-    if (options.build !== false) {
-      const built = buildWithZig(root, tried);
-      if (built) return built;
-    }
-  } else {
-    tried.push(`the package is not on the file system (${import.meta.url})`);
+  if (root === undefined) {
+    if (remote?.path !== undefined) return remote.path;
+    tried.push(`the package is not on the file system (${import.meta.url})`, ...(remote?.tried ?? []));
+    throw notFound(tried);
   }
-  throw new HotpathError(
+  if (adapter.fileExists(builtLibrary(root))) return builtLibrary(root);
+  tried.push(`no library built at ${builtLibrary(root)}`);
+  const prebuilt = prebuiltForHost();
+  const prebuiltPath = prebuilt === undefined ? undefined : `${root}/prebuilt/${prebuilt.file}`;
+  if (prebuiltPath !== undefined && adapter.fileExists(prebuiltPath)) return prebuiltPath;
+  tried.push(prebuiltPath === undefined ? noPrebuiltReason() : `no prebuilt library at ${prebuiltPath}`);
+  if (options.build !== false) {
+    const built = buildWithZig(root, tried);
+    if (built) return built;
+  }
+  throw notFound(tried);
+}
+
+function notFound(tried: string[]): HotpathError {
+  return new HotpathError(
     "LIBRARY_NOT_FOUND",
-    `libhotpath was not found (${tried.join("; ")}). Run "node scripts/setup.mjs" in the hotpath ` +
-      "checkout to install Zig and build it, or set HOTPATH_LIB to the path of libhotpath.so.",
+    `libhotpath was not found (${tried.join("; ")}). Set HOTPATH_LIB to the path of a libhotpath ` +
+      `built for this platform, or build it from a checkout: node scripts/setup.mjs (installs Zig).`,
   );
 }
 

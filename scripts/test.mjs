@@ -20,7 +20,7 @@ const steps = [
   // ffi/abi.generated.ts must be what `zig build mirrors` writes from the current Zig sources.
   { name: "zig build mirrors-check", command: zig, args: ["build", "mirrors-check"], cwd: join(root, "zig") },
   // Every platform's prebuilt library compiles; the host's loads and serves a pool on both runtimes.
-  { name: "prebuilt libraries (6 platforms)", command: "node", args: ["scripts/prebuild.mjs"] },
+  { name: "prebuilt libraries (6 platforms)", command: "node", args: ["scripts/prebuild.mjs", "--check"] },
   // The test-only library tests/struct_zig_test.ts loads: built here, never by setup.
   { name: "zig build test-libs", command: zig, args: ["build", "test-libs"], cwd: join(root, "zig") },
   {

@@ -1,0 +1,134 @@
+/**
+ * hotpath imported by URL, as a remote Deno user imports it from JSR: the package directory is
+ * served over HTTP on 127.0.0.1, and fresh Deno processes with empty caches import it, so the
+ * loader has to fetch the prebuilt library for this platform, check its SHA-256 and cache it.
+ * Deno only: Bun installs packages on the file system (tests/install_test.ts covers that).
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, normalize } from "node:path";
+import { fileURLToPath } from "node:url";
+import { PREBUILT } from "../ffi/prebuilt.generated.ts";
+import { runtime, test } from "./harness.ts";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+interface Server {
+  port: number;
+  fetched: string[];
+  close(): Promise<void>;
+}
+
+/** Serves the package's files (GET only, nothing outside it); `tamper` corrupts libraries. */
+function serve(port: number, tamper = false): Server {
+  const fetched: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, (request) => {
+    const path = normalize(decodeURIComponent(new URL(request.url).pathname)).replace(/^\/+/, "");
+    const file = join(root, path);
+    if (!file.startsWith(root) || !existsSync(file)) return new Response("not found", { status: 404 });
+    if (path.startsWith("prebuilt/")) fetched.push(path);
+    const bytes = readFileSync(file);
+    if (tamper && path.startsWith("prebuilt/")) bytes[bytes.length - 1] ^= 0xff;
+    return new Response(bytes);
+  });
+  return { port: server.addr.port, fetched, close: () => server.shutdown() };
+}
+
+/**
+ * Runs a fresh Deno on a project that imports hotpath by URL; returns its one JSON line.
+ * Asynchronously: this process's event loop serves the child's downloads.
+ */
+async function runProject(
+  project: string,
+  port: number,
+  extraEnv: Record<string, string> = {},
+): Promise<Record<string, string>> {
+  const cache = join(project, "cache");
+  const env: Record<string, string> = { PATH: Deno.env.get("PATH") ?? "", HOME: project, NO_COLOR: "1" };
+  Object.assign(env, { DENO_DIR: join(project, "deno"), HOTPATH_CACHE_DIR: cache }, extraEnv);
+  const names = "HOTPATH_LIB,HOTPATH_CACHE_DIR,HOTPATH_PLATFORM,HOTPATH_DEBUG,DENO_DIR,XDG_CACHE_HOME,HOME";
+  const args = [
+    "run",
+    `--allow-import=127.0.0.1:${port}`,
+    `--allow-net=127.0.0.1:${port}`,
+    `--allow-read=${cache}`,
+    `--allow-write=${cache}`,
+    `--allow-env=${names}`,
+    "--allow-ffi",
+    join(project, "main.ts"),
+  ];
+  const command = new Deno.Command(Deno.execPath(), { args, cwd: project, env, clearEnv: true });
+  const result = await command.output();
+  const decoder = new TextDecoder();
+  const stdout = decoder.decode(result.stdout);
+  const last = stdout.trim().split("\n").at(-1) ?? "";
+  assert.ok(last.startsWith("{"), `no result from the child: ${stdout}\n${decoder.decode(result.stderr)}`);
+  return JSON.parse(last);
+}
+
+function project(port: number): string {
+  const directory = mkdtempSync(join(tmpdir(), "hotpath-remote-"));
+  writeFileSync(
+    join(directory, "main.ts"),
+    `import { HotpathError, libraryInfo, Pool } from "http://127.0.0.1:${port}/mod.ts";
+try {
+  using pool = new Pool({ blockSize: 64, capacity: 8 });
+  pool.free(pool.alloc());
+  console.log(JSON.stringify({ ok: "yes", path: libraryInfo().path }));
+} catch (error) {
+  if (!(error instanceof HotpathError)) throw error;
+  console.log(JSON.stringify({ ok: "no", code: error.code, message: error.message }));
+}
+`,
+  );
+  return directory;
+}
+
+const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
+
+if (runtime === "deno") {
+  test("a package imported by URL fetches, checks and caches its prebuilt library, then works offline", async () => {
+    const host = `${Deno.build.os === "darwin" ? "darwin" : "linux"}-${Deno.build.arch === "x86_64" ? "x64" : "arm64"}`;
+    if (!existsSync(join(root, "prebuilt", PREBUILT[host].file))) {
+      assert.equal(spawnSync("node", [join(root, "scripts", "prebuild.mjs")], { stdio: "ignore" }).status, 0);
+    }
+    let server = serve(0);
+    const port = server.port;
+    const directory = project(port);
+    try {
+      const first = await runProject(directory, port);
+      assert.equal(first.ok, "yes", first.message);
+      assert.ok(first.path.startsWith(join(directory, "cache")), first.path);
+      assert.equal(sha256(first.path), PREBUILT[host].sha256);
+      assert.deepEqual(server.fetched, [`prebuilt/${PREBUILT[host].file}`]);
+      await server.close();
+
+      assert.equal((await runProject(directory, port)).ok, "yes", "offline, from the cache");
+
+      writeFileSync(first.path, "not a library");
+      server = serve(port);
+      const repaired = await runProject(directory, port);
+      assert.equal(repaired.ok, "yes", repaired.message);
+      assert.equal(sha256(repaired.path), PREBUILT[host].sha256, "the corrupt cache entry was fetched again");
+      assert.equal(server.fetched.length, 1);
+      await server.close();
+
+      server = serve(port, true);
+      const tampered = await runProject(project(port), port);
+      assert.equal(tampered.code, "LIBRARY_NOT_FOUND");
+      assert.match(tampered.message, /SHA-256 [0-9a-f]{64}, not the expected [0-9a-f]{64}: refused/);
+
+      const unknown = await runProject(project(port), port, { HOTPATH_PLATFORM: "plan9-x64" });
+      assert.equal(unknown.code, "LIBRARY_NOT_FOUND");
+      assert.match(unknown.message, /no prebuilt library for platform plan9-x64 \(there are: linux-x64/);
+      assert.match(unknown.message, /Set HOTPATH_LIB/);
+    } finally {
+      await server.close().catch(() => {});
+    }
+  });
+}
