@@ -66,7 +66,8 @@ function zigCandidates(root: string): string[] {
   const version = manifest
     ? (JSON.parse(manifest) as { hotpath?: { zigVersion?: string } }).hotpath?.zigVersion
     : undefined;
-  if (version) candidates.unshift(`${root}/node_modules/.hotpath/zig-${version}/ziglang/zig`);
+  const installed = `${root}/node_modules/.hotpath/zig-${version}/ziglang/zig`;
+  if (version && adapter.fileExists(installed)) candidates.unshift(installed);
   return candidates;
 }
 
