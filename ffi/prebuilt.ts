@@ -62,7 +62,14 @@ export async function remoteLibrary(packageUrl: URL): Promise<RemoteLibrary> {
   const entry = prebuiltForHost();
   if (entry === undefined) return { tried: [noPrebuiltReason()] };
   const root = cacheRoot();
-  if (root === undefined) return { tried: ["no cache directory (set HOTPATH_CACHE_DIR or HOME)"] };
+  if (root === undefined) {
+    return {
+      tried: [
+        "no cache directory (set HOTPATH_CACHE_DIR or HOME; Deno reads them only with " +
+        "--allow-env=HOTPATH_LIB,HOTPATH_CACHE_DIR,HOTPATH_PLATFORM,DENO_DIR,XDG_CACHE_HOME,HOME)",
+      ],
+    };
+  }
   const name = entry.file.slice(entry.file.lastIndexOf("/") + 1);
   const path = `${root}/hotpath/${entry.sha256}/${name}`;
   const cached = adapter.readBytes(path);

@@ -7,41 +7,13 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import process from "node:process";
-import { fileURLToPath } from "node:url";
 import { PREBUILT } from "../ffi/prebuilt.generated.ts";
+import { jsrFiles, npmFiles, root } from "./package_files.ts";
 import { runtime, test } from "./harness.ts";
-
-const root = fileURLToPath(new URL("..", import.meta.url));
 
 function json(name: string): Record<string, unknown> {
   return JSON.parse(readFileSync(`${root}${name}`, "utf8"));
-}
-
-function output(command: string, args: string[]): string {
-  const result = spawnSync(command, args, { cwd: root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-  assert.equal(result.status, 0, `${command} ${args.join(" ")} failed:\n${result.stdout}${result.stderr}`);
-  return `${result.stdout}${result.stderr}`;
-}
-
-/** Files `npm pack` would publish, relative to the package root. */
-function npmFiles(): Set<string> {
-  const packed = JSON.parse(output("npm", ["pack", "--dry-run", "--json", "--silent"])) as {
-    files: { path: string }[];
-  }[];
-  return new Set(packed[0].files.map((file) => file.path));
-}
-
-/** Files `deno publish` would publish, relative to the package root. */
-function jsrFiles(): Set<string> {
-  const listed = output(Deno.execPath(), ["publish", "--dry-run", "--allow-dirty"]);
-  const prefix = `file://${root}`;
-  return new Set(
-    listed.split("\n").map((line) => line.trim().split(" ")[0]).filter((url) => url.startsWith(prefix))
-      .map((url) => url.slice(prefix.length)),
-  );
 }
 
 const without = (files: Set<string>, ...names: string[]) => [...files].filter((file) => !names.includes(file)).sort();
@@ -59,7 +31,7 @@ if (runtime === "deno") {
 
   test("npm pack and deno publish list the same files: sources and every prebuilt library, no tests", () => {
     const npm = npmFiles();
-    const jsr = jsrFiles();
+    const jsr = jsrFiles(Deno.execPath());
     assert.deepEqual(without(npm, "package.json"), without(jsr, "package.json", "deno.json"));
     for (const library of Object.values(PREBUILT)) assert.ok(npm.has(`prebuilt/${library.file}`), library.file);
     for (const needed of ["mod.ts", "README.md", "LICENSE", "ffi/library.ts", "zig/build.zig"]) {

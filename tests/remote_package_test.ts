@@ -1,6 +1,6 @@
 /**
- * hotpath imported by URL, as a remote Deno user imports it from JSR: the package directory is
- * served over HTTP on 127.0.0.1, and fresh Deno processes with empty caches import it, so the
+ * hotpath imported by URL, as a remote Deno user imports it from JSR: the files `deno publish`
+ * would upload (and nothing else) are served over HTTP on 127.0.0.1, and fresh Deno processes with empty caches import it, so the
  * loader has to fetch the prebuilt library for this platform, check its SHA-256 and cache it.
  * Deno only: Bun installs packages on the file system (tests/install_test.ts covers that).
  *
@@ -15,8 +15,10 @@ import { join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PREBUILT } from "../ffi/prebuilt.generated.ts";
 import { runtime, test } from "./harness.ts";
+import { jsrFiles } from "./package_files.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
+let published: Set<string> | undefined;
 
 interface Server {
   port: number;
@@ -24,13 +26,13 @@ interface Server {
   close(): Promise<void>;
 }
 
-/** Serves the package's files (GET only, nothing outside it); `tamper` corrupts libraries. */
+/** Serves the published package's files (GET only, nothing else); `tamper` corrupts libraries. */
 function serve(port: number, tamper = false): Server {
   const fetched: string[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, (request) => {
     const path = normalize(decodeURIComponent(new URL(request.url).pathname)).replace(/^\/+/, "");
     const file = join(root, path);
-    if (!file.startsWith(root) || !existsSync(file)) return new Response("not found", { status: 404 });
+    if (!published?.has(path)) return new Response("not found", { status: 404 });
     if (path.startsWith("prebuilt/")) fetched.push(path);
     const bytes = readFileSync(file);
     if (tamper && path.startsWith("prebuilt/")) bytes[bytes.length - 1] ^= 0xff;
@@ -47,6 +49,7 @@ async function runProject(
   project: string,
   port: number,
   extraEnv: Record<string, string> = {},
+  allowEnv = true,
 ): Promise<Record<string, string>> {
   const cache = join(project, "cache");
   const env: Record<string, string> = { PATH: Deno.env.get("PATH") ?? "", HOME: project, NO_COLOR: "1" };
@@ -58,7 +61,7 @@ async function runProject(
     `--allow-net=127.0.0.1:${port}`,
     `--allow-read=${cache}`,
     `--allow-write=${cache}`,
-    `--allow-env=${names}`,
+    ...(allowEnv ? [`--allow-env=${names}`] : []),
     "--allow-ffi",
     join(project, "main.ts"),
   ];
@@ -97,6 +100,7 @@ if (runtime === "deno") {
     if (!existsSync(join(root, "prebuilt", PREBUILT[host].file))) {
       assert.equal(spawnSync("node", [join(root, "scripts", "prebuild.mjs")], { stdio: "ignore" }).status, 0);
     }
+    published = jsrFiles(Deno.execPath());
     let server = serve(0);
     const port = server.port;
     const directory = project(port);
@@ -127,6 +131,10 @@ if (runtime === "deno") {
       assert.equal(unknown.code, "LIBRARY_NOT_FOUND");
       assert.match(unknown.message, /no prebuilt library for platform plan9-x64 \(there are: linux-x64/);
       assert.match(unknown.message, /Set HOTPATH_LIB/);
+
+      const noEnvironment = await runProject(project(port), port, {}, false);
+      assert.equal(noEnvironment.code, "LIBRARY_NOT_FOUND");
+      assert.match(noEnvironment.message, /no cache directory .*--allow-env=HOTPATH_LIB,HOTPATH_CACHE_DIR/);
     } finally {
       await server.close().catch(() => {});
     }
