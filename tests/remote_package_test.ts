@@ -1,7 +1,8 @@
 /**
  * hotpath imported by URL, as a remote Deno user imports it from JSR: the files `deno publish`
- * would upload (and nothing else) are served over HTTP on 127.0.0.1, and fresh Deno processes with empty caches import it, so the
- * loader has to fetch the prebuilt library for this platform, check its SHA-256 and cache it.
+ * would upload (and nothing else) are served over HTTP on 127.0.0.1, and fresh Deno processes
+ * with empty caches import it, so the loader has to fetch the prebuilt library for this
+ * platform, check its SHA-256 and cache it.
  * Deno only: Bun installs packages on the file system (tests/install_test.ts covers that).
  *
  * @module
