@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bun, capture, deno, denoPermissions, env, root, zig } from "./tools.mjs";
+import { bun, capture, deno, denoPermissions, env, hostPlatform, root, zig } from "./tools.mjs";
 
 /** Platform names as Node spells them (process.platform-process.arch), with the Zig target. */
 const PLATFORMS = [
@@ -47,7 +47,7 @@ function sha256(bytes) {
 
 /** Loads the host's prebuilt library in a child of each runtime and makes a pool with it. */
 function checkHost(entries) {
-  const host = entries.find((entry) => entry.platform === `${process.platform}-${process.arch}`);
+  const host = entries.find((entry) => entry.platform === hostPlatform);
   if (host === undefined) return console.log(`prebuild: no prebuilt library for this host to load`);
   const script = join(root, "tests", "fixtures", "prebuilt_smoke.ts");
   const childEnv = { ...env, HOTPATH_LIB: join(outDir, host.file) };

@@ -3,9 +3,16 @@
 // Ends with one line "hotpath: N passed, N failed" and a non-zero exit on any failure.
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { bun, deno, denoPermissions, env, root, zig } from "./tools.mjs";
+import { existsSync } from "node:fs";
+import { bun, deno, denoPermissions, env, hostPrebuiltLibrary, root, zig } from "./tools.mjs";
 
 const denoRun = denoPermissions.run;
+
+/**
+ * The Deno and Bun suites run on the library users get: the host's prebuilt one (baseline CPU,
+ * stripped), built by the step before them. Without one for this host, on the zig-out build.
+ */
+const shipped = () => existsSync(hostPrebuiltLibrary) ? { HOTPATH_LIB: hostPrebuiltLibrary } : {};
 
 /** Each step: a command, and how to count its tests (default: the step is one test). */
 const steps = [
@@ -27,9 +34,10 @@ const steps = [
     name: "deno test",
     command: deno,
     args: ["test", ...denoRun, ...denoPermissions.test, "tests/", "bench/"],
+    env: shipped,
     count: denoCounts,
   },
-  { name: "bun test", command: bun, args: ["test", "tests/", "bench/"], count: bunCounts },
+  { name: "bun test", command: bun, args: ["test", "tests/", "bench/"], env: shipped, count: bunCounts },
   {
     name: "deno test --doc (every @example runs)",
     command: deno,
@@ -72,7 +80,13 @@ function bunCounts(output) {
 function runStep(step) {
   return new Promise((resolve) => {
     console.log(`\n=== ${step.name}`);
-    const child = spawn(step.command, step.args, { cwd: step.cwd ?? root, env, stdio: ["ignore", "pipe", "pipe"] });
+    const stepEnv = { ...env, ...step.env?.() };
+    if (stepEnv.HOTPATH_LIB) console.log(`(HOTPATH_LIB=${stepEnv.HOTPATH_LIB})`);
+    const child = spawn(step.command, step.args, {
+      cwd: step.cwd ?? root,
+      env: stepEnv,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     const forward = (stream) => (chunk) => {
       output += chunk;

@@ -1,6 +1,6 @@
 // Where the project's own toolchain lives. Everything is installed inside the
 // repository (node_modules/), never globally, so a clean clone sets itself up.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnSync } from "node:child_process";
@@ -19,6 +19,18 @@ export const zig = join(zigDir, "ziglang", process.platform === "win32" ? "zig.e
 export const deno = join(root, "node_modules", ".bin", "deno");
 export const bun = join(root, "node_modules", ".bin", "bun");
 export const library = join(root, "zig", "zig-out", "lib", "libhotpath.so");
+
+/** This host as prebuilt/ names platforms (ffi/prebuilt.ts decides the same way at run time). */
+export const hostPlatform = `${process.platform}-${process.arch}` +
+  (["/lib/ld-musl-x86_64.so.1", "/lib/ld-musl-aarch64.so.1"].some((file) => existsSync(file)) ? "-musl" : "");
+
+/** The prebuilt library for this host, as shipped in the packages (scripts/prebuild.mjs). */
+export const hostPrebuiltLibrary = join(
+  root,
+  "prebuilt",
+  hostPlatform,
+  process.platform === "darwin" ? "libhotpath.dylib" : "libhotpath.so",
+);
 
 /** Environment for child processes: Zig's cache stays inside the repository. */
 export const env = {

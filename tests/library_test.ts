@@ -125,7 +125,7 @@ test("loadLibrary without a built library: LIBRARY_NOT_FOUND with build false, z
     const script = join(directory, "tests", "fixtures", "load_library.ts");
     // The project's own Zig cache, as scripts/ uses it: a cold cache costs 90 s of compiling.
     const environment = {
-      HOTPATH_LIB: undefined,
+      HOTPATH_LIB: "", // empty, not undefined: Deno's child_process keeps a parent variable left out of env
       ZIG_GLOBAL_CACHE_DIR: process.env.ZIG_GLOBAL_CACHE_DIR ??
         join(packageRoot, "node_modules", ".hotpath", "zig-cache"),
     };
