@@ -75,13 +75,14 @@ export async function loadBunAdapter(): Promise<RuntimeAdapter> {
       }
     },
     writeFileAtomic(path, bytes) {
+      const temporary = `${path}.${crypto.randomUUID()}.tmp`; // unique: Workers share a pid
       try {
         fs.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-        const temporary = `${path}.${process.pid}.tmp`;
         fs.writeFileSync(temporary, bytes);
         fs.renameSync(temporary, path);
         return undefined;
       } catch (error) {
+        fs.rmSync(temporary, { force: true });
         return error instanceof Error ? error.message : String(error);
       }
     },

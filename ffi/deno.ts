@@ -55,13 +55,16 @@ export const denoAdapter: RuntimeAdapter = {
     }
   },
   writeFileAtomic(path, bytes) {
+    const temporary = `${path}.${crypto.randomUUID()}.tmp`; // unique: Workers share a pid
     try {
       Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-      const temporary = `${path}.${Deno.pid}.tmp`;
       Deno.writeFileSync(temporary, bytes);
       Deno.renameSync(temporary, path);
       return undefined;
     } catch (error) {
+      try {
+        Deno.removeSync(temporary);
+      } catch { /* never written */ }
       return error instanceof Error ? error.message : String(error);
     }
   },

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -121,6 +121,14 @@ if (runtime === "deno") {
       assert.equal(repaired.ok, "yes", repaired.message);
       assert.equal(sha256(repaired.path), PREBUILT[host].sha256, "the corrupt cache entry was fetched again");
       assert.equal(server.fetched.length, 1);
+
+      const racing = project(port);
+      const together = await Promise.all([1, 2, 3, 4].map(() => runProject(racing, port)));
+      assert.deepEqual(together.map((result) => result.ok), ["yes", "yes", "yes", "yes"], "four first runs at once");
+      const cached = join(racing, "cache", "hotpath", PREBUILT[host].sha256);
+      assert.deepEqual(readdirSync(cached), [PREBUILT[host].file.split("/")[1]], "no temporary file is left");
+      assert.equal(sha256(join(cached, PREBUILT[host].file.split("/")[1])), PREBUILT[host].sha256);
+
       await server.close();
 
       server = serve(port, true);
