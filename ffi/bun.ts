@@ -7,7 +7,6 @@
  */
 import type { RuntimeAdapter } from "./adapter.ts";
 import { mapType } from "./adapter.ts";
-import process from "node:process";
 import type { NativeSymbolsOf, NativeType, SymbolSpec } from "./symbols.ts";
 
 /** The part of `bun:ffi` hotpath uses. */
