@@ -51,6 +51,7 @@ async function runProject(
   port: number,
   extraEnv: Record<string, string> = {},
   allowEnv = true,
+  script = "main.ts",
 ): Promise<Record<string, string>> {
   const cache = join(project, "cache");
   const env: Record<string, string> = { PATH: Deno.env.get("PATH") ?? "", HOME: project, NO_COLOR: "1" };
@@ -60,11 +61,11 @@ async function runProject(
     "run",
     `--allow-import=127.0.0.1:${port}`,
     `--allow-net=127.0.0.1:${port}`,
-    `--allow-read=${cache}`,
+    `--allow-read=${cache},${join(project, "worker.ts")}`, // a Worker reads its own script
     `--allow-write=${cache}`,
     ...(allowEnv ? [`--allow-env=${names}`] : []),
     "--allow-ffi",
-    join(project, "main.ts"),
+    join(project, script),
   ];
   const command = new Deno.Command(Deno.execPath(), { args, cwd: project, env, clearEnv: true });
   const result = await command.output();
@@ -75,21 +76,37 @@ async function runProject(
   return JSON.parse(last);
 }
 
-function project(port: number): string {
-  const directory = mkdtempSync(join(tmpdir(), "hotpath-remote-"));
-  writeFileSync(
-    join(directory, "main.ts"),
-    `import { HotpathError, libraryInfo, Pool } from "http://127.0.0.1:${port}/mod.ts";
+/** What each project runs: a pool, then its result through `report` (an expression). */
+function usePool(port: number, report: string): string {
+  return `import { HotpathError, libraryInfo, Pool } from "http://127.0.0.1:${port}/mod.ts";
+const report = ${report};
 try {
   using pool = new Pool({ blockSize: 64, capacity: 8 });
   pool.free(pool.alloc());
-  console.log(JSON.stringify({ ok: "yes", path: libraryInfo().path }));
+  report({ ok: "yes", path: libraryInfo().path });
 } catch (error) {
   if (!(error instanceof HotpathError)) throw error;
-  console.log(JSON.stringify({ ok: "no", code: error.code, message: error.message }));
+  report({ ok: "no", code: error.code, message: error.message });
 }
-`,
-  );
+`;
+}
+
+/** Four Workers that import hotpath at once: their first runs race in one process. */
+const workersMain = `const results = await Promise.all([0, 1, 2, 3].map(() => new Promise((resolve) => {
+  const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+  worker.onmessage = (event) => { resolve(event.data); worker.terminate(); };
+  worker.onerror = (event) => { event.preventDefault(); resolve({ ok: "no", message: event.message }); };
+})));
+const ok = results.every((result) => result.ok === "yes") ? "yes" : "no";
+console.log(JSON.stringify({ ok, path: results[0].path, message: JSON.stringify(results) }));
+`;
+
+/** A project that imports hotpath by URL: main.ts in this thread, workers.ts in four Workers. */
+function project(port: number): string {
+  const directory = mkdtempSync(join(tmpdir(), "hotpath-remote-"));
+  writeFileSync(join(directory, "main.ts"), usePool(port, "(result: object) => console.log(JSON.stringify(result))"));
+  writeFileSync(join(directory, "worker.ts"), usePool(port, "(result: object) => self.postMessage(result)"));
+  writeFileSync(join(directory, "workers.ts"), workersMain);
   return directory;
 }
 
@@ -129,6 +146,12 @@ if (runtime === "deno") {
       assert.deepEqual(readdirSync(cached), [PREBUILT[host].file.split("/")[1]], "no temporary file is left");
       assert.equal(sha256(join(cached, PREBUILT[host].file.split("/")[1])), PREBUILT[host].sha256);
 
+      const workers = project(port);
+      const fromWorkers = await runProject(workers, port, {}, true, "workers.ts");
+      assert.equal(fromWorkers.ok, "yes", fromWorkers.message);
+      assert.deepEqual(readdirSync(join(workers, "cache", "hotpath", PREBUILT[host].sha256)), [
+        PREBUILT[host].file.split("/")[1],
+      ], "four Workers of one process, one cached file, no temporary file");
       await server.close();
 
       server = serve(port, true);
