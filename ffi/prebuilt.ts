@@ -47,6 +47,22 @@ async function sha256(bytes: Uint8Array): Promise<string> {
   return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
+/** The body, or its first `limit` + 1 bytes when it is longer: a hostile server cannot fill memory. */
+async function readAtMost(response: Response, limit: number): Promise<Uint8Array> {
+  const body = new Uint8Array(limit + 1);
+  let length = 0;
+  const reader = response.body?.getReader();
+  while (reader !== undefined && length <= limit) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const take = Math.min(value.length, body.length - length);
+    body.set(value.subarray(0, take), length);
+    length += take;
+  }
+  await reader?.cancel().catch(() => {});
+  return body.subarray(0, length);
+}
+
 /** Where a fetched library ends up, and what was tried on the way. */
 export interface RemoteLibrary {
   path?: string;
@@ -81,7 +97,11 @@ export async function remoteLibrary(packageUrl: URL): Promise<RemoteLibrary> {
   try {
     const response = await fetch(url);
     if (!response.ok) return { tried: [...tried, `fetching ${url} answered ${response.status}`] };
-    const bytes = new Uint8Array(await response.arrayBuffer());
+    const bytes = await readAtMost(response, entry.bytes);
+    if (bytes.length !== entry.bytes) {
+      const size = bytes.length > entry.bytes ? `more than ${entry.bytes}` : String(bytes.length);
+      return { tried: [...tried, `${url} is ${size} bytes, not the expected ${entry.bytes}: refused`] };
+    }
     const digest = await sha256(bytes);
     if (digest !== entry.sha256) {
       return { tried: [...tried, `${url} has SHA-256 ${digest}, not the expected ${entry.sha256}: refused`] };

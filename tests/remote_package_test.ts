@@ -27,8 +27,8 @@ interface Server {
   close(): Promise<void>;
 }
 
-/** Serves the published package's files (GET only, nothing else); `tamper` corrupts libraries. */
-function serve(port: number, tamper = false): Server {
+/** Serves the published package's files (GET only); `tamper` corrupts libraries: a bit or a size. */
+function serve(port: number, tamper: "none" | "flip" | "grow" = "none"): Server {
   const fetched: string[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, (request) => {
     const path = normalize(decodeURIComponent(new URL(request.url).pathname)).replace(/^\/+/, "");
@@ -36,7 +36,9 @@ function serve(port: number, tamper = false): Server {
     if (!published?.has(path)) return new Response("not found", { status: 404 });
     if (path.startsWith("prebuilt/")) fetched.push(path);
     const bytes = readFileSync(file);
-    if (tamper && path.startsWith("prebuilt/")) bytes[bytes.length - 1] ^= 0xff;
+    if (!path.startsWith("prebuilt/") || tamper === "none") return new Response(bytes);
+    if (tamper === "grow") return new Response(new Uint8Array([...bytes, 0]));
+    bytes[bytes.length - 1] ^= 0xff;
     return new Response(bytes);
   });
   return { port: server.addr.port, fetched, close: () => server.shutdown() };
@@ -154,10 +156,16 @@ if (runtime === "deno") {
       ], "four Workers of one process, one cached file, no temporary file");
       await server.close();
 
-      server = serve(port, true);
+      server = serve(port, "flip");
       const tampered = await runProject(project(port), port);
       assert.equal(tampered.code, "LIBRARY_NOT_FOUND");
       assert.match(tampered.message, /SHA-256 [0-9a-f]{64}, not the expected [0-9a-f]{64}: refused/);
+      await server.close();
+
+      server = serve(port, "grow");
+      const grown = await runProject(project(port), port);
+      assert.equal(grown.code, "LIBRARY_NOT_FOUND");
+      assert.match(grown.message, /is more than \d+ bytes, not the expected \d+: refused/);
 
       const unknown = await runProject(project(port), port, { HOTPATH_PLATFORM: "plan9-x64" });
       assert.equal(unknown.code, "LIBRARY_NOT_FOUND");
