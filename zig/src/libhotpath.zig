@@ -12,5 +12,6 @@ test {
     _ = @import("memory/pool.zig");
     _ = @import("memory/arena.zig");
     _ = @import("memory/registry.zig");
+    _ = @import("memory/shared_free_list.zig");
     _ = @import("system/clock.zig");
 }
