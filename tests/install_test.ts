@@ -14,11 +14,10 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import process from "node:process";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { prebuiltForHost } from "../ffi/prebuilt.ts";
 import { runtime, test } from "./harness.ts";
+import { hostPrebuilt, root } from "./package_files.ts";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
 const prebuilt = prebuiltForHost();
 
 /** Runs a command to completion; fails the test with its output when it fails. */
@@ -31,9 +30,7 @@ function run(command: string, args: string[], cwd: string, env?: Record<string, 
 
 /** The package as `npm pack` makes it, in a fresh directory. */
 function pack(): string {
-  if (!existsSync(join(root, "prebuilt", prebuilt?.file ?? "none"))) {
-    run("node", [join(root, "scripts", "prebuild.mjs")], root);
-  }
+  hostPrebuilt();
   const directory = mkdtempSync(join(tmpdir(), "hotpath-pack-"));
   run("npm", ["pack", "--silent", "--pack-destination", directory], root);
   const tarball = readdirSync(directory).find((name) => name.endsWith(".tgz"));
@@ -80,7 +77,7 @@ function runApp(project: string, extra: Record<string, string> = {}): Record<str
 const name = "the npm package installs into a Bun project with bun add and runs on its prebuilt library, with no Zig";
 if (runtime === "bun" && prebuilt !== undefined) {
   test(name, () => {
-    assert.equal(spawnSync("zig", ["version"], { env: cleanEnv(root) }).error !== undefined, true, "zig is reachable");
+    assert.ok(spawnSync("zig", ["version"], { env: cleanEnv(root) }).error, "zig is reachable");
     const project = install(pack());
     const installed = join(project, "node_modules", "@hotpath", "core");
     const result = runApp(project);

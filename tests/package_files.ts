@@ -7,7 +7,11 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import process from "node:process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { PrebuiltLibrary } from "../ffi/prebuilt.generated.ts";
+import { prebuiltForHost } from "../ffi/prebuilt.ts";
 
 export const root: string = fileURLToPath(new URL("..", import.meta.url));
 
@@ -34,4 +38,12 @@ export function jsrFiles(deno: string): Set<string> {
     listed.split("\n").map((line) => line.trim().split(" ")[0]).filter((url) => url.startsWith(prefix))
       .map((url) => url.slice(prefix.length)),
   );
+}
+
+/** This host's prebuilt library, built first if prebuilt/ lacks it (a run of one test file). */
+export function hostPrebuilt(): PrebuiltLibrary {
+  const library = prebuiltForHost();
+  assert.ok(library, "no prebuilt library for this host");
+  if (!existsSync(join(root, "prebuilt", library.file))) output("node", [join(root, "scripts", "prebuild.mjs")]);
+  return library;
 }

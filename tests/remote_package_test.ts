@@ -8,17 +8,13 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, normalize } from "node:path";
-import { fileURLToPath } from "node:url";
-import { PREBUILT } from "../ffi/prebuilt.generated.ts";
 import { runtime, test } from "./harness.ts";
-import { jsrFiles } from "./package_files.ts";
+import { hostPrebuilt, jsrFiles, root } from "./package_files.ts";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
 let published: Set<string> | undefined;
 
 interface Server {
@@ -116,10 +112,8 @@ const sha256 = (path: string) => createHash("sha256").update(readFileSync(path))
 
 if (runtime === "deno") {
   test("a package imported by URL fetches, checks and caches its prebuilt library, then works offline", async () => {
-    const host = `${Deno.build.os === "darwin" ? "darwin" : "linux"}-${Deno.build.arch === "x86_64" ? "x64" : "arm64"}`;
-    if (!existsSync(join(root, "prebuilt", PREBUILT[host].file))) {
-      assert.equal(spawnSync("node", [join(root, "scripts", "prebuild.mjs")], { stdio: "ignore" }).status, 0);
-    }
+    const library = hostPrebuilt();
+    const fileName = library.file.slice(library.file.lastIndexOf("/") + 1);
     published = jsrFiles(Deno.execPath());
     let server = serve(0);
     const port = server.port;
@@ -128,8 +122,8 @@ if (runtime === "deno") {
       const first = await runProject(directory, port);
       assert.equal(first.ok, "yes", first.message);
       assert.ok(first.path.startsWith(join(directory, "cache")), first.path);
-      assert.equal(sha256(first.path), PREBUILT[host].sha256);
-      assert.deepEqual(server.fetched, [`prebuilt/${PREBUILT[host].file}`]);
+      assert.equal(sha256(first.path), library.sha256);
+      assert.deepEqual(server.fetched, [`prebuilt/${library.file}`]);
       await server.close();
 
       assert.equal((await runProject(directory, port)).ok, "yes", "offline, from the cache");
@@ -138,21 +132,21 @@ if (runtime === "deno") {
       server = serve(port);
       const repaired = await runProject(directory, port);
       assert.equal(repaired.ok, "yes", repaired.message);
-      assert.equal(sha256(repaired.path), PREBUILT[host].sha256, "the corrupt cache entry was fetched again");
+      assert.equal(sha256(repaired.path), library.sha256, "the corrupt cache entry was fetched again");
       assert.equal(server.fetched.length, 1);
 
       const racing = project(port);
       const together = await Promise.all([1, 2, 3, 4].map(() => runProject(racing, port)));
       assert.deepEqual(together.map((result) => result.ok), ["yes", "yes", "yes", "yes"], "four first runs at once");
-      const cached = join(racing, "cache", "hotpath", PREBUILT[host].sha256);
-      assert.deepEqual(readdirSync(cached), [PREBUILT[host].file.split("/")[1]], "no temporary file is left");
-      assert.equal(sha256(join(cached, PREBUILT[host].file.split("/")[1])), PREBUILT[host].sha256);
+      const cached = join(racing, "cache", "hotpath", library.sha256);
+      assert.deepEqual(readdirSync(cached), [fileName], "no temporary file is left");
+      assert.equal(sha256(join(cached, fileName)), library.sha256);
 
       const workers = project(port);
       const fromWorkers = await runProject(workers, port, {}, true, "workers.ts");
       assert.equal(fromWorkers.ok, "yes", fromWorkers.message);
-      assert.deepEqual(readdirSync(join(workers, "cache", "hotpath", PREBUILT[host].sha256)), [
-        PREBUILT[host].file.split("/")[1],
+      assert.deepEqual(readdirSync(join(workers, "cache", "hotpath", library.sha256)), [
+        fileName,
       ], "four Workers of one process, one cached file, no temporary file");
       await server.close();
 
