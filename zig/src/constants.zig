@@ -5,7 +5,7 @@ const std = @import("std");
 const assert = std.debug.assert;
 
 /// Bumped whenever an exported signature or a shared layout changes.
-pub const abi_version: u32 = 3;
+pub const abi_version: u32 = 4;
 
 /// Pools and arenas alive, or closed and waiting for their views to be collected.
 pub const slots_max: u32 = 1 << 14;
@@ -35,6 +35,13 @@ pub const block_alignment_min: u32 = 4;
 pub const config_bytes: u32 = 64;
 /// JavaScript realms (the main thread and each Worker) that may hold views of one region.
 pub const holders_max: u32 = 1 << 16;
+/// Per-Worker caches of one SharedPool: Workers and processes attached at once. An allocated
+/// block's owner byte holds its cache's index + 1, so at most 254.
+pub const shared_caches_max: u32 = 254;
+/// Handles one SharedPool cache holds; refill and flush move half of it in one call.
+pub const shared_cache_capacity_max: u32 = 4096;
+/// Bytes of a named region's path, including the `/dev/shm/` a bare name gets.
+pub const shared_path_bytes_max: u32 = 256;
 
 comptime {
     assert(slots_max == 1 << slot_bits);

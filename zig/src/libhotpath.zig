@@ -1,6 +1,7 @@
 //! The root of libhotpath.so: the FFI exports and the Node-API entry point.
 comptime {
     _ = @import("abi/exports.zig");
+    _ = @import("abi/shared_exports.zig");
     _ = @import("abi/napi.zig");
 }
 
@@ -13,5 +14,10 @@ test {
     _ = @import("memory/arena.zig");
     _ = @import("memory/registry.zig");
     _ = @import("memory/shared_free_list.zig");
+    _ = @import("memory/shared_region.zig");
+    _ = @import("memory/shared_pool.zig");
+    _ = @import("memory/shared_pool_test.zig");
+    _ = @import("abi/shared_exports.zig");
+    _ = @import("system/liveness.zig");
     _ = @import("system/clock.zig");
 }

@@ -18,6 +18,20 @@ pub const Status = enum(c_int) {
     limit_reached = -7,
     /// Shared state fails a consistency check: something wrote over pool metadata.
     corrupted = -8,
+    /// A named region of another format, kind, ABI or layout version.
+    incompatible = -9,
+    /// The name exists already (creation is exclusive).
+    already_exists = -10,
+    /// No region of that name.
+    not_found = -11,
+    /// The file belongs to another user or others may read or write it.
+    permission_denied = -12,
+    /// The file system of a named region (/dev/shm) has too little room.
+    no_space = -13,
+    /// Not available on this operating system.
+    unsupported = -14,
+    /// A path that is not a usable file name.
+    invalid_path = -15,
 
     pub fn code(status: Status) c_int {
         return @backingInt(status);

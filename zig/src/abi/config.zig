@@ -20,6 +20,22 @@ pub const PoolConfig = extern struct {
     reserved: [10]u32,
 };
 
+pub const SharedPoolConfig = extern struct {
+    config_bytes: u32,
+    block_size: u32,
+    capacity: u32,
+    /// `capacity` for a fixed pool.
+    capacity_max: u32,
+    /// 0 for a fixed pool.
+    grow_chunk: u32,
+    alignment: u32,
+    /// Workers and processes that may attach at once (one cache each).
+    caches_max: u32,
+    /// Handles per cache.
+    cache_capacity: u32,
+    reserved: [8]u32,
+};
+
 pub const ArenaConfig = extern struct {
     config_bytes: u32,
     capacity: u32,
@@ -30,6 +46,7 @@ pub const ArenaConfig = extern struct {
 comptime {
     assert(@sizeOf(PoolConfig) == constants.config_bytes);
     assert(@sizeOf(ArenaConfig) == constants.config_bytes);
+    assert(@sizeOf(SharedPoolConfig) == constants.config_bytes);
     assert(@alignOf(PoolConfig) == 4);
     assert(@alignOf(ArenaConfig) == 4);
 }

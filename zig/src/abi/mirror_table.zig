@@ -9,6 +9,8 @@ const constants = @import("../constants.zig");
 const layout = @import("../layout.zig");
 const config = @import("config.zig");
 const Status = @import("../status.zig").Status;
+const shared_pool = @import("../memory/shared_pool.zig");
+const shared_exports = @import("shared_exports.zig");
 
 pub const Entry = struct {
     /// The TypeScript object the entry belongs to, e.g. "PoolHeader", "limits", "Status".
@@ -24,6 +26,23 @@ pub const structs = .{
     .{ "ArenaHeader", layout.ArenaHeader },
     .{ "PoolConfig", config.PoolConfig },
     .{ "ArenaConfig", config.ArenaConfig },
+    .{ "SharedPoolConfig", config.SharedPoolConfig },
+    .{ "SharedPoolHeader", shared_pool.Header },
+    .{ "SharedCacheHeader", shared_pool.CacheHeader },
+    .{ "SharedStats", shared_exports.StatsOut },
+    .{ "SharedGeometry", shared_exports.GeometryOut },
+    .{ "SharedCacheInfo", shared_exports.CacheInfoOut },
+};
+
+/// Values of SharedPool's region format that TypeScript reads or writes (tests forge headers).
+const shared_values = .{
+    .{ "shared_magic_low", shared_pool.magic & 0xffff_ffff },
+    .{ "shared_magic_high", shared_pool.magic >> 32 },
+    .{ "shared_layout_version", shared_pool.layout_version },
+    .{ "shared_kind", shared_pool.kind_shared_pool },
+    .{ "shared_ready", shared_pool.ready_value },
+    .{ "shared_closed_count", shared_pool.closed_count },
+    .{ "shared_handles_word", shared_pool.handles_word },
 };
 
 pub const entries: []const Entry = &build();
@@ -35,6 +54,7 @@ fn countEntries() usize {
         if (isLimit(@TypeOf(@field(constants, name)))) count += 1;
     }
     count += 2; // the two magic values
+    count += shared_values.len;
     count += @typeInfo(Status).@"enum".field_names.len;
     count += @typeInfo(layout.BlockState).@"enum".field_names.len;
     return count;
@@ -66,6 +86,10 @@ fn build() [countEntries()]Entry {
     result[index] = .{ .group = "limits", .name = "pool_magic", .value = layout.PoolHeader.magic_value };
     result[index + 1] = .{ .group = "limits", .name = "arena_magic", .value = layout.ArenaHeader.magic_value };
     index += 2;
+    for (shared_values) |pair| {
+        result[index] = .{ .group = "limits", .name = pair[0], .value = pair[1] };
+        index += 1;
+    }
     const status = @typeInfo(Status).@"enum";
     for (status.field_names, status.field_values) |name, value| {
         result[index] = .{ .group = "Status", .name = name, .value = value };

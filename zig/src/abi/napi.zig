@@ -10,6 +10,7 @@
 const std = @import("std");
 const assert = std.debug.assert;
 const registry = @import("../memory/registry.zig");
+const shared_exports = @import("shared_exports.zig");
 
 const Env = ?*opaque {};
 const Value = ?*opaque {};
@@ -48,20 +49,20 @@ export fn napi_register_module_v1(env: Env, exports: Value) callconv(.c) Value {
     return exports;
 }
 
-/// regionBuffer(id: number): ArrayBuffer | undefined. Undefined for anything but the id of a
-/// live region (JavaScript turns that into a HotpathError).
+/// regionBuffer(id: number, cacheToken?: number): ArrayBuffer | undefined. Undefined for
+/// anything but the id of a live region (JavaScript turns that into a HotpathError). A shared
+/// pool's buffer carries its realm's cache token: when the buffer goes, so does the cache.
 fn regionBuffer(env: Env, info: CallbackInfo) callconv(.c) Value {
     const api = Api.find() orelse return null;
-    var argc: usize = 1;
-    var argv: [1]Value = .{null};
+    var argc: usize = 2;
+    var argv: [2]Value = .{ null, null };
     if (api.get_cb_info(env, info, &argc, &argv, null, null) != napi_ok or argc < 1) return null;
-    var number: f64 = 0;
-    if (api.get_value_double(env, argv[0], &number) != napi_ok) return null;
-    if (!(number >= 1 and number <= std.math.maxInt(i32)) or @trunc(number) != number) return null;
-    const id: u32 = @intFromFloat(number);
+    const id = positiveInt(api, env, argv[0]) orelse return null;
+    const token: u32 = if (argc >= 2) positiveInt(api, env, argv[1]) orelse return null else 0;
+    if (@sizeOf(usize) < 8 and token != 0) return null;
     const region = registry.attach(id) orelse return null;
     var buffer: Value = null;
-    const hint: *anyopaque = @ptrFromInt(id);
+    const hint: *anyopaque = @ptrFromInt(@as(usize, id) | @as(usize, token) << (@bitSizeOf(usize) / 2));
     const status = api.create_external_arraybuffer(env, region.memory.ptr, region.memory.len, release, hint, &buffer);
     if (status != napi_ok or buffer == null) {
         registry.drop(id);
@@ -70,11 +71,24 @@ fn regionBuffer(env: Env, info: CallbackInfo) callconv(.c) Value {
     return buffer;
 }
 
-/// The backing store of one region buffer was freed: drop its hold. May run on any thread.
+/// An integer in 1 .. 2^31-1, or null.
+fn positiveInt(api: Api, env: Env, value: Value) ?u32 {
+    var number: f64 = 0;
+    if (api.get_value_double(env, value, &number) != napi_ok) return null;
+    if (!(number >= 1 and number <= std.math.maxInt(i32)) or @trunc(number) != number) return null;
+    return @intFromFloat(number);
+}
+
+/// The backing store of one region buffer was freed: free its cache, if any, and drop its
+/// hold. May run on any thread.
 fn release(env: Env, data: ?*anyopaque, hint: ?*anyopaque) callconv(.c) void {
     _ = env;
     _ = data;
-    const id = @intFromPtr(hint);
+    const half = @bitSizeOf(usize) / 2;
+    const value = @intFromPtr(hint);
+    const id: usize = value & ((@as(usize, 1) << half) - 1);
+    const token: usize = value >> half;
     assert(id > 0 and id <= std.math.maxInt(i32));
+    if (token != 0) shared_exports.releaseCache(@intCast(id), @intCast(token));
     registry.drop(@intCast(id));
 }

@@ -11,6 +11,11 @@
 //!   - every holder gone without a close (dropped pool, ended Worker): unmapped then.
 //! A region never viewed from JavaScript (native callers) is unmapped by close.
 //!
+//! A shared pool's region is used by several realms at once, so closing it in one realm must
+//! not take it from the others: its slot also counts `attaches` (realms that opened it and have
+//! not closed it). Close detaches one; the last detach retires the region (its shared pages are
+//! replaced by private zero pages while views remain) or frees it (no view left).
+//!
 //! Create, close, attach and drop take a futex-backed mutex (pthread): they are rare, may
 //! come from several threads (finalizers may run on a collector thread), and make at most one
 //! system call while holding it. Lookups on the hot path read one atomic tag and take no lock:
@@ -21,13 +26,16 @@ const constants = @import("../constants.zig");
 const Region = @import("region.zig").Region;
 const Pool = @import("pool.zig").Pool;
 const Arena = @import("arena.zig").Arena;
+const SharedPool = @import("shared_pool.zig").SharedPool;
+const shared_region = @import("shared_region.zig");
 
-pub const Kind = enum(u2) { pool = 1, arena = 2 };
+pub const Kind = enum(u2) { pool = 1, arena = 2, shared_pool = 3 };
 pub const State = enum(u2) { free = 0, live = 1, retired = 2 };
 
 pub const Object = union(Kind) {
     pool: Pool,
     arena: Arena,
+    shared_pool: SharedPool,
 };
 
 const Slot = struct {
@@ -39,6 +47,8 @@ const Slot = struct {
     holders: u32 = 0,
     /// True once a holder attached: losing the last one then releases a live region.
     attached: bool = false,
+    /// Shared pools: realms attached and not yet closed (under the mutex).
+    attaches: u32 = 0,
     region: Region = undefined,
     object: Object = undefined,
 
@@ -88,6 +98,7 @@ pub fn insert(region: Region, object: Object) ?u32 {
         slot.region = region;
         slot.object = object;
         slot.attached = false;
+        slot.attaches = 1;
         // Pairs with the .acquire loads in `slotOf` and `lookup`.
         slot.tag.store(tagOf(slot.generation, object, .live), .release);
         cursor = (index + 1) % constants.slots_max;
@@ -121,6 +132,27 @@ pub fn lookupPool(id: u32) ?struct { pool: *Pool, region: Region } {
     // Pairs with the .release store in `insert`.
     if (slot.tag.load(.acquire) != tagOf(id >> constants.slot_bits, .pool, .live)) return null;
     return .{ .pool = &slot.object.pool, .region = slot.region };
+}
+
+/// The live shared pool named by `id`. Its fields are fixed after creation; everything it
+/// changes is in its region, with atomics.
+pub fn lookupShared(id: u32) ?*const SharedPool {
+    const slot = slotOf(id) orelse return null;
+    // Pairs with the .release store in `insert`.
+    if (slot.tag.load(.acquire) != tagOf(id >> constants.slot_bits, .shared_pool, .live)) return null;
+    return &slot.object.shared_pool;
+}
+
+/// Adds a realm to a live shared pool (it closes it with `close`); false if not live or at
+/// the limit.
+pub fn attachRealm(id: u32) bool {
+    const lock = Lock.acquire();
+    defer lock.release();
+    const slot = slotOf(id) orelse return false;
+    if (slot.tag.load(.monotonic) != tagOf(id >> constants.slot_bits, .shared_pool, .live)) return false;
+    if (slot.attaches >= constants.holders_max) return false;
+    slot.attaches += 1;
+    return true;
 }
 
 /// The region of a live or retired id.
@@ -157,7 +189,7 @@ pub fn drop(id: u32) void {
         if (slot.holders > 0) return;
         break :released free(slot);
     };
-    released.unmap();
+    released.run();
 }
 
 /// Closes a live id: its pages go back to the kernel at once. With no holder the region is
@@ -169,27 +201,46 @@ pub fn close(id: u32) bool {
         const slot = slotOf(id) orelse return false;
         const tag = slot.tag.load(.monotonic);
         if (slot.state() != .live) return false;
+        const shared = slot.object == .shared_pool;
+        if (shared) {
+            assert(slot.attaches > 0);
+            slot.attaches -= 1;
+            if (slot.attaches > 0) return true;
+        }
         if (slot.holders == 0) break :released free(slot);
         slot.tag.store(tag & ~@as(u32, 0b11) | @backingInt(State.retired), .release);
         // Under the lock: a concurrent last drop must not unmap (and let the kernel reuse)
         // the range between our check and this call. One bounded system call.
-        slot.region.discard();
+        if (shared) shared_region.zeroOver(slot.region) else slot.region.discard();
         assert(slot.state() == .retired);
         return true;
     };
-    released.unmap();
+    released.run();
     return true;
 }
 
-/// Marks a slot free (under the mutex) and returns its region for unmapping outside it.
-fn free(slot: *Slot) Region {
+/// A freed slot's mapping (and a named region's descriptor), released outside the mutex.
+const Released = struct {
+    region: Region,
+    fd: i32,
+
+    fn run(released: Released) void {
+        released.region.unmap();
+        if (released.fd >= 0) shared_region.closeFd(released.fd);
+    }
+};
+
+/// Marks a slot free (under the mutex) and returns what to release outside it.
+fn free(slot: *Slot) Released {
     assert(slot.holders == 0);
     const region = slot.region;
+    const fd: i32 = if (slot.object == .shared_pool) slot.object.shared_pool.fd else -1;
     slot.region = undefined;
     slot.attached = false;
+    slot.attaches = 0;
     slot.tag.store(slot.tag.load(.monotonic) & ~@as(u32, 0b11), .release);
     assert(slot.state() == .free);
-    return region;
+    return .{ .region = region, .fd = fd };
 }
 
 /// Regions mapped right now, live or retired. For leak checks.

@@ -1,0 +1,609 @@
+//! SharedPool's region: fixed-size blocks that every Worker and process attached to the region
+//! allocates from at once, lock-free. All state lives in the region, so a region mapped by
+//! several processes is one pool:
+//!
+//!   header | owner byte per block | cache slots | blocks
+//!
+//! - The free list is a tagged Treiber stack (shared_free_list.zig) linked through the blocks.
+//! - Each attached Worker owns one cache slot: a magazine of free handles that its JavaScript
+//!   alloc and free use without touching a shared cache line. Refill and flush move half a
+//!   magazine from and to the free list in one native call and one CAS.
+//! - The owner byte of a block is 0 while it is free (on the list or in a cache) and the
+//!   allocating cache's index + 1 while allocated. Free swaps it to 0 atomically: of two
+//!   threads freeing one handle, exactly one sees it allocated (double-free detection).
+//! - A cache records its owner (pid, tid and their start times). A cache whose owner died
+//!   (Worker ended, process killed) is reclaimed: its handles go back to the list.
+//! - Growth: the thread that finds the list empty claims the next chunk with one CAS on
+//!   `claimed`, commits its pages and pushes it. Nobody waits for it; blocks never move.
+//!
+//! The region may come from another process: it is untrusted. Its geometry is validated once
+//! at open (`checkHeader`) and kept in this process's memory; values read from the shared part
+//! afterwards (counts, links, handles) are range-checked before any use.
+const std = @import("std");
+const assert = std.debug.assert;
+const constants = @import("../constants.zig");
+const free_list = @import("shared_free_list.zig");
+const SharedFreeList = free_list.SharedFreeList;
+const region_module = @import("region.zig");
+const Region = region_module.Region;
+const shared_region = @import("shared_region.zig");
+const liveness = @import("../system/liveness.zig");
+
+/// "HPSHPOOL" read as a little-endian u64.
+pub const magic: u64 = 0x4c4f_4f50_4853_5048;
+pub const layout_version: u32 = 1;
+pub const kind_shared_pool: u32 = 1;
+/// Written last by the creator: a region without it is not (yet) formatted.
+pub const ready_value: u32 = 0x5245_4459;
+
+pub const Header = extern struct {
+    // Written once by the creator; checked by every opener.
+    magic: u64,
+    abi_version: u32,
+    layout_version: u32,
+    kind: u32,
+    header_bytes: u32,
+    block_size: u32,
+    alignment: u32,
+    capacity: u32,
+    capacity_max: u32,
+    grow_chunk: u32,
+    caches_max: u32,
+    cache_capacity: u32,
+    block_stride: u32,
+    cache_stride: u32,
+    owners_offset: u32,
+    caches_offset: u32,
+    blocks_offset: u32,
+    region_bytes: u64,
+    layout_hash: u32,
+    creator_pid: u32,
+    ready: u32,
+    reserved: [9]u32,
+    // The free list's head, alone on its cache line.
+    free_head: u64,
+    pad_head: [7]u64,
+    // Growth and counts of blocks.
+    committed: u32,
+    claimed: u32,
+    high_water: u32,
+    free_count: u32,
+    pad_growth: [12]u32,
+    // Counters, updated once per batch call.
+    refills: u64,
+    flushes: u64,
+    reclaimed_blocks: u64,
+    reclaimed_caches: u64,
+    failed: u64,
+    grows: u64,
+    grow_failures: u64,
+    pad_counters: u64,
+};
+
+/// One Worker's magazine. JavaScript reads `count` and the handles through a Uint32Array:
+/// handle i (1-based) is word `handles_word - 1 + i`, and the word before the first handle,
+/// `empty_mark`, holds `free_list.end` so that an empty magazine reads "no handle".
+pub const CacheHeader = extern struct {
+    count: u32,
+    /// generation << 2 | CacheState, changed by CAS only.
+    state: u32,
+    owner: liveness.Identity,
+    /// The allocations this cache handed out as owner byte: its index + 1.
+    owner_tag: u32,
+    reserved: [6]u32,
+    empty_mark: u32,
+};
+
+pub const CacheState = enum(u2) { free = 0, live = 1, busy = 2, closed = 3 };
+
+/// What `count` holds after close: past every handle, so JavaScript alloc and free both take
+/// their slow path (which reports CLOSED) without a test of their own.
+pub const closed_count: u32 = 0xffff_fff0;
+pub const handles_word: u32 = @sizeOf(CacheHeader) / 4;
+
+comptime {
+    assert(@sizeOf(Header) % constants.cache_line_bytes == 0);
+    assert(@offsetOf(Header, "free_head") % constants.cache_line_bytes == 0);
+    assert(@offsetOf(Header, "committed") % constants.cache_line_bytes == 0);
+    assert(@offsetOf(Header, "refills") % constants.cache_line_bytes == 0);
+    assert(@sizeOf(CacheHeader) == constants.cache_line_bytes);
+    assert(@offsetOf(CacheHeader, "empty_mark") == @sizeOf(CacheHeader) - 4);
+    assert(constants.shared_caches_max < 255); // owner bytes 1..255
+    assert(constants.shared_cache_capacity_max <= free_list.batch_max);
+}
+
+pub const Params = struct {
+    block_size: u32,
+    alignment: u32,
+    capacity: u32,
+    capacity_max: u32,
+    grow_chunk: u32,
+    caches_max: u32,
+    cache_capacity: u32,
+};
+
+pub const Geometry = struct {
+    params: Params,
+    block_stride: u32,
+    cache_stride: u32,
+    owners_offset: u32,
+    caches_offset: u32,
+    blocks_offset: u32,
+    region_bytes: u64,
+
+    /// Every size and offset of a region, from its parameters; error.Invalid beyond a limit.
+    pub fn compute(params: Params) error{Invalid}!Geometry {
+        const p = params;
+        if (p.block_size == 0 or p.block_size > constants.block_size_max) return error.Invalid;
+        if (!std.math.isPowerOfTwo(p.alignment) or p.alignment < constants.block_alignment_min) return error.Invalid;
+        if (p.alignment > constants.alignment_max) return error.Invalid;
+        if (p.capacity == 0 or p.capacity_max > constants.pool_capacity_max) return error.Invalid;
+        if (p.grow_chunk == 0 and p.capacity_max != p.capacity) return error.Invalid;
+        if (p.grow_chunk != 0 and (p.capacity_max <= p.capacity or p.grow_chunk > p.capacity_max)) return error.Invalid;
+        if (p.caches_max == 0 or p.caches_max > constants.shared_caches_max) return error.Invalid;
+        if (p.cache_capacity < 2 or p.cache_capacity > constants.shared_cache_capacity_max) return error.Invalid;
+        const line = constants.cache_line_bytes;
+        const stride: u64 = std.mem.alignForward(u64, p.block_size, p.alignment);
+        const cache_stride: u64 = std.mem.alignForward(u64, @sizeOf(CacheHeader) + 4 * @as(u64, p.cache_capacity), line);
+        const owners_offset: u64 = @sizeOf(Header);
+        const caches_offset = std.mem.alignForward(u64, owners_offset + p.capacity_max, line);
+        const blocks_offset = std.mem.alignForward(u64, caches_offset + cache_stride * p.caches_max, @max(line, p.alignment));
+        const end = blocks_offset + stride * p.capacity_max;
+        if (end > constants.region_bytes_max) return error.Invalid;
+        return .{
+            .params = p,
+            .block_stride = @intCast(stride),
+            .cache_stride = @intCast(cache_stride),
+            .owners_offset = @intCast(owners_offset),
+            .caches_offset = @intCast(caches_offset),
+            .blocks_offset = @intCast(blocks_offset),
+            .region_bytes = std.mem.alignForward(u64, end, constants.page_bytes),
+        };
+    }
+
+    /// Bytes from the region's start that hold metadata and the first `blocks` blocks, in pages.
+    pub fn committedBytes(geometry: Geometry, blocks: u32) u64 {
+        assert(blocks <= geometry.params.capacity_max);
+        const end = geometry.blocks_offset + @as(u64, blocks) * geometry.block_stride;
+        return @min(std.mem.alignForward(u64, end, constants.page_bytes), geometry.region_bytes);
+    }
+
+    /// FNV-1a over every geometry field: an opener's recomputed hash must match the header's.
+    pub fn hash(geometry: Geometry) u32 {
+        var value: u32 = 0x811c9dc5;
+        const g = geometry;
+        const p = g.params;
+        const words = [_]u64{
+            p.block_size,    p.alignment,      p.capacity,     p.capacity_max, p.grow_chunk,
+            p.caches_max,    p.cache_capacity, g.block_stride, g.cache_stride, g.owners_offset,
+            g.caches_offset, g.blocks_offset,  g.region_bytes,
+        };
+        for (words) |field| {
+            for (std.mem.asBytes(&field)) |byte| value = (value ^ byte) *% 0x01000193;
+        }
+        return value;
+    }
+};
+
+pub const OpenError = error{ Incompatible, Corrupted };
+
+/// The geometry of a region whose header bytes were read from a file of `file_bytes`, or why
+/// it cannot be used: another format or version (Incompatible), or fields that disagree with
+/// each other, the limits or the file's size (Corrupted).
+pub fn checkHeader(bytes: []const u8, file_bytes: u64) OpenError!Geometry {
+    if (bytes.len < @sizeOf(Header)) return error.Corrupted;
+    var header: Header = undefined;
+    @memcpy(std.mem.asBytes(&header), bytes[0..@sizeOf(Header)]);
+    if (header.magic != magic) return error.Incompatible;
+    if (header.abi_version != constants.abi_version or header.layout_version != layout_version) return error.Incompatible;
+    if (header.kind != kind_shared_pool) return error.Incompatible;
+    if (header.ready != ready_value) return error.Corrupted;
+    if (header.header_bytes != @sizeOf(Header)) return error.Corrupted;
+    const geometry = Geometry.compute(.{
+        .block_size = header.block_size,
+        .alignment = header.alignment,
+        .capacity = header.capacity,
+        .capacity_max = header.capacity_max,
+        .grow_chunk = header.grow_chunk,
+        .caches_max = header.caches_max,
+        .cache_capacity = header.cache_capacity,
+    }) catch return error.Corrupted;
+    const derived_agree = header.block_stride == geometry.block_stride and
+        header.cache_stride == geometry.cache_stride and
+        header.owners_offset == geometry.owners_offset and
+        header.caches_offset == geometry.caches_offset and
+        header.blocks_offset == geometry.blocks_offset and
+        header.region_bytes == geometry.region_bytes;
+    if (!derived_agree or header.layout_hash != geometry.hash()) return error.Corrupted;
+    if (file_bytes != geometry.region_bytes) return error.Corrupted;
+    return geometry;
+}
+
+pub const Stats = struct {
+    capacity: u32,
+    capacity_max: u32,
+    free_listed: u32,
+    cached: u32,
+    in_use: u32,
+    high_water: u32,
+    caches_live: u32,
+    caches_dead: u32,
+    refills: u64,
+    flushes: u64,
+    reclaimed_blocks: u64,
+    reclaimed_caches: u64,
+    failed: u64,
+    grows: u64,
+    grow_failures: u64,
+};
+
+pub const CacheToken = struct { index: u32, generation: u32 };
+
+pub const SharedPool = struct {
+    geometry: Geometry,
+    memory: []align(region_module.page_alignment) u8,
+    /// The named file, kept open for growth (fallocate), or -1 for anonymous memory.
+    fd: i32,
+
+    pub fn region(pool: *const SharedPool) Region {
+        return .{ .memory = pool.memory };
+    }
+
+    pub fn header(pool: *const SharedPool) *Header {
+        return @ptrCast(pool.memory.ptr);
+    }
+
+    fn list(pool: *const SharedPool) SharedFreeList {
+        const head: *std.atomic.Value(u64) = @ptrCast(&pool.header().free_head);
+        return .over(head, .{
+            .base = pool.memory.ptr + pool.geometry.blocks_offset,
+            .stride = pool.geometry.block_stride,
+            .count = pool.geometry.params.capacity_max,
+        });
+    }
+
+    pub fn owners(pool: *const SharedPool) []u8 {
+        return pool.memory[pool.geometry.owners_offset..][0..pool.geometry.params.capacity_max];
+    }
+
+    pub fn cache(pool: *const SharedPool, index: u32) *CacheHeader {
+        assert(index < pool.geometry.params.caches_max);
+        const offset = pool.geometry.caches_offset + index * pool.geometry.cache_stride;
+        return @ptrCast(@alignCast(pool.memory.ptr + offset));
+    }
+
+    /// Handle slots 1 .. cache_capacity of a cache (slot 0 is `empty_mark`).
+    fn slots(pool: *const SharedPool, index: u32) []u32 {
+        const words: [*]u32 = @ptrCast(pool.cache(index));
+        return words[handles_word - 1 ..][0 .. pool.geometry.params.cache_capacity + 1];
+    }
+
+    /// Formats freshly mapped (zeroed) memory; the region is ready for openers when this returns.
+    pub fn format(memory: []align(region_module.page_alignment) u8, geometry: Geometry, fd: i32) SharedPool {
+        assert(memory.len == geometry.region_bytes);
+        const pool: SharedPool = .{ .geometry = geometry, .memory = memory, .fd = fd };
+        const p = geometry.params;
+        const h = pool.header();
+        h.* = std.mem.zeroes(Header);
+        h.* = .{
+            .magic = magic,
+            .abi_version = constants.abi_version,
+            .layout_version = layout_version,
+            .kind = kind_shared_pool,
+            .header_bytes = @sizeOf(Header),
+            .block_size = p.block_size,
+            .alignment = p.alignment,
+            .capacity = p.capacity,
+            .capacity_max = p.capacity_max,
+            .grow_chunk = p.grow_chunk,
+            .caches_max = p.caches_max,
+            .cache_capacity = p.cache_capacity,
+            .block_stride = geometry.block_stride,
+            .cache_stride = geometry.cache_stride,
+            .owners_offset = geometry.owners_offset,
+            .caches_offset = geometry.caches_offset,
+            .blocks_offset = geometry.blocks_offset,
+            .region_bytes = geometry.region_bytes,
+            .layout_hash = geometry.hash(),
+            .creator_pid = liveness.current().pid,
+            .ready = 0,
+            .reserved = @splat(0),
+            .free_head = @bitCast(free_list.Head{ .top = free_list.end, .tag = 0 }),
+            .pad_head = @splat(0),
+            .committed = p.capacity,
+            .claimed = p.capacity,
+            .high_water = 0,
+            .free_count = p.capacity,
+            .pad_growth = @splat(0),
+            .refills = 0,
+            .flushes = 0,
+            .reclaimed_blocks = 0,
+            .reclaimed_caches = 0,
+            .failed = 0,
+            .grows = 0,
+            .grow_failures = 0,
+            .pad_counters = 0,
+        };
+        var index: u32 = 0;
+        while (index < p.caches_max) : (index += 1) pool.cache(index).empty_mark = free_list.end;
+        pool.list().pushRange(0, p.capacity);
+        @atomicStore(u32, &h.ready, ready_value, .release);
+        return pool;
+    }
+
+    /// A pool over a region another creator formatted, with the geometry `checkHeader` gave.
+    pub fn over(memory: []align(region_module.page_alignment) u8, geometry: Geometry, fd: i32) SharedPool {
+        assert(memory.len == geometry.region_bytes);
+        return .{ .geometry = geometry, .memory = memory, .fd = fd };
+    }
+
+    /// Claims a free cache slot for the calling thread; null when every slot is taken by a
+    /// live owner (after reclaiming those of dead ones).
+    pub fn claimCache(pool: *const SharedPool) ?CacheToken {
+        for (0..2) |attempt| {
+            var index: u32 = 0;
+            while (index < pool.geometry.params.caches_max) : (index += 1) {
+                const slot = pool.cache(index);
+                const state = @atomicLoad(u32, &slot.state, .acquire);
+                if (stateOf(state) != .free) continue;
+                const generation = (state >> 2) +% 1 & generation_mask;
+                if (@cmpxchgStrong(u32, &slot.state, state, word(generation, .busy), .acq_rel, .monotonic) != null) continue;
+                slot.owner = liveness.current();
+                slot.owner_tag = index + 1;
+                slot.empty_mark = free_list.end;
+                @atomicStore(u32, &slot.count, 0, .release);
+                @atomicStore(u32, &slot.state, word(generation, .live), .release);
+                return .{ .index = index, .generation = generation };
+            }
+            if (attempt == 0) _ = pool.reclaimAbandoned();
+        }
+        return null;
+    }
+
+    /// Gives a cache's handles back and closes it (`count` reads `closed_count`); the slot is
+    /// freed by `releaseCache` once no view of it can remain. False if `token` is stale.
+    pub fn closeCache(pool: *const SharedPool, token: CacheToken) error{Corrupted}!bool {
+        if (token.index >= pool.geometry.params.caches_max) return false;
+        const slot = pool.cache(token.index);
+        const live = word(token.generation, .live);
+        if (@cmpxchgStrong(u32, &slot.state, live, word(token.generation, .busy), .acq_rel, .monotonic) != null) return false;
+        const drained = pool.drain(token.index);
+        @atomicStore(u32, &slot.count, closed_count, .release);
+        @atomicStore(u32, &slot.state, word(token.generation, .closed), .release);
+        _ = try drained;
+        return true;
+    }
+
+    /// Frees a cache slot whose views are gone (its realm's buffer was collected): drains it
+    /// if it was never closed. False if `token` is stale.
+    pub fn releaseCache(pool: *const SharedPool, token: CacheToken) bool {
+        if (token.index >= pool.geometry.params.caches_max) return false;
+        const slot = pool.cache(token.index);
+        _ = pool.closeCache(token) catch {};
+        const closed = word(token.generation, .closed);
+        return @cmpxchgStrong(u32, &slot.state, closed, word(token.generation, .free), .acq_rel, .monotonic) == null;
+    }
+
+    /// Returns every cache of a dead owner to the free list; how many blocks came back.
+    pub fn reclaimAbandoned(pool: *const SharedPool) u64 {
+        var blocks: u64 = 0;
+        var index: u32 = 0;
+        while (index < pool.geometry.params.caches_max) : (index += 1) {
+            const slot = pool.cache(index);
+            const state = @atomicLoad(u32, &slot.state, .acquire);
+            const kind = stateOf(state);
+            if (kind != .live and kind != .closed) continue;
+            if (liveness.check(slot.owner) != .dead) continue;
+            if (@cmpxchgStrong(u32, &slot.state, state, word(state >> 2, .busy), .acq_rel, .monotonic) != null) continue;
+            const drained = if (kind == .live) pool.drain(index) catch 0 else 0;
+            @atomicStore(u32, &slot.count, 0, .release);
+            @atomicStore(u32, &slot.state, word(state >> 2, .free), .release);
+            blocks += drained;
+            _ = @atomicRmw(u64, &pool.header().reclaimed_blocks, .Add, drained, .monotonic);
+            _ = @atomicRmw(u64, &pool.header().reclaimed_caches, .Add, 1, .monotonic);
+        }
+        return blocks;
+    }
+
+    /// Pushes every handle of a cache this thread holds busy; returns how many. A handle whose
+    /// owner byte is set was mid-alloc or mid-free when its owner stopped: either way it was
+    /// never handed out (or was being freed), so it is free now.
+    fn drain(pool: *const SharedPool, index: u32) error{Corrupted}!u32 {
+        const slot = pool.cache(index);
+        const count = @atomicLoad(u32, &slot.count, .acquire);
+        if (count == 0 or count == closed_count) return 0;
+        if (count > pool.geometry.params.cache_capacity) return error.Corrupted;
+        const handles = pool.slots(index)[1..][0..count];
+        try pool.checkHandles(handles);
+        for (handles) |handle| @atomicStore(u8, &pool.owners()[handle], 0, .release);
+        pool.list().pushBatch(handles);
+        _ = @atomicRmw(u32, &pool.header().free_count, .Add, count, .monotonic);
+        @atomicStore(u32, &slot.count, 0, .release);
+        return count;
+    }
+
+    fn checkHandles(pool: *const SharedPool, handles: []const u32) error{Corrupted}!void {
+        for (handles) |handle| {
+            if (handle >= pool.geometry.params.capacity_max) return error.Corrupted;
+        }
+    }
+
+    /// Fills cache `index` to half its capacity from the free list, growing the pool or
+    /// reclaiming abandoned caches when the list is empty; returns the cache's new count (0:
+    /// no block anywhere, counted as a failed allocation).
+    pub fn refill(pool: *const SharedPool, index: u32) error{ Corrupted, Closed }!u32 {
+        const slot = pool.cache(index);
+        if (stateOf(@atomicLoad(u32, &slot.state, .acquire)) != .live) return error.Closed;
+        const count = @atomicLoad(u32, &slot.count, .acquire);
+        if (count > pool.geometry.params.cache_capacity) return error.Corrupted;
+        const target = pool.geometry.params.cache_capacity / 2;
+        if (count >= target) return count;
+        const space = pool.slots(index)[1 + count .. 1 + target];
+        var got = try pool.list().popBatch(space);
+        if (got == 0 and pool.grow()) got = try pool.list().popBatch(space);
+        if (got == 0 and pool.reclaimAbandoned() > 0) got = try pool.list().popBatch(space);
+        const h = pool.header();
+        if (got == 0) {
+            _ = @atomicRmw(u64, &h.failed, .Add, 1, .monotonic);
+            return count;
+        }
+        var highest: u32 = 0;
+        for (space[0..got]) |handle| highest = @max(highest, handle + 1);
+        _ = @atomicRmw(u32, &h.high_water, .Max, highest, .monotonic);
+        _ = @atomicRmw(u32, &h.free_count, .Sub, got, .monotonic);
+        _ = @atomicRmw(u64, &h.refills, .Add, 1, .monotonic);
+        @atomicStore(u32, &slot.count, count + got, .release);
+        return count + got;
+    }
+
+    /// Moves the top of a full cache (all but half its capacity) back to the free list;
+    /// returns the cache's new count.
+    pub fn flush(pool: *const SharedPool, index: u32) error{ Corrupted, Closed }!u32 {
+        const slot = pool.cache(index);
+        if (stateOf(@atomicLoad(u32, &slot.state, .acquire)) != .live) return error.Closed;
+        const count = @atomicLoad(u32, &slot.count, .acquire);
+        if (count > pool.geometry.params.cache_capacity) return error.Corrupted;
+        const keep = pool.geometry.params.cache_capacity / 2;
+        if (count <= keep) return count;
+        const handles = pool.slots(index)[1 + keep .. 1 + count];
+        try pool.checkHandles(handles);
+        pool.list().pushBatch(handles);
+        const h = pool.header();
+        _ = @atomicRmw(u32, &h.free_count, .Add, count - keep, .monotonic);
+        _ = @atomicRmw(u64, &h.flushes, .Add, 1, .monotonic);
+        @atomicStore(u32, &slot.count, keep, .release);
+        return keep;
+    }
+
+    /// Commits the next chunk if the pool may grow: whoever wins the CAS on `claimed` commits
+    /// it; others carry on (a loser may claim the chunk after). False when at the maximum or
+    /// when the kernel (or /dev/shm) refuses the pages, which gives the claim back.
+    pub fn grow(pool: *const SharedPool) bool {
+        const p = pool.geometry.params;
+        if (p.grow_chunk == 0) return false;
+        const h = pool.header();
+        var claimed = @atomicLoad(u32, &h.claimed, .acquire);
+        while (true) {
+            if (claimed < p.capacity or claimed >= p.capacity_max) return false;
+            const next = @min(claimed + p.grow_chunk, p.capacity_max);
+            claimed = @cmpxchgWeak(u32, &h.claimed, claimed, next, .acq_rel, .acquire) orelse {
+                if (!pool.commit(claimed, next)) {
+                    _ = @cmpxchgStrong(u32, &h.claimed, next, claimed, .acq_rel, .monotonic);
+                    _ = @atomicRmw(u64, &h.grow_failures, .Add, 1, .monotonic);
+                    return false;
+                }
+                pool.list().pushRange(claimed, next - claimed);
+                _ = @atomicRmw(u32, &h.free_count, .Add, next - claimed, .monotonic);
+                _ = @atomicRmw(u32, &h.committed, .Add, next - claimed, .monotonic);
+                _ = @atomicRmw(u64, &h.grows, .Add, 1, .monotonic);
+                return true;
+            };
+        }
+    }
+
+    fn commit(pool: *const SharedPool, from_block: u32, to_block: u32) bool {
+        const from = pool.geometry.committedBytes(from_block);
+        const to = pool.geometry.committedBytes(to_block);
+        if (to <= from) return true;
+        const start = std.mem.alignBackward(u64, from, constants.page_bytes);
+        if (pool.fd >= 0) shared_region.allocateFd(pool.fd, start, to) catch return false;
+        pool.region().populate(start, to) catch return false;
+        return true;
+    }
+
+    /// A snapshot: exact while nothing runs, each counter exact on its own under concurrency.
+    pub fn stats(pool: *const SharedPool) Stats {
+        const h = pool.header();
+        const p = pool.geometry.params;
+        var result: Stats = .{
+            .capacity = @min(@atomicLoad(u32, &h.committed, .acquire), p.capacity_max),
+            .capacity_max = p.capacity_max,
+            .free_listed = @atomicLoad(u32, &h.free_count, .monotonic),
+            .cached = 0,
+            .in_use = 0,
+            .high_water = @atomicLoad(u32, &h.high_water, .monotonic),
+            .caches_live = 0,
+            .caches_dead = 0,
+            .refills = @atomicLoad(u64, &h.refills, .monotonic),
+            .flushes = @atomicLoad(u64, &h.flushes, .monotonic),
+            .reclaimed_blocks = @atomicLoad(u64, &h.reclaimed_blocks, .monotonic),
+            .reclaimed_caches = @atomicLoad(u64, &h.reclaimed_caches, .monotonic),
+            .failed = @atomicLoad(u64, &h.failed, .monotonic),
+            .grows = @atomicLoad(u64, &h.grows, .monotonic),
+            .grow_failures = @atomicLoad(u64, &h.grow_failures, .monotonic),
+        };
+        var index: u32 = 0;
+        while (index < p.caches_max) : (index += 1) {
+            const slot = pool.cache(index);
+            if (stateOf(@atomicLoad(u32, &slot.state, .acquire)) != .live) continue;
+            const count = @atomicLoad(u32, &slot.count, .monotonic);
+            if (count <= p.cache_capacity) result.cached += count;
+            if (liveness.check(slot.owner) == .dead) result.caches_dead += 1 else result.caches_live += 1;
+        }
+        const accounted = @as(u64, result.free_listed) + result.cached;
+        result.in_use = if (accounted >= result.capacity) 0 else result.capacity - @as(u32, @intCast(accounted));
+        return result;
+    }
+
+    /// While nothing runs: every committed handle is exactly once on the free list, in a live
+    /// cache or allocated (owner byte set), and the free count agrees. Returns the blocks in
+    /// use, or error.Corrupted. Uses one bit per block of scratch memory from `allocator`.
+    pub fn verify(pool: *const SharedPool, allocator: std.mem.Allocator) (error{Corrupted} || std.mem.Allocator.Error)!u32 {
+        const p = pool.geometry.params;
+        const committed = @atomicLoad(u32, &pool.header().committed, .acquire);
+        if (committed > p.capacity_max) return error.Corrupted;
+        var seen = try std.DynamicBitSetUnmanaged.initEmpty(allocator, committed);
+        defer seen.deinit(allocator);
+        var listed: u32 = 0;
+        var cursor = (@as(free_list.Head, @bitCast(@atomicLoad(u64, &pool.header().free_head, .acquire)))).top;
+        while (cursor != free_list.end) : (listed += 1) {
+            try pool.mark(&seen, cursor, committed);
+            cursor = pool.list().links.at(cursor).load(.monotonic);
+        }
+        if (listed != @atomicLoad(u32, &pool.header().free_count, .monotonic)) return error.Corrupted;
+        var index: u32 = 0;
+        while (index < p.caches_max) : (index += 1) {
+            const slot = pool.cache(index);
+            if (stateOf(@atomicLoad(u32, &slot.state, .acquire)) != .live) continue;
+            const count = @atomicLoad(u32, &slot.count, .acquire);
+            if (count > p.cache_capacity) return error.Corrupted;
+            for (pool.slots(index)[1..][0..count]) |handle| try pool.mark(&seen, handle, committed);
+        }
+        var in_use: u32 = 0;
+        for (pool.owners()[0..committed], 0..) |owner, handle| {
+            if (owner == 0) continue;
+            if (seen.isSet(handle)) return error.Corrupted;
+            in_use += 1;
+        }
+        if (listed + in_use + countCached(pool) != committed) return error.Corrupted;
+        return in_use;
+    }
+
+    fn mark(pool: *const SharedPool, seen: *std.DynamicBitSetUnmanaged, handle: u32, committed: u32) error{Corrupted}!void {
+        _ = pool;
+        if (handle >= committed or seen.isSet(handle)) return error.Corrupted;
+        seen.set(handle);
+    }
+
+    fn countCached(pool: *const SharedPool) u32 {
+        var total: u32 = 0;
+        var index: u32 = 0;
+        while (index < pool.geometry.params.caches_max) : (index += 1) {
+            const slot = pool.cache(index);
+            if (stateOf(@atomicLoad(u32, &slot.state, .acquire)) != .live) continue;
+            total += @atomicLoad(u32, &slot.count, .acquire);
+        }
+        return total;
+    }
+};
+
+const generation_mask: u32 = (1 << 22) - 1;
+
+fn word(generation: u32, state: CacheState) u32 {
+    assert(generation <= generation_mask);
+    return generation << 2 | @as(u32, @backingInt(state));
+}
+
+fn stateOf(value: u32) CacheState {
+    return @fromBackingInt(@as(u2, @truncate(value)));
+}

@@ -1,0 +1,293 @@
+//! Model and thread tests of SharedPool (shared_pool.zig), driving caches the way the
+//! TypeScript hot path does (src/shared_pool.ts): alloc takes the top handle and stamps the
+//! owner byte, free puts the handle on top and swaps the owner byte to 0.
+const std = @import("std");
+const testing = std.testing;
+const constants = @import("../constants.zig");
+const shared_pool = @import("shared_pool.zig");
+const SharedPool = shared_pool.SharedPool;
+const shared_region = @import("shared_region.zig");
+
+fn create(params: shared_pool.Params) !SharedPool {
+    const geometry = try shared_pool.Geometry.compute(params);
+    const region = try shared_region.mapAnonymous(geometry.region_bytes, geometry.committedBytes(params.capacity));
+    return SharedPool.format(region.memory, geometry, -1);
+}
+
+fn fixed(capacity: u32, caches: u32, cache_capacity: u32) shared_pool.Params {
+    return .{
+        .block_size = 24,
+        .alignment = 8,
+        .capacity = capacity,
+        .capacity_max = capacity,
+        .grow_chunk = 0,
+        .caches_max = caches,
+        .cache_capacity = cache_capacity,
+    };
+}
+
+/// One thread's view of its cache, as src/shared_pool.ts keeps it.
+const Local = struct {
+    pool: *const SharedPool,
+    token: shared_pool.CacheToken,
+
+    fn claim(pool: *const SharedPool) !Local {
+        return .{ .pool = pool, .token = pool.claimCache() orelse return error.NoCache };
+    }
+
+    fn slots(local: Local) [*]u32 {
+        const words: [*]u32 = @ptrCast(local.pool.cache(local.token.index));
+        return words + shared_pool.handles_word - 1;
+    }
+
+    fn count(local: Local) *u32 {
+        return &local.pool.cache(local.token.index).count;
+    }
+
+    fn alloc(local: Local) !?u32 {
+        var n = @atomicLoad(u32, local.count(), .monotonic);
+        if (n == 0) n = try local.pool.refill(local.token.index);
+        if (n == 0) return null;
+        const handle = local.slots()[n];
+        @atomicStore(u8, &local.pool.owners()[handle], @intCast(local.token.index + 1), .monotonic);
+        @atomicStore(u32, local.count(), n - 1, .monotonic);
+        return handle;
+    }
+
+    fn free(local: Local, handle: u32) !void {
+        var n = @atomicLoad(u32, local.count(), .monotonic) + 1;
+        if (n > local.pool.geometry.params.cache_capacity) n = try local.pool.flush(local.token.index) + 1;
+        local.slots()[n] = handle;
+        @atomicStore(u32, local.count(), n, .monotonic);
+        if (@atomicRmw(u8, &local.pool.owners()[handle], .Xchg, 0, .acq_rel) == 0) {
+            @atomicStore(u32, local.count(), n - 1, .monotonic);
+            return error.DoubleFree;
+        }
+    }
+};
+
+test "SharedPool: alloc, free, refill and flush keep every block exactly once" {
+    const pool = try create(fixed(100, 4, 8));
+    defer pool.region().unmap();
+    const local = try Local.claim(&pool);
+    var held: [100]u32 = undefined;
+    for (&held) |*handle| handle.* = (try local.alloc()).?;
+    try testing.expectEqual(@as(?u32, null), try local.alloc());
+    try testing.expectEqual(@as(u32, 100), try pool.verify(testing.allocator));
+    try testing.expectEqual(@as(u64, 1), pool.stats().failed);
+    for (held) |handle| try local.free(handle);
+    try testing.expectError(error.DoubleFree, local.free(held[0]));
+    try testing.expectEqual(@as(u32, 0), try pool.verify(testing.allocator));
+    const stats = pool.stats();
+    try testing.expectEqual(@as(u32, 100), stats.free_listed + stats.cached);
+    try testing.expectEqual(@as(u32, 100), stats.high_water);
+    try testing.expect(try pool.closeCache(local.token));
+    try testing.expectEqual(@as(u32, 100), pool.stats().free_listed);
+    try testing.expectError(error.Closed, pool.refill(local.token.index));
+    try testing.expect(!(try pool.closeCache(local.token)));
+    try testing.expect(pool.releaseCache(local.token));
+    try testing.expect(!pool.releaseCache(local.token));
+}
+
+test "SharedPool: caches run out and come back" {
+    const pool = try create(fixed(16, 2, 4));
+    defer pool.region().unmap();
+    const first = pool.claimCache().?;
+    const second = pool.claimCache().?;
+    try testing.expect(pool.claimCache() == null);
+    try testing.expect(pool.releaseCache(first));
+    const third = pool.claimCache().?;
+    try testing.expectEqual(first.index, third.index);
+    try testing.expect(third.generation != first.generation);
+    try testing.expect(!pool.releaseCache(first)); // stale token
+    try testing.expect(pool.releaseCache(second));
+    try testing.expect(pool.releaseCache(third));
+}
+
+test "SharedPool: a cache whose thread ended is reclaimed, one of a live thread is not" {
+    const pool = try create(fixed(64, 4, 16));
+    defer pool.region().unmap();
+    const mine = try Local.claim(&pool);
+    _ = try mine.alloc();
+    const thread = try std.Thread.spawn(.{}, struct {
+        fn run(p: *const SharedPool) void {
+            const local = Local.claim(p) catch return;
+            _ = local.alloc() catch return; // refills 8, keeps 7 cached, then ends
+        }
+    }.run, .{&pool});
+    thread.join();
+    try testing.expectEqual(@as(u32, 1), pool.stats().caches_dead);
+    try testing.expectEqual(@as(u64, 7), pool.reclaimAbandoned());
+    try testing.expectEqual(@as(u64, 0), pool.reclaimAbandoned());
+    const stats = pool.stats();
+    try testing.expectEqual(@as(u64, 1), stats.reclaimed_caches);
+    try testing.expectEqual(@as(u32, 2), stats.in_use); // mine and the ended thread's one
+    try testing.expectEqual(@as(u32, 2), try pool.verify(testing.allocator));
+}
+
+test "SharedPool: growth commits chunks on demand, up to the maximum" {
+    var params = fixed(8, 2, 8);
+    params.capacity_max = 40;
+    params.grow_chunk = 16;
+    const pool = try create(params);
+    defer pool.region().unmap();
+    const local = try Local.claim(&pool);
+    var count: u32 = 0;
+    while (try local.alloc()) |_| count += 1;
+    try testing.expectEqual(@as(u32, 40), count);
+    const stats = pool.stats();
+    try testing.expectEqual(@as(u32, 40), stats.capacity);
+    try testing.expectEqual(@as(u64, 2), stats.grows);
+    try testing.expect(!pool.grow());
+    try testing.expectEqual(@as(u32, 40), try pool.verify(testing.allocator));
+}
+
+const Churn = struct {
+    pool: *const SharedPool,
+    /// Handles passed between threads: whoever takes one frees it (a cross-thread free).
+    mailbox: []std.atomic.Value(u32),
+    failed: std.atomic.Value(u32) = .init(0),
+    operations: u32,
+};
+
+fn churnThread(churn: *Churn, seed: u64) void {
+    churnLoop(churn, seed) catch churn.failed.store(1, .monotonic);
+}
+
+fn churnLoop(churn: *Churn, seed: u64) !void {
+    var prng = std.Random.DefaultPrng.init(seed);
+    const random = prng.random();
+    const local = try Local.claim(churn.pool);
+    const id: u32 = @intCast(local.token.index + 1);
+    const stride = churn.pool.geometry.block_stride;
+    const blocks = churn.pool.memory.ptr + churn.pool.geometry.blocks_offset;
+    var held: [128]u32 = undefined;
+    var held_count: usize = 0;
+    for (0..churn.operations) |_| {
+        const choice = random.uintLessThan(u32, 10);
+        if (choice < 5 and held_count < held.len) {
+            const handle = (try local.alloc()) orelse continue;
+            const stamp: *u32 = @ptrCast(@alignCast(blocks + handle * stride));
+            stamp.* = id << 24 | handle; // a block handed to two threads would be caught below
+            held[held_count] = handle;
+            held_count += 1;
+        } else if (choice < 8 and held_count > 0) {
+            const at = random.uintLessThan(usize, held_count);
+            const handle = held[at];
+            held[at] = held[held_count - 1];
+            held_count -= 1;
+            const stamp: *u32 = @ptrCast(@alignCast(blocks + handle * stride));
+            if (stamp.* != id << 24 | handle) return error.Stolen;
+            if (choice < 7) {
+                try local.free(handle);
+            } else {
+                stamp.* = 0; // ownership passes with the handle
+                const box = &churn.mailbox[random.uintLessThan(usize, churn.mailbox.len)];
+                const previous = box.swap(handle, .acq_rel);
+                if (previous != std.math.maxInt(u32)) try local.free(previous);
+            }
+        }
+    }
+    for (held[0..held_count]) |handle| try local.free(handle);
+    _ = try churn.pool.closeCache(local.token);
+}
+
+test "SharedPool: 4 threads x 100,000 operations with cross-thread frees lose and duplicate nothing" {
+    var params = fixed(512, 8, 32);
+    params.capacity_max = 2048;
+    params.grow_chunk = 256;
+    const pool = try create(params);
+    defer pool.region().unmap();
+    var mailbox: [16]std.atomic.Value(u32) = @splat(.init(std.math.maxInt(u32)));
+    var churn: Churn = .{ .pool = &pool, .mailbox = &mailbox, .operations = 100_000 };
+    var threads: [4]std.Thread = undefined;
+    for (&threads, 0..) |*thread, index| thread.* = try std.Thread.spawn(.{}, churnThread, .{ &churn, 0xc0ffee + index });
+    for (threads) |thread| thread.join();
+    try testing.expectEqual(@as(u32, 0), churn.failed.load(.monotonic));
+    const cleaner = try Local.claim(&pool);
+    for (&mailbox) |*box| {
+        const handle = box.swap(std.math.maxInt(u32), .acq_rel);
+        if (handle != std.math.maxInt(u32)) try cleaner.free(handle);
+    }
+    _ = try pool.closeCache(cleaner.token);
+    try testing.expectEqual(@as(u32, 0), try pool.verify(testing.allocator));
+    const stats = pool.stats();
+    try testing.expectEqual(stats.capacity, stats.free_listed);
+    try testing.expect(stats.refills > 0 and stats.flushes > 0);
+}
+
+test "SharedPool: of two threads freeing one handle at once, exactly one succeeds" {
+    const pool = try create(fixed(64, 4, 8));
+    defer pool.region().unmap();
+    const owner = try Local.claim(&pool);
+    const rounds: u32 = 2000;
+    const Race = struct {
+        handle: std.atomic.Value(u32) = .init(0),
+        round: std.atomic.Value(u32) = .init(0),
+        done: std.atomic.Value(u32) = .init(0),
+        wins: std.atomic.Value(u32) = .init(0),
+
+        fn racer(race: *@This(), p: *const SharedPool) void {
+            const local = Local.claim(p) catch return;
+            var round: u32 = 1;
+            while (round <= rounds) : (round += 1) {
+                while (race.round.load(.acquire) != round) std.atomic.spinLoopHint();
+                if (local.free(race.handle.load(.acquire))) |_| {
+                    _ = race.wins.fetchAdd(1, .monotonic);
+                } else |_| {}
+                _ = race.done.fetchAdd(1, .acq_rel);
+            }
+        }
+    };
+    var race: Race = .{};
+    var threads: [2]std.Thread = undefined;
+    for (&threads) |*thread| thread.* = try std.Thread.spawn(.{}, Race.racer, .{ &race, &pool });
+    var round: u32 = 1;
+    while (round <= rounds) : (round += 1) {
+        race.handle.store((try owner.alloc()).?, .release);
+        race.round.store(round, .release);
+        while (race.done.load(.acquire) != 2 * round) std.atomic.spinLoopHint();
+        try testing.expectEqual(round, race.wins.load(.monotonic));
+    }
+    for (threads) |thread| thread.join();
+    try testing.expectEqual(@as(u32, 0), try pool.verify(testing.allocator));
+}
+
+test "SharedPool: a header that disagrees with itself, the limits or the file is refused" {
+    const params = fixed(100, 4, 8);
+    const pool = try create(params);
+    defer pool.region().unmap();
+    const size = pool.geometry.region_bytes;
+    var bytes: [@sizeOf(shared_pool.Header)]u8 align(8) = undefined;
+    @memcpy(&bytes, pool.memory[0..bytes.len]);
+    _ = try shared_pool.checkHeader(&bytes, size);
+    try testing.expectError(error.Corrupted, shared_pool.checkHeader(&bytes, size - constants.page_bytes));
+    try testing.expectError(error.Corrupted, shared_pool.checkHeader(bytes[0..100], size));
+    const Field = struct { name: []const u8, value: u64, expected: shared_pool.OpenError };
+    const cases = [_]Field{
+        .{ .name = "magic", .value = 0x1234, .expected = error.Incompatible },
+        .{ .name = "abi_version", .value = 999, .expected = error.Incompatible },
+        .{ .name = "layout_version", .value = 2, .expected = error.Incompatible },
+        .{ .name = "kind", .value = 7, .expected = error.Incompatible },
+        .{ .name = "ready", .value = 0, .expected = error.Corrupted },
+        .{ .name = "block_size", .value = 0, .expected = error.Corrupted },
+        .{ .name = "capacity_max", .value = 1 << 30, .expected = error.Corrupted },
+        .{ .name = "caches_max", .value = 5, .expected = error.Corrupted },
+        .{ .name = "blocks_offset", .value = 1 << 31, .expected = error.Corrupted },
+        .{ .name = "region_bytes", .value = 1 << 40, .expected = error.Corrupted },
+        .{ .name = "layout_hash", .value = 1, .expected = error.Corrupted },
+    };
+    var tried: usize = 0;
+    inline for (@typeInfo(shared_pool.Header).@"struct".field_names) |name| {
+        if (@typeInfo(@TypeOf(@field(@as(shared_pool.Header, undefined), name))) != .int) continue;
+        for (cases) |case| {
+            if (!std.mem.eql(u8, case.name, name)) continue;
+            var forged: [bytes.len]u8 align(8) = bytes;
+            const header: *shared_pool.Header = @ptrCast(&forged);
+            @field(header, name) = @intCast(case.value);
+            try testing.expectError(case.expected, shared_pool.checkHeader(&forged, size));
+            tried += 1;
+        }
+    }
+    try testing.expectEqual(cases.len, tried);
+}
