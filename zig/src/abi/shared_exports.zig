@@ -93,7 +93,12 @@ fn regionStatus(failure: shared_region.Error) i32 {
 
 /// Creates a shared pool from a SharedPoolConfig: in shared anonymous memory when
 /// `path_bytes` is 0, else in a new file at `path` (O_EXCL, 0600). Returns its id or a Status.
-export fn hp_shared_pool_create(config_pointer: ?[*]const u8, config_bytes: u32, path_pointer: ?[*]const u8, path_bytes: u32) callconv(.c) i32 {
+export fn hp_shared_pool_create(
+    config_pointer: ?[*]const u8,
+    config_bytes: u32,
+    path_pointer: ?[*]const u8,
+    path_bytes: u32,
+) callconv(.c) i32 {
     const options = config.read(config.SharedPoolConfig, config_pointer, config_bytes) orelse
         return Status.invalid_argument.code();
     const geometry = shared_pool.Geometry.compute(.{
