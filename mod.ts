@@ -31,6 +31,16 @@ export {
   type StructPool,
   type StructPoolOptions,
 } from "./src/pool.ts";
+export {
+  type SharedCacheStats,
+  type SharedOpenOptions,
+  SharedPool,
+  type SharedPoolDescriptor,
+  type SharedPoolOptions,
+  type SharedPoolStats,
+  type SharedStructPool,
+  type SharedStructPoolOptions,
+} from "./src/shared_pool.ts";
 export { Arena, type ArenaOptions, type ArenaScope, type ArenaStats } from "./src/arena.ts";
 export {
   SizeClassPool,

@@ -37,14 +37,15 @@ export interface Native {
   /**
    * An ArrayBuffer over all of live region `id` that holds the region mapped until the engine
    * frees its backing store (wherever it was transferred); undefined if `id` is not live.
-   * One per region per realm: every view is built over it.
+   * One per region per realm: every view is built over it. For a shared pool, `cacheToken` names
+   * the realm's cache, which is freed together with the buffer.
    */
-  regionBuffer(id: number): ArrayBuffer | undefined;
+  regionBuffer(id: number, cacheToken?: number): ArrayBuffer | undefined;
 }
 
 /** What the Node-API side of the library adds to `module.exports`. */
 interface NodeApiExports {
-  regionBuffer?: (id: number) => ArrayBuffer | undefined;
+  regionBuffer?: (id: number, cacheToken?: number) => ArrayBuffer | undefined;
 }
 
 const libraryName = process.platform === "darwin" ? "libhotpath.dylib" : "libhotpath.so";
@@ -178,8 +179,8 @@ export function openNative(options: LoadOptions = {}): Native {
     path,
     abiVersion: native.hp_abi_version(),
     symbols: native,
-    regionBuffer(id) {
-      const buffer = regionBuffer(id);
+    regionBuffer(id, cacheToken) {
+      const buffer = cacheToken === undefined ? regionBuffer(id) : regionBuffer(id, cacheToken);
       return buffer instanceof ArrayBuffer ? buffer : undefined;
     },
   };

@@ -79,6 +79,36 @@ export const symbols = {
   hp_region_close: { parameters: ["u32"], result: "i32" },
   /** fn hp_regions_mapped() u32 */
   hp_regions_mapped: { parameters: [], result: "u32" },
+  /** fn hp_shared_pool_create(config: ?[*]const u8, config_bytes: u32, path: ?[*]const u8, path_bytes: u32) i32 */
+  hp_shared_pool_create: { parameters: ["buffer", "u32", "buffer", "u32"], result: "i32" },
+  /** fn hp_shared_pool_open(path: ?[*]const u8, path_bytes: u32) i32 */
+  hp_shared_pool_open: { parameters: ["buffer", "u32"], result: "i32" },
+  /** fn hp_shared_pool_attach(id: u32) i32 */
+  hp_shared_pool_attach: { parameters: ["u32"], result: "i32" },
+  /** fn hp_shared_cache_claim(id: u32) i32 */
+  hp_shared_cache_claim: { parameters: ["u32"], result: "i32" },
+  /** fn hp_shared_cache_close(id: u32, token: u32) i32 */
+  hp_shared_cache_close: { parameters: ["u32", "u32"], result: "i32" },
+  /** fn hp_shared_refill(id: u32, index: u32) i32 */
+  hp_shared_refill: { parameters: ["u32", "u32"], result: "i32" },
+  /** fn hp_shared_flush(id: u32, index: u32) i32 */
+  hp_shared_flush: { parameters: ["u32", "u32"], result: "i32" },
+  /** fn hp_shared_reclaim(id: u32) f64 */
+  hp_shared_reclaim: { parameters: ["u32"], result: "f64" },
+  /** fn hp_shared_grow(id: u32) i32 */
+  hp_shared_grow: { parameters: ["u32"], result: "i32" },
+  /** fn hp_shared_stats(id: u32, out: ?*anyopaque, out_bytes: u32) i32 */
+  hp_shared_stats: { parameters: ["u32", "buffer", "u32"], result: "i32" },
+  /** fn hp_shared_geometry(id: u32, out: ?*anyopaque, out_bytes: u32) i32 */
+  hp_shared_geometry: { parameters: ["u32", "buffer", "u32"], result: "i32" },
+  /** fn hp_shared_cache_info(id: u32, index: u32, out: ?*anyopaque, out_bytes: u32) i32 */
+  hp_shared_cache_info: { parameters: ["u32", "u32", "buffer", "u32"], result: "i32" },
+  /** fn hp_shared_verify(id: u32) i32 */
+  hp_shared_verify: { parameters: ["u32"], result: "i32" },
+  /** fn hp_shared_unlink(path: ?[*]const u8, path_bytes: u32) i32 */
+  hp_shared_unlink: { parameters: ["buffer", "u32"], result: "i32" },
+  /** fn hp_shared_free_bytes(path: ?[*]const u8, path_bytes: u32) f64 */
+  hp_shared_free_bytes: { parameters: ["buffer", "u32"], result: "f64" },
 } as const satisfies Record<string, SymbolSpec>;
 
 /** The functions of libhotpath, called the same way on every runtime. */

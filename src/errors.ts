@@ -37,6 +37,28 @@ export function statusError(status: number, subject: string, exhausted: HotpathE
         "CORRUPTED",
         `${subject}: its metadata fails a consistency check. Something wrote over a freed block or the header.`,
       );
+    case STATUS.incompatible:
+      return new HotpathError(
+        "INCOMPATIBLE",
+        `${subject}: the region is not a hotpath region of this kind, ABI (${LIMITS.sharedLayoutVersion}) and ` +
+          "layout version. Open it with the hotpath version that created it.",
+      );
+    case STATUS.alreadyExists:
+      return new HotpathError("ALREADY_EXISTS", `${subject}: the name exists already. Open it, or unlink it first.`);
+    case STATUS.notFound:
+      return new HotpathError("NOT_FOUND", `${subject}: no region of that name exists.`);
+    case STATUS.permissionDenied:
+      return new HotpathError(
+        "PERMISSION_DENIED",
+        `${subject}: the file belongs to another user, or others may read or write it (hotpath regions are ` +
+          "mode 0600, owned by the user who opens them).",
+      );
+    case STATUS.noSpace:
+      return new HotpathError("NO_SPACE", `${subject}: the file system of the region has too little free space.`);
+    case STATUS.unsupported:
+      return new HotpathError("UNSUPPORTED", `${subject}: named shared regions are supported on Linux only.`);
+    case STATUS.invalidPath:
+      return new HotpathError("INVALID_ARGUMENT", `${subject}: the path is not a usable absolute file name.`);
     default:
       return new HotpathError("CORRUPTED", `${subject}: the library returned the unknown status ${status}.`);
   }

@@ -211,7 +211,12 @@ pub fn close(id: u32) bool {
         slot.tag.store(tag & ~@as(u32, 0b11) | @backingInt(State.retired), .release);
         // Under the lock: a concurrent last drop must not unmap (and let the kernel reuse)
         // the range between our check and this call. One bounded system call.
-        if (shared) shared_region.zeroOver(slot.region) else slot.region.discard();
+        if (!shared) {
+            slot.region.discard();
+        } else if (shared_region.zeroOver(slot.region)) {
+            // Private zero pages now: marking them touches no other process's pool.
+            slot.object.shared_pool.markRetired();
+        }
         assert(slot.state() == .retired);
         return true;
     };

@@ -384,6 +384,18 @@ pub const SharedPool = struct {
         return @cmpxchgStrong(u32, &slot.state, closed, word(token.generation, .free), .acq_rel, .monotonic) == null;
     }
 
+    /// After the region was replaced by private zero pages (the last realm detached while views
+    /// remain): every cache reads closed again, so a JavaScript alloc or free through a stale
+    /// view takes its slow path and reports CLOSED instead of reading a zero as a handle.
+    pub fn markRetired(pool: *const SharedPool) void {
+        var index: u32 = 0;
+        while (index < pool.geometry.params.caches_max) : (index += 1) {
+            const slot = pool.cache(index);
+            slot.count = closed_count;
+            slot.empty_mark = free_list.end;
+        }
+    }
+
     /// Returns every cache of a dead owner to the free list; how many blocks came back.
     pub fn reclaimAbandoned(pool: *const SharedPool) u64 {
         var blocks: u64 = 0;

@@ -190,9 +190,12 @@ fn assertSizes(region_bytes: u64, committed: u64) void {
 /// Replaces a shared mapping by private zero pages at the same addresses: views that outlive
 /// the region read zeros, and the shared pages are no longer held by this process. (madvise
 /// DONTNEED does not zero a shared mapping: its pages belong to the file.)
-pub fn zeroOver(region: Region) void {
+/// False if the kernel refused (the shared pages then stay mapped, still valid memory).
+pub fn zeroOver(region: Region) bool {
     const fixed: std.posix.MAP = .{ .TYPE = .PRIVATE, .ANONYMOUS = true, .FIXED = true, .NORESERVE = true };
-    _ = std.posix.mmap(region.memory.ptr, region.memory.len, .{ .READ = true, .WRITE = true }, fixed, -1, 0) catch {};
+    _ = std.posix.mmap(region.memory.ptr, region.memory.len, .{ .READ = true, .WRITE = true }, fixed, -1, 0) catch
+        return false;
+    return true;
 }
 
 const testing = std.testing;
@@ -215,7 +218,7 @@ test "shared_region: a named file is exclusive, private to its user, shared betw
     defer second.unmap();
     region.memory[100] = 42;
     try testing.expectEqual(@as(u8, 42), second.memory[100]);
-    zeroOver(second);
+    try testing.expect(zeroOver(second));
     try testing.expectEqual(@as(u8, 0), second.memory[100]);
     try testing.expectEqual(@as(u8, 42), region.memory[100]);
     try testing.expect((freeBytes("/dev/shm") orelse 0) > 0);

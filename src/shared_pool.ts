@@ -1,0 +1,564 @@
+/**
+ * `SharedPool`: fixed-size blocks that every Worker of this process, and every process of this
+ * user, can allocate from and free at the same time. Lock-free: no thread waits for another.
+ *
+ * The region holds all state (zig/src/memory/shared_pool.zig). Each SharedPool object is one
+ * realm's attachment with its own cache, a magazine of free handles in the region that only
+ * this realm touches, so alloc and free make no FFI call and touch no shared cache line:
+ * - alloc takes the top handle of the cache and stamps the block's owner byte;
+ * - free checks the handle, puts it on top of the cache, then swaps its owner byte to 0 with
+ *   `Atomics.exchange`: of two threads freeing one handle at once exactly one sees it
+ *   allocated, the other gets DOUBLE_FREE (the handle is taken back out of its cache);
+ * - an empty cache is refilled, a full one flushed, by half its capacity in one native call
+ *   (one CAS on the shared free list).
+ *
+ * The order of the stores is what makes a crash safe: a Worker terminated or a process killed
+ * between any two of them leaves every block either free in its cache (reclaimed, with its
+ * owner byte cleared, when another thread finds the owner dead) or allocated.
+ *
+ * One test per operation on the common path, as in Pool: `!(handle < maxCapacity)` in alloc
+ * also catches the empty cache (the word before the first handle holds 0xffffffff) and a closed
+ * one (its count reads 0xfffffff0, past the view, so the handle reads undefined).
+ *
+ * @module
+ */
+import { type Native, openNative } from "../ffi/library.ts";
+import { closedError, HotpathError, statusError } from "./errors.ts";
+import { describe, readOptions } from "./validate.ts";
+import { type Schema, type StructCursor, StructLayout } from "./struct.ts";
+import { track, untrack } from "./metrics.ts";
+import { debugOption } from "./pool_options.ts";
+import {
+  checkDescriptor,
+  checkLayout,
+  currentPid,
+  regionPath,
+  type SharedCacheStats,
+  type SharedOpenOptions,
+  type SharedPoolDescriptor,
+  type SharedPoolOptions,
+  sharedPoolSettings,
+  type SharedPoolStats,
+  type SharedStructPoolOptions,
+} from "./shared_pool_options.ts";
+import {
+  attachSharedRegion,
+  createSharedRegion,
+  holdSharedRegion,
+  openSharedRegion,
+  readCaches,
+  readCounters,
+  type SharedAttachment,
+  unlinkSharedRegion,
+} from "./shared_pool_region.ts";
+
+export type {
+  SharedCacheStats,
+  SharedOpenOptions,
+  SharedPoolDescriptor,
+  SharedPoolOptions,
+  SharedPoolStats,
+  SharedStructPoolOptions,
+};
+
+/** A SharedPool from `SharedPool.of`: `at(handle)` returns a typed cursor. */
+export type SharedStructPool<S extends Schema> = SharedPool & {
+  /** Its one cursor, moved to allocated block `handle`. */
+  at(handle: number): StructCursor<S>;
+};
+
+// deno-lint-ignore no-explicit-any
+type AnyCursor = StructCursor<any>;
+
+/** A region this realm already attached, handed from the static openers to the constructor. */
+interface Attached {
+  id: number;
+  path: string | undefined;
+  layout: StructLayout<never> | undefined;
+  debug: boolean;
+}
+
+const attachedOf = new WeakMap<object, Attached>();
+const layoutOf = new WeakMap<object, StructLayout<never>>();
+
+/** Cold state of one attachment. */
+interface SharedPoolState {
+  native: Native;
+  attachment: SharedAttachment;
+  path: string | undefined;
+  closed: boolean;
+  bytes: Uint8Array;
+  layout: StructLayout<never> | undefined;
+}
+
+/** A lock-free pool shared by Workers and processes; see the module documentation. */
+export class SharedPool {
+  // Hot state, assigned once in the constructor (shared/PERF-NOTES.md: JSC watchpoints).
+  /** This realm's cache: word 0 its count, word 15 + i its i-th handle. */
+  declare private readonly cache: Uint32Array;
+  /** One byte per block: 0 free, else the allocating cache's index + 1. */
+  declare private readonly owners: Uint8Array;
+  declare private readonly ownerTag: number;
+  declare private readonly cacheCapacity: number;
+  declare private readonly cursor: AnyCursor | undefined;
+  /** Bytes from one block to the next. */
+  declare readonly stride: number;
+  /** The most blocks the pool may grow to; handles are below it. */
+  declare readonly maxCapacity: number;
+  /** Bytes of one block. */
+  declare readonly blockSize: number;
+  /** Alignment of every block. */
+  declare readonly align: number;
+  /** The region's name or path ("" for anonymous memory). */
+  declare readonly name: string;
+  /** Debug mode: double frees racing in two threads are caught too (see `free`). */
+  declare readonly debug: boolean;
+  #c: SharedPoolState;
+
+  /**
+   * A SharedPool of records: `at(handle)` gives a typed cursor.
+   *
+   * @example
+   * ```ts
+   * import { SharedPool, struct } from "@hotpath/core";
+   * const Quote = struct({ price: "f64", size: "u32" });
+   * using quotes = SharedPool.of(Quote, { capacity: 4096 });
+   * const handle = quotes.alloc();
+   * quotes.at(handle).price = 101.25;
+   * worker.postMessage(quotes.share()); // the Worker: SharedPool.attach(descriptor, { layout: Quote })
+   * ```
+   */
+  static of<S extends Schema>(layout: StructLayout<S>, options: SharedStructPoolOptions): SharedStructPool<S> {
+    if (!(layout instanceof StructLayout)) {
+      throw new HotpathError(
+        "INVALID_ARGUMENT",
+        `SharedPool.of: layout must come from struct(...); got ${describe(layout)}.`,
+      );
+    }
+    const keys = ["capacity", "name", "path", "grow", "cache", "maxWorkers", "debug"] as const;
+    const given = readOptions("SharedPool.of", options, keys);
+    const poolOptions = { ...given, blockSize: layout.size, align: Math.max(8, layout.align) } as SharedPoolOptions;
+    layoutOf.set(poolOptions, layout as StructLayout<never>);
+    return new SharedPool(poolOptions) as unknown as SharedStructPool<S>;
+  }
+
+  /**
+   * Attaches to a pool another Worker shared with `share()`: in the same process by its id, in
+   * another process by its path (named pools only). CLOSED once no realm of the sharing process
+   * has it open.
+   */
+  static attach(
+    descriptor: SharedPoolDescriptor,
+    options: Pick<SharedOpenOptions, "layout" | "debug"> = {},
+  ): SharedPool {
+    const where = "SharedPool.attach";
+    const checked = checkDescriptor(where, descriptor);
+    const given = readOptions(where, options, ["layout", "debug"]);
+    const layout = checkLayout(where, given.layout, checked.blockSize, checked.align);
+    const debug = given.debug === undefined ? checked.debug : debugOption(where, given.debug);
+    const native = openNative();
+    if (checked.pid === currentPid() && attachSharedRegion(native, checked.id)) {
+      return SharedPool.#attached({ id: checked.id, path: checked.path ?? undefined, layout, debug });
+    }
+    if (checked.path !== null) return SharedPool.open({ path: checked.path, layout, debug });
+    throw new HotpathError(
+      "CLOSED",
+      checked.pid === currentPid()
+        ? `${where}: the pool is no longer open in this process (every SharedPool over it was closed).`
+        : `${where}: the pool lives in anonymous memory of process ${checked.pid}; only its Workers can ` +
+          "attach. Create it with a name to share it between processes.",
+    );
+  }
+
+  /** Opens a named pool that this or another process created (NOT_FOUND if none). */
+  static open(options: SharedOpenOptions): SharedPool {
+    const where = "SharedPool.open";
+    const given = readOptions(where, options, ["name", "path", "layout", "debug"]);
+    const path = regionPath(where, given.name, given.path);
+    if (path === undefined) throw new HotpathError("INVALID_ARGUMENT", `${where}: give the pool's name or path.`);
+    const debug = debugOption(where, given.debug);
+    const native = openNative();
+    const id = openSharedRegion(native, path, where);
+    return SharedPool.#attached({ id, path, layout: given.layout as StructLayout<never> | undefined, debug });
+  }
+
+  /** Removes a named pool's name; processes that have it open keep using it. NOT_FOUND if absent. */
+  static unlink(options: { name?: string; path?: string }): void {
+    const where = "SharedPool.unlink";
+    const given = readOptions(where, options, ["name", "path"]);
+    const path = regionPath(where, given.name, given.path);
+    if (path === undefined) throw new HotpathError("INVALID_ARGUMENT", `${where}: give the pool's name or path.`);
+    unlinkSharedRegion(openNative(), path, where);
+  }
+
+  static #attached(attached: Attached): SharedPool {
+    const request = {};
+    attachedOf.set(request, attached);
+    return new SharedPool(request as SharedPoolOptions);
+  }
+
+  /**
+   * Creates a pool in shared anonymous memory, or in the new file `/dev/shm/<name>` (or
+   * `path`), created exclusively with mode 0600. Throws INVALID_ARGUMENT for bad options,
+   * ALREADY_EXISTS, NO_SPACE (with the numbers), OUT_OF_MEMORY.
+   */
+  constructor(options: SharedPoolOptions) {
+    const native = openNative();
+    const attached = attachedOf.get(options as object);
+    let attachment: SharedAttachment;
+    let path: string | undefined;
+    let layout: StructLayout<never> | undefined;
+    let debug: boolean;
+    if (attached === undefined) {
+      const where = "new SharedPool";
+      const settings = sharedPoolSettings(where, options);
+      path = settings.path;
+      debug = settings.debug;
+      layout = layoutOf.get(options as object);
+      const id = createSharedRegion(
+        native,
+        {
+          blockSize: settings.blockSize,
+          capacity: settings.capacity,
+          capacityMax: settings.growth.maxCapacity,
+          growChunk: settings.growth.chunk,
+          alignment: settings.align,
+          cachesMax: settings.maxWorkers,
+          cacheCapacity: settings.cacheCapacity,
+        },
+        path,
+        where,
+        settings.committedEstimate,
+      );
+      attachment = holdSharedRegion(native, id, where);
+    } else {
+      path = attached.path;
+      debug = attached.debug;
+      attachment = holdSharedRegion(native, attached.id, "SharedPool.attach");
+      try {
+        layout = checkLayout(
+          "SharedPool.attach",
+          attached.layout,
+          attachment.geometry.blockSize,
+          attachment.geometry.alignment,
+        );
+      } catch (error) {
+        native.symbols.hp_shared_cache_close(attachment.id, attachment.cacheToken);
+        native.symbols.hp_region_close(attachment.id);
+        throw error;
+      }
+    }
+    const g = attachment.geometry;
+    const buffer = attachment.buffer;
+    this.cache = new Uint32Array(buffer, g.cachesOffset + attachment.cacheIndex * g.cacheStride, g.cacheStride / 4);
+    this.owners = new Uint8Array(buffer, g.ownersOffset, g.capacityMax);
+    this.ownerTag = attachment.cacheIndex + 1;
+    this.cacheCapacity = g.cacheCapacity;
+    const bytes = new Uint8Array(buffer, g.blocksOffset, g.capacityMax * g.blockStride);
+    this.cursor = layout?.cursor(bytes);
+    this.stride = g.blockStride;
+    this.maxCapacity = g.capacityMax;
+    this.blockSize = g.blockSize;
+    this.align = g.alignment;
+    this.name = path ?? "";
+    this.debug = debug;
+    this.#c = { native, attachment, path, closed: false, bytes, layout };
+    if (debug) Object.defineProperty(this, "free", { value: SharedPool.#freeAtomic });
+    track(this);
+  }
+
+  /** Every block as one Uint8Array over the region; block `h` starts at `offset(h)`. */
+  get bytes(): Uint8Array {
+    this.#checkOpen();
+    return this.#c.bytes;
+  }
+
+  /** True once `close()` has run. */
+  get closed(): boolean {
+    return this.#c.closed;
+  }
+
+  /** The record layout of a pool from `SharedPool.of` (or given to open/attach). */
+  get layout(): StructLayout<never> | undefined {
+    return this.#c.layout;
+  }
+
+  /** Allocates a block; throws POOL_EXHAUSTED when no Worker or process has one free. */
+  alloc(): number {
+    const handle = this.tryAlloc();
+    if (handle < 0) throw this.#exhausted();
+    return handle;
+  }
+
+  /** Allocates a block, or returns -1 when none is free anywhere (no throw, no garbage). */
+  tryAlloc(): number {
+    const cache = this.cache;
+    const count = cache[0];
+    // Handle i sits in word 15 + i; word 15 holds 0xffffffff (empty), a closed count reads undefined.
+    const handle = cache[count + 15];
+    if (!(handle < this.maxCapacity)) return this.#refill();
+    this.owners[handle] = this.ownerTag;
+    cache[0] = count - 1;
+    return handle;
+  }
+
+  /**
+   * Returns a block, from any Worker or process: it goes to this realm's cache. Throws
+   * INVALID_HANDLE for a value that is not a handle of this pool and DOUBLE_FREE for a block
+   * that is not allocated. In release mode the owner byte is read and cleared with plain
+   * loads and stores: a double free is caught unless the two frees run at the same moment in
+   * two threads. In debug mode (`debug: true`) one `Atomics.exchange` catches that race too.
+   */
+  free(handle: number): void {
+    if (typeof handle !== "number" || !(handle < this.maxCapacity) || handle >>> 0 !== handle) {
+      throw this.#invalidHandle(handle);
+    }
+    const cache = this.cache;
+    let count = cache[0] + 1;
+    if (!(count <= this.cacheCapacity)) count = this.#flush() + 1;
+    // Into the cache first: a thread stopped after this line leaves a block that reclaim frees.
+    cache[count + 15] = handle;
+    cache[0] = count;
+    const owners = this.owners;
+    const owner = owners[handle];
+    owners[handle] = 0;
+    if (owner === 0) {
+      cache[0] = count - 1;
+      throw this.#doubleFree(handle);
+    }
+  }
+
+  /** `free` of debug mode: the owner byte is swapped atomically (see `free`). */
+  static #freeAtomic = function (this: SharedPool, handle: number): void {
+    if (typeof handle !== "number" || !(handle < this.maxCapacity) || handle >>> 0 !== handle) {
+      throw this.#invalidHandle(handle);
+    }
+    const cache = this.cache;
+    let count = cache[0] + 1;
+    if (!(count <= this.cacheCapacity)) count = this.#flush() + 1;
+    cache[count + 15] = handle;
+    cache[0] = count;
+    if (Atomics.exchange(this.owners, handle, 0) === 0) {
+      cache[0] = count - 1;
+      throw this.#doubleFree(handle);
+    }
+  };
+
+  /** For a pool of records: its one cursor, moved to allocated block `handle`. */
+  at<S extends Schema>(this: SharedStructPool<S>, handle: number): StructCursor<S>;
+  at(handle: number): AnyCursor {
+    const cursor = this.cursor;
+    if (typeof handle !== "number" || !(this.owners[handle] > 0) || cursor === undefined || this.#c.closed) {
+      return this.#atChecked(handle);
+    }
+    cursor.$base = handle * this.stride;
+    return cursor;
+  }
+
+  /** Byte offset of an allocated block inside `bytes`. */
+  offset(handle: number): number {
+    return this.#blockOf(handle) * this.stride;
+  }
+
+  /** Native address of an allocated block (valid while the pool is open). */
+  ptr(handle: number): number {
+    const attachment = this.#c.attachment;
+    return attachment.address + attachment.geometry.blocksOffset + this.#blockOf(handle) * this.stride;
+  }
+
+  /** A new Uint8Array over one allocated block. Allocates the view object. */
+  view(handle: number): Uint8Array {
+    const start = this.#blockOf(handle) * this.stride;
+    return this.#c.bytes.subarray(start, start + this.blockSize);
+  }
+
+  /** True when `handle` is allocated now (by any Worker or process). */
+  isAllocated(handle: number): boolean {
+    this.#checkOpen();
+    return typeof handle === "number" && Atomics.load(this.owners, handle >>> 0) > 0 && handle >>> 0 === handle &&
+      handle < this.maxCapacity;
+  }
+
+  /** A descriptor that `SharedPool.attach` accepts in a Worker (or, for a named pool, another process). */
+  share(): SharedPoolDescriptor {
+    this.#checkOpen();
+    return {
+      kind: "hotpath.SharedPool",
+      version: 1,
+      pid: currentPid(),
+      id: this.#c.attachment.id,
+      path: this.#c.path ?? null,
+      blockSize: this.blockSize,
+      align: this.align,
+      debug: this.debug,
+    };
+  }
+
+  /** Counters and caches, read from the region: the same from every attached Worker and process. */
+  stats(): SharedPoolStats {
+    this.#checkOpen();
+    const { native, attachment } = this.#c;
+    const counters = readCounters(native, attachment.id, "SharedPool.stats");
+    return {
+      capacity: counters.capacity,
+      maxCapacity: counters.capacityMax,
+      inUse: counters.inUse,
+      freeListed: counters.freeListed,
+      cached: counters.cached,
+      highWater: counters.highWater,
+      refills: counters.refills,
+      flushes: counters.flushes,
+      reclaimedBlocks: counters.reclaimedBlocks,
+      reclaimedCaches: counters.reclaimedCaches,
+      failedAllocations: counters.failed,
+      growths: counters.grows,
+      growthFailures: counters.growFailures,
+      caches: readCaches(native, attachment.id, attachment.geometry.cachesMax, attachment.cacheIndex),
+      bytesReserved: attachment.geometry.regionBytes,
+      metadataBytes: attachment.geometry.blocksOffset,
+    };
+  }
+
+  /**
+   * Returns the cached blocks of Workers and processes that ended without closing (terminated
+   * Worker, `kill -9`) to the pool; returns how many. Refills do this by themselves when the
+   * pool runs dry.
+   */
+  reclaimAbandoned(): number {
+    this.#checkOpen();
+    const reclaimed = this.#c.native.symbols.hp_shared_reclaim(this.#c.attachment.id);
+    if (reclaimed < 0) throw statusError(reclaimed, "SharedPool.reclaimAbandoned", "POOL_EXHAUSTED");
+    return reclaimed;
+  }
+
+  /** Commits the next chunk of a growing pool now; returns the capacity. POOL_EXHAUSTED at the maximum. */
+  grow(): number {
+    this.#checkOpen();
+    const capacity = this.#c.native.symbols.hp_shared_grow(this.#c.attachment.id);
+    if (capacity < 0) throw statusError(capacity, "SharedPool.grow", "POOL_EXHAUSTED");
+    return capacity;
+  }
+
+  /**
+   * Checks, while no Worker or process is using the pool, that every block is exactly once
+   * free-listed, cached or allocated; returns the blocks allocated. Throws CORRUPTED otherwise.
+   */
+  check(): number {
+    this.#checkOpen();
+    const inUse = this.#c.native.symbols.hp_shared_verify(this.#c.attachment.id);
+    if (inUse < 0) throw statusError(inUse, "SharedPool.check", "POOL_EXHAUSTED");
+    return inUse;
+  }
+
+  /** Removes this named pool's name (see `SharedPool.unlink`). */
+  unlink(): void {
+    this.#checkOpen();
+    if (this.#c.path === undefined) {
+      throw new HotpathError("INVALID_ARGUMENT", "SharedPool.unlink: this pool has no name (anonymous memory).");
+    }
+    unlinkSharedRegion(this.#c.native, this.#c.path, "SharedPool.unlink");
+  }
+
+  /**
+   * Returns this realm's cached blocks to the pool and detaches. Other Workers and processes
+   * keep the pool; the memory goes with the last one. Views kept after it never crash: they
+   * read the pool while others have it open, zeros after.
+   */
+  close(): void {
+    const c = this.#c;
+    if (c.closed) return;
+    c.closed = true;
+    c.native.symbols.hp_shared_cache_close(c.attachment.id, c.attachment.cacheToken);
+    c.native.symbols.hp_region_close(c.attachment.id);
+    untrack(this);
+  }
+
+  /** `using pool = new SharedPool(...)` closes it at the end of the scope. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #refill(): number {
+    this.#checkOpen();
+    const { native, attachment } = this.#c;
+    const count = native.symbols.hp_shared_refill(attachment.id, attachment.cacheIndex);
+    if (count < 0) throw statusError(count, "SharedPool.alloc", "POOL_EXHAUSTED");
+    if (count === 0) return -1;
+    const handle = this.cache[count + 15];
+    if (!(handle < this.maxCapacity)) throw this.#corrupted();
+    this.owners[handle] = this.ownerTag;
+    this.cache[0] = count - 1;
+    return handle;
+  }
+
+  #flush(): number {
+    this.#checkOpen();
+    const { native, attachment } = this.#c;
+    const count = native.symbols.hp_shared_flush(attachment.id, attachment.cacheIndex);
+    if (count < 0) throw statusError(count, "SharedPool.free", "POOL_EXHAUSTED");
+    if (count >= this.cacheCapacity) throw this.#corrupted();
+    return count;
+  }
+
+  #checkOpen(): void {
+    if (this.#c.closed) throw closedError("SharedPool");
+  }
+
+  #blockOf(handle: number): number {
+    this.#checkOpen();
+    if (typeof handle !== "number" || !(handle < this.maxCapacity) || handle >>> 0 !== handle) {
+      throw this.#invalidHandle(handle);
+    }
+    if (!(Atomics.load(this.owners, handle) > 0)) {
+      throw new HotpathError("INVALID_HANDLE", `SharedPool: block ${handle} is not allocated.`);
+    }
+    return handle;
+  }
+
+  #atChecked(handle: number): AnyCursor {
+    if (this.cursor === undefined) {
+      throw new HotpathError(
+        "INVALID_ARGUMENT",
+        "SharedPool.at: this pool has no layout; create it with SharedPool.of.",
+      );
+    }
+    const cursor = this.cursor;
+    cursor.$base = this.#blockOf(handle) * this.stride;
+    return cursor;
+  }
+
+  #invalidHandle(handle: unknown): HotpathError {
+    if (this.#c.closed) return closedError("SharedPool");
+    return new HotpathError(
+      "INVALID_HANDLE",
+      `SharedPool: ${describe(handle)} is not a handle of this pool (an integer below ${this.maxCapacity}).`,
+    );
+  }
+
+  #doubleFree(handle: number): HotpathError {
+    return new HotpathError(
+      "DOUBLE_FREE",
+      `SharedPool.free: block ${handle} is not allocated: freed twice (perhaps by another Worker at the same ` +
+        "moment) or never allocated.",
+    );
+  }
+
+  #exhausted(): HotpathError {
+    const counters = readCounters(this.#c.native, this.#c.attachment.id, "SharedPool.alloc");
+    const refused = counters.growFailures > 0
+      ? ` ${counters.growFailures} growth(s) were refused by the kernel or the file system (/dev/shm full?).`
+      : "";
+    return new HotpathError(
+      "POOL_EXHAUSTED",
+      `SharedPool.alloc: all ${counters.capacity} blocks are allocated or cached by other Workers ` +
+        `(max ${counters.capacityMax}).${refused}`,
+    );
+  }
+
+  #corrupted(): HotpathError {
+    return new HotpathError(
+      "CORRUPTED",
+      "SharedPool: this Worker's cache holds a value that is not a handle; something wrote over the region.",
+    );
+  }
+}
