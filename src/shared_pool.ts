@@ -171,6 +171,8 @@ export class SharedPool {
   }
 
   /** Opens a named pool that this or another process created (NOT_FOUND if none). */
+  static open<S extends Schema>(options: SharedOpenOptions & { layout: StructLayout<S> }): SharedStructPool<S>;
+  static open(options: SharedOpenOptions): SharedPool;
   static open(options: SharedOpenOptions): SharedPool {
     const where = "SharedPool.open";
     const given = readOptions(where, options, ["name", "path", "layout", "debug"]);

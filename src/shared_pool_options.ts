@@ -43,6 +43,10 @@ export interface SharedPoolOptions {
 /** Options of `SharedPool.of(layout, ...)`: the block size and alignment come from the layout. */
 export type SharedStructPoolOptions = Omit<SharedPoolOptions, "blockSize">;
 
+/** A record layout of any schema. */
+// deno-lint-ignore no-explicit-any
+export type AnyLayout = StructLayout<any>;
+
 /** Options of `SharedPool.open` and `SharedPool.attach`. */
 export interface SharedOpenOptions {
   /** The region's name (`/dev/shm/<name>`); for `open` only. */
@@ -50,7 +54,7 @@ export interface SharedOpenOptions {
   /** The region's path; for `open` only. */
   path?: string;
   /** The record layout its creator used with `SharedPool.of`, for typed cursors. */
-  layout?: StructLayout<never>;
+  layout?: AnyLayout;
   /** Debug mode for this realm (see SharedPoolOptions). Default: HOTPATH_DEBUG; attach: the sharer's. */
   debug?: boolean;
 }

@@ -1,0 +1,186 @@
+import assert from "node:assert/strict";
+import process from "node:process";
+import { existsSync } from "node:fs";
+import { libraryInfo, SharedPool, struct } from "../mod.ts";
+import { assertCode, collectGarbage, nextTurn, test } from "./harness.ts";
+
+/** A /dev/shm name no other test run uses. */
+function uniqueName(label: string): string {
+  return `hotpath-test-${label}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+test("SharedPool hands out every block once, then reports exhaustion", () => {
+  using pool = new SharedPool({ blockSize: 24, capacity: 100, cache: 8 });
+  const handles = new Set<number>();
+  for (let i = 0; i < 100; i++) handles.add(pool.alloc());
+  assert.equal(handles.size, 100);
+  for (const handle of handles) assert.ok(handle >= 0 && handle < 100 && pool.isAllocated(handle));
+  assert.equal(pool.tryAlloc(), -1);
+  assertCode(() => pool.alloc(), "POOL_EXHAUSTED", "100 blocks");
+  assert.equal(pool.check(), 100);
+  for (const handle of handles) pool.free(handle);
+  assert.equal(pool.check(), 0);
+  const stats = pool.stats();
+  assert.equal(stats.inUse, 0);
+  assert.equal(stats.freeListed + stats.cached, 100);
+  assert.equal(stats.highWater, 100);
+  assert.equal(stats.failedAllocations, 2);
+  assert.ok(stats.refills > 0 && stats.flushes > 0);
+  assert.deepEqual(stats.caches.map((cache) => cache.mine), [true]);
+});
+
+test("SharedPool.free rejects what is not an allocated handle of the pool", () => {
+  using pool = new SharedPool({ blockSize: 8, capacity: 16 });
+  const handle = pool.alloc();
+  pool.free(handle);
+  assertCode(() => pool.free(handle), "DOUBLE_FREE");
+  assertCode(() => pool.free(15), "DOUBLE_FREE"); // never allocated
+  for (const bad of [-1, 16, 1.5, Number.NaN, 2 ** 32]) assertCode(() => pool.free(bad), "INVALID_HANDLE");
+  assertCode(() => pool.free("1" as unknown as number), "INVALID_HANDLE");
+  assert.equal(pool.check(), 0);
+});
+
+test("SharedPool attachments share blocks: one frees what another allocated", () => {
+  using first = new SharedPool({ blockSize: 16, capacity: 64, cache: 4 });
+  using second = SharedPool.attach(structuredClone(first.share()));
+  const fromFirst = Array.from({ length: 10 }, () => first.alloc());
+  const fromSecond = Array.from({ length: 10 }, () => second.alloc());
+  assert.equal(new Set([...fromFirst, ...fromSecond]).size, 20);
+  first.bytes[first.offset(fromSecond[0])] = 7;
+  assert.equal(second.bytes[second.offset(fromSecond[0])], 7);
+  for (const handle of fromFirst) second.free(handle);
+  for (const handle of fromSecond) first.free(handle);
+  assertCode(() => second.free(fromSecond[3]), "DOUBLE_FREE");
+  const stats = first.stats();
+  assert.equal(stats.caches.length, 2);
+  assert.equal(stats.inUse, 0);
+  assert.equal(first.check(), 0);
+});
+
+test("SharedPool grows in chunks up to its maximum, from whichever attachment runs dry", () => {
+  using pool = new SharedPool({ blockSize: 32, capacity: 10, grow: { chunk: 20, maxCapacity: 55 }, cache: 4 });
+  using other = SharedPool.attach(pool.share());
+  let count = 0;
+  while (pool.tryAlloc() >= 0) count++;
+  while (other.tryAlloc() >= 0) count++;
+  assert.equal(count, 55);
+  const stats = pool.stats();
+  assert.equal(stats.capacity, 55);
+  assert.equal(stats.growths, 3);
+  assertCode(() => pool.grow(), "POOL_EXHAUSTED");
+  assert.equal(pool.check(), 55);
+});
+
+test("SharedPool.of gives typed cursors on allocated blocks only", () => {
+  const Quote = struct({ price: "f64", size: "u32", side: "u8" });
+  using quotes = SharedPool.of(Quote, { capacity: 8 });
+  using reader = SharedPool.attach(quotes.share(), { layout: Quote });
+  const handle = quotes.alloc();
+  quotes.at(handle).price = 101.25;
+  quotes.at(handle).size = 300;
+  assert.equal(reader.at(handle).price, 101.25);
+  assert.equal(reader.at(handle).size, 300);
+  quotes.free(handle);
+  assertCode(() => reader.at(handle), "INVALID_HANDLE");
+  using plain = new SharedPool({ blockSize: 8, capacity: 2 });
+  assertCode(() => plain.at(plain.alloc()), "INVALID_ARGUMENT");
+  const Big = struct({ values: ["f64", 4] });
+  assertCode(() => SharedPool.attach(quotes.share(), { layout: Big }), "INCOMPATIBLE");
+});
+
+test("SharedPool.close detaches one attachment; the last one leaves views that read zeros", () => {
+  const pool = new SharedPool({ blockSize: 8, capacity: 8 });
+  const descriptor = pool.share();
+  const other = SharedPool.attach(descriptor);
+  const handle = pool.alloc();
+  const view = pool.bytes;
+  view[pool.offset(handle)] = 9;
+  pool.close();
+  pool.close(); // twice is fine
+  assert.equal(pool.closed, true);
+  assertCode(() => pool.alloc(), "CLOSED");
+  assertCode(() => pool.free(handle), "CLOSED");
+  assertCode(() => pool.stats(), "CLOSED");
+  assertCode(() => pool.share(), "CLOSED");
+  assert.equal(other.bytes[other.offset(handle)], 9, "the other attachment keeps the memory");
+  other.free(handle);
+  other.close();
+  assert.equal(view[0], 0, "after the last close, a kept view reads zeros");
+  assertCode(() => SharedPool.attach(descriptor), "CLOSED", "no longer open");
+});
+
+test("SharedPool named regions: exclusive creation, open from the same process, unlink", () => {
+  const name = uniqueName("named");
+  const created = new SharedPool({ blockSize: 64, capacity: 32, name });
+  try {
+    assert.ok(existsSync(`/dev/shm/${name}`));
+    assertCode(() => new SharedPool({ blockSize: 64, capacity: 32, name }), "ALREADY_EXISTS");
+    using opened = SharedPool.open({ name });
+    assert.equal(opened.name, `/dev/shm/${name}`);
+    const handle = created.alloc();
+    const offset = opened.offset(handle);
+    opened.bytes[offset] = 42;
+    assert.equal(created.bytes[offset], 42);
+    const view = opened.bytes;
+    opened.close();
+    assert.equal(view[offset], 0, "a closed mapping's views read zeros");
+    assert.equal(created.bytes[offset], 42, "the other mapping is untouched");
+    created.free(handle);
+    created.unlink();
+    assert.ok(!existsSync(`/dev/shm/${name}`));
+    assertCode(() => SharedPool.open({ name }), "NOT_FOUND");
+    assertCode(() => SharedPool.unlink({ name }), "NOT_FOUND");
+    assert.equal(created.alloc() >= 0, true, "an unlinked pool stays usable while open");
+  } finally {
+    created.close();
+    if (existsSync(`/dev/shm/${name}`)) SharedPool.unlink({ name });
+  }
+});
+
+test("SharedPool from a named region's descriptor attaches by id here", () => {
+  const name = uniqueName("descriptor");
+  using created = new SharedPool({ blockSize: 16, capacity: 16, name });
+  try {
+    const descriptor = created.share();
+    assert.equal(descriptor.path, `/dev/shm/${name}`);
+    using attached = SharedPool.attach(descriptor);
+    const handle = attached.alloc();
+    created.free(handle);
+    assert.equal(created.check(), 0);
+  } finally {
+    SharedPool.unlink({ name });
+  }
+});
+
+test("SharedPool debug mode detects double frees with an atomic swap", () => {
+  using pool = new SharedPool({ blockSize: 8, capacity: 4, debug: true });
+  assert.equal(pool.debug, true);
+  using attached = SharedPool.attach(pool.share());
+  assert.equal(attached.debug, true, "an attachment takes the sharer's mode");
+  const handle = pool.alloc();
+  attached.free(handle);
+  assertCode(() => pool.free(handle), "DOUBLE_FREE");
+  assert.equal(pool.check(), 0);
+});
+
+/** In its own frame, so that no local of the test keeps a pool reachable. */
+function useAndClose(): void {
+  const pool = new SharedPool({ blockSize: 64, capacity: 256 });
+  const other = SharedPool.attach(pool.share());
+  other.free(pool.alloc());
+  pool.close();
+  other.close();
+}
+
+test("SharedPool regions are released once every attachment is closed and collected", async () => {
+  for (let round = 0; round < 5; round++) collectGarbage();
+  await nextTurn();
+  const before = libraryInfo().regionsMapped;
+  for (let i = 0; i < 20; i++) useAndClose();
+  const deadline = Date.now() + 5000;
+  while (libraryInfo().regionsMapped > before && Date.now() < deadline) {
+    collectGarbage();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.equal(libraryInfo().regionsMapped, before);
+});
