@@ -1,0 +1,66 @@
+/**
+ * One process of tests/shared_pool_process_test.ts, run by Deno or Bun:
+ *   <runtime> shared_pool_churn_child.ts <name> <milliseconds> <seed>
+ * Opens the named SharedPool and churns it: random allocs and frees, holding up to 200 blocks.
+ * Each block it holds carries a stamp (this pid, HELD) that it checks before freeing and
+ * replaces by (0, FREED): a block handed to two processes at once shows a foreign stamp.
+ * Prints `progress <ops>` lines, then one JSON line of counts, then frees what it holds.
+ *
+ * @module
+ */
+import process from "node:process";
+import { SharedPool } from "../../mod.ts";
+import { FREED, HELD } from "./shared_pool_stamps.ts";
+
+const [name, milliseconds, seed] = process.argv.slice(2);
+const pool = SharedPool.open({ name });
+const stamps = new DataView(pool.bytes.buffer, pool.bytes.byteOffset, pool.bytes.byteLength);
+const pid = process.pid;
+let state = Number(seed) >>> 0;
+const held: number[] = [];
+let ops = 0;
+let violations = 0;
+let failed = 0;
+
+function next(): number {
+  state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+  return state / 4294967296;
+}
+
+function alloc(): void {
+  const handle = pool.tryAlloc();
+  if (handle < 0) {
+    failed++;
+    return;
+  }
+  const at = handle * pool.stride;
+  if (stamps.getUint32(at + 4, true) === HELD) violations++;
+  stamps.setUint32(at, pid, true);
+  stamps.setUint32(at + 4, HELD, true);
+  held.push(handle);
+}
+
+function free(index: number): void {
+  const handle = held[index];
+  held[index] = held[held.length - 1];
+  held.pop();
+  const at = handle * pool.stride;
+  if (stamps.getUint32(at, true) !== pid || stamps.getUint32(at + 4, true) !== HELD) violations++;
+  stamps.setUint32(at, 0, true);
+  stamps.setUint32(at + 4, FREED, true);
+  pool.free(handle);
+}
+
+const deadline = Date.now() + Number(milliseconds);
+while (Date.now() < deadline) {
+  for (let i = 0; i < 10_000; i++) {
+    if (held.length < 200 && next() < 0.5) alloc();
+    else if (held.length > 0) free(Math.floor(next() * held.length));
+  }
+  ops += 10_000;
+  if (ops % 100_000 === 0) console.log(`progress ${ops}`);
+}
+const heldAtEnd = held.length;
+while (held.length > 0) free(held.length - 1);
+console.log(JSON.stringify({ pid, ops, violations, failed, heldAtEnd, reclaimed: pool.stats().reclaimedCaches }));
+pool.close();
