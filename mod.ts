@@ -32,6 +32,7 @@ export {
   type StructPoolOptions,
 } from "./src/pool.ts";
 export {
+  type EpochGuard,
   type SharedCacheStats,
   type SharedOpenOptions,
   SharedPool,

@@ -25,6 +25,7 @@
 import { type Native, openNative } from "../ffi/library.ts";
 import { closedError, HotpathError, statusError } from "./errors.ts";
 import { describe, readOptions } from "./validate.ts";
+import { SHARED_CACHE_HEADER, SHARED_POOL_HEADER } from "../ffi/abi.generated.ts";
 import { type Schema, type StructCursor, StructLayout } from "./struct.ts";
 import { track, untrack } from "./metrics.ts";
 import { debugOption } from "./pool_options.ts";
@@ -81,6 +82,12 @@ interface Attached {
 const attachedOf = new WeakMap<object, Attached>();
 const layoutOf = new WeakMap<object, StructLayout<never>>();
 
+/** What `enter()` returns: `using guard = pool.enter();` leaves the epoch at the end of the scope. */
+export interface EpochGuard {
+  /** Leaves the epoch (as `pool.exit()`). */
+  [Symbol.dispose](): void;
+}
+
 /** Cold state of one attachment. */
 interface SharedPoolState {
   native: Native;
@@ -89,6 +96,61 @@ interface SharedPoolState {
   closed: boolean;
   bytes: Uint8Array;
   layout: StructLayout<never> | undefined;
+  /** The region's header, for the global epoch. */
+  header: Uint32Array;
+  /** This realm's retire ring: (handle, epoch) pairs. */
+  ring: Uint32Array;
+  /** Nesting of enter() calls. */
+  depth: number;
+  /** The ring count at which retire collects first (hysteresis: collecting frees in batches). */
+  collectAt: number;
+  guard: EpochGuard;
+}
+
+const GLOBAL_EPOCH = SHARED_POOL_HEADER.epoch / 4;
+const LOCAL_EPOCH = SHARED_CACHE_HEADER.epoch / 4;
+const RETIRED = SHARED_CACHE_HEADER.retired / 4;
+/** The owner byte of a retired block: still readable by readers inside an epoch, not free. */
+const OWNER_RETIRED = 255;
+
+/** What a SharedPool object is built on: a held region, its path, layout and mode. */
+interface Opened {
+  attachment: SharedAttachment;
+  path: string | undefined;
+  layout: StructLayout<never> | undefined;
+  debug: boolean;
+}
+
+/** Creates the region for `new SharedPool(options)`, or holds the one an opener attached. */
+function attachOrCreate(native: Native, options: SharedPoolOptions): Opened {
+  const attached = attachedOf.get(options as object);
+  if (attached !== undefined) {
+    const attachment = holdSharedRegion(native, attached.id, "SharedPool.attach");
+    try {
+      const g = attachment.geometry;
+      const layout = checkLayout("SharedPool.attach", attached.layout, g.blockSize, g.alignment);
+      return { attachment, path: attached.path, layout, debug: attached.debug };
+    } catch (error) {
+      native.symbols.hp_shared_cache_close(attachment.id, attachment.cacheToken);
+      native.symbols.hp_region_close(attachment.id);
+      throw error;
+    }
+  }
+  const where = "new SharedPool";
+  const settings = sharedPoolSettings(where, options);
+  const config = {
+    blockSize: settings.blockSize,
+    capacity: settings.capacity,
+    capacityMax: settings.growth.maxCapacity,
+    growChunk: settings.growth.chunk,
+    alignment: settings.align,
+    cachesMax: settings.maxWorkers,
+    cacheCapacity: settings.cacheCapacity,
+    retireCapacity: settings.retireCapacity,
+  };
+  const id = createSharedRegion(native, config, settings.path, where, settings.committedEstimate);
+  const attachment = holdSharedRegion(native, id, where);
+  return { attachment, path: settings.path, layout: layoutOf.get(options as object), debug: settings.debug };
 }
 
 /** A lock-free pool shared by Workers and processes; see the module documentation. */
@@ -206,50 +268,7 @@ export class SharedPool {
    */
   constructor(options: SharedPoolOptions) {
     const native = openNative();
-    const attached = attachedOf.get(options as object);
-    let attachment: SharedAttachment;
-    let path: string | undefined;
-    let layout: StructLayout<never> | undefined;
-    let debug: boolean;
-    if (attached === undefined) {
-      const where = "new SharedPool";
-      const settings = sharedPoolSettings(where, options);
-      path = settings.path;
-      debug = settings.debug;
-      layout = layoutOf.get(options as object);
-      const id = createSharedRegion(
-        native,
-        {
-          blockSize: settings.blockSize,
-          capacity: settings.capacity,
-          capacityMax: settings.growth.maxCapacity,
-          growChunk: settings.growth.chunk,
-          alignment: settings.align,
-          cachesMax: settings.maxWorkers,
-          cacheCapacity: settings.cacheCapacity,
-        },
-        path,
-        where,
-        settings.committedEstimate,
-      );
-      attachment = holdSharedRegion(native, id, where);
-    } else {
-      path = attached.path;
-      debug = attached.debug;
-      attachment = holdSharedRegion(native, attached.id, "SharedPool.attach");
-      try {
-        layout = checkLayout(
-          "SharedPool.attach",
-          attached.layout,
-          attachment.geometry.blockSize,
-          attachment.geometry.alignment,
-        );
-      } catch (error) {
-        native.symbols.hp_shared_cache_close(attachment.id, attachment.cacheToken);
-        native.symbols.hp_region_close(attachment.id);
-        throw error;
-      }
-    }
+    const { attachment, path, layout, debug } = attachOrCreate(native, options);
     const g = attachment.geometry;
     const buffer = attachment.buffer;
     this.cache = new Uint32Array(buffer, g.cachesOffset + attachment.cacheIndex * g.cacheStride, g.cacheStride / 4);
@@ -264,7 +283,20 @@ export class SharedPool {
     this.align = g.alignment;
     this.name = path ?? "";
     this.debug = debug;
-    this.#c = { native, attachment, path, closed: false, bytes, layout };
+    const ringStart = g.cachesOffset + attachment.cacheIndex * g.cacheStride + g.retireOffset;
+    this.#c = {
+      native,
+      attachment,
+      path,
+      closed: false,
+      bytes,
+      layout,
+      header: new Uint32Array(buffer, 0, SHARED_POOL_HEADER.size / 4),
+      ring: new Uint32Array(buffer, ringStart, 2 * g.retireCapacity),
+      depth: 0,
+      collectAt: g.retireCapacity >>> 1,
+      guard: { [Symbol.dispose]: () => this.exit() },
+    };
     if (debug) Object.defineProperty(this, "free", { value: SharedPool.#freeAtomic });
     track(this);
   }
@@ -324,7 +356,8 @@ export class SharedPool {
     const owners = this.owners;
     const owner = owners[handle];
     owners[handle] = 0;
-    if (owner === 0) {
+    if (owner === 0 || owner === 255 /* OWNER_RETIRED */) {
+      owners[handle] = owner;
       cache[0] = count - 1;
       throw this.#doubleFree(handle);
     }
@@ -340,7 +373,9 @@ export class SharedPool {
     if (!(count <= this.cacheCapacity)) count = this.#flush() + 1;
     cache[count + 15] = handle;
     cache[0] = count;
-    if (Atomics.exchange(this.owners, handle, 0) === 0) {
+    const owner = Atomics.exchange(this.owners, handle, 0);
+    if (owner === 0 || owner === OWNER_RETIRED) {
+      if (owner === OWNER_RETIRED) Atomics.compareExchange(this.owners, handle, 0, OWNER_RETIRED);
       cache[0] = count - 1;
       throw this.#doubleFree(handle);
     }
@@ -377,8 +412,70 @@ export class SharedPool {
   /** True when `handle` is allocated now (by any Worker or process). */
   isAllocated(handle: number): boolean {
     this.#checkOpen();
-    return typeof handle === "number" && Atomics.load(this.owners, handle >>> 0) > 0 && handle >>> 0 === handle &&
-      handle < this.maxCapacity;
+    if (typeof handle !== "number" || handle >>> 0 !== handle || !(handle < this.maxCapacity)) return false;
+    const owner = Atomics.load(this.owners, handle);
+    return owner > 0 && owner !== OWNER_RETIRED;
+  }
+
+  /**
+   * Enters an epoch: until the matching `exit()`, no block that another Worker retires from now
+   * on is freed, so records reached through shared links stay valid while read. Nests; returns a
+   * guard for `using guard = pool.enter();`. Keep sections short: a reader inside holds back
+   * every retired block (reported as `stuckReaders` in stats after 100 ms).
+   */
+  enter(): EpochGuard {
+    const c = this.#c;
+    if (c.depth === 0) {
+      this.#checkOpen();
+      // Sequentially consistent: the epoch is published before any read of the shared structure.
+      Atomics.store(this.cache, LOCAL_EPOCH, Atomics.load(c.header, GLOBAL_EPOCH));
+    }
+    c.depth++;
+    return c.guard;
+  }
+
+  /** Leaves the epoch entered last (INVALID_ARGUMENT without a matching `enter()`). */
+  exit(): void {
+    const c = this.#c;
+    if (c.depth === 0) throw new HotpathError("INVALID_ARGUMENT", "SharedPool.exit: no enter() to match.");
+    c.depth--;
+    if (c.depth === 0 && !c.closed) Atomics.store(this.cache, LOCAL_EPOCH, 0);
+  }
+
+  /**
+   * Frees an allocated block once no Worker or process that may still be reading it is inside
+   * an epoch it entered before this call: for records just unlinked from a shared structure.
+   * Until then its contents stay as they were. Throws DOUBLE_FREE for a block that is not
+   * allocated (free or retired already) and LIMIT_REACHED when this Worker's `retire` blocks
+   * cannot be freed because a reader stays inside an old epoch (stats name it).
+   */
+  retire(handle: number): void {
+    if (typeof handle !== "number" || !(handle < this.maxCapacity) || handle >>> 0 !== handle) {
+      throw this.#invalidHandle(handle);
+    }
+    const c = this.#c;
+    const owners = this.owners;
+    const owner = owners[handle];
+    if (owner === 0 || owner === OWNER_RETIRED) throw this.#doubleFree(handle);
+    const cache = this.cache;
+    let count = cache[RETIRED];
+    if (!(count < c.collectAt)) count = this.#collect(true);
+    // The ring entry before the owner byte: a Worker stopped in between leaves an entry that
+    // reclamation frees, never a retired block that nothing will free.
+    c.ring[2 * count] = handle;
+    c.ring[2 * count + 1] = Atomics.load(c.header, GLOBAL_EPOCH);
+    cache[RETIRED] = count + 1;
+    if (this.debug) {
+      if (Atomics.compareExchange(owners, handle, owner, OWNER_RETIRED) !== owner) {
+        cache[RETIRED] = count;
+        throw this.#doubleFree(handle);
+      }
+    } else owners[handle] = OWNER_RETIRED;
+  }
+
+  /** Frees this Worker's retired blocks that no reader can still see; returns how many remain retired. */
+  collect(): number {
+    return this.#collect(false);
   }
 
   /** A descriptor that `SharedPool.attach` accepts in a Worker (or, for a named pool, another process). */
@@ -415,6 +512,12 @@ export class SharedPool {
       failedAllocations: counters.failed,
       growths: counters.grows,
       growthFailures: counters.growFailures,
+      epoch: counters.epoch,
+      retired: counters.retired,
+      limbo: counters.limbo,
+      retiredFreed: counters.retiredFreed,
+      stuckReaders: counters.stuckReaders,
+      blockingMs: counters.blockingMs,
       caches: readCaches(native, attachment.id, attachment.geometry.cachesMax, attachment.cacheIndex),
       bytesReserved: attachment.geometry.regionBytes,
       metadataBytes: attachment.geometry.blocksOffset,
@@ -470,6 +573,7 @@ export class SharedPool {
     const c = this.#c;
     if (c.closed) return;
     c.closed = true;
+    c.depth = 0;
     c.native.symbols.hp_shared_cache_close(c.attachment.id, c.attachment.cacheToken);
     c.native.symbols.hp_region_close(c.attachment.id);
     untrack(this);
@@ -500,6 +604,25 @@ export class SharedPool {
     if (count < 0) throw statusError(count, "SharedPool.free", "POOL_EXHAUSTED");
     if (count >= this.cacheCapacity) throw this.#corrupted();
     return count;
+  }
+
+  #collect(forRetire: boolean): number {
+    this.#checkOpen();
+    const { native, attachment } = this.#c;
+    const remaining = native.symbols.hp_shared_collect(attachment.id, attachment.cacheIndex);
+    if (remaining < 0) throw statusError(remaining, "SharedPool.retire", "POOL_EXHAUSTED");
+    const capacity = attachment.geometry.retireCapacity;
+    this.#c.collectAt = Math.min(capacity, remaining + Math.max(1, capacity >>> 2));
+    if (forRetire && remaining >= capacity) {
+      const counters = readCounters(native, attachment.id, "SharedPool.retire");
+      throw new HotpathError(
+        "LIMIT_REACHED",
+        `SharedPool.retire: all ${capacity} retired blocks of this Worker are still visible to a reader that ` +
+          `has stayed inside an epoch for ${counters.blockingMs} ms (${counters.stuckReaders} stuck reader(s); ` +
+          "see stats().caches). Readers must exit() soon after enter(); or create the pool with a larger retire.",
+      );
+    }
+    return remaining;
   }
 
   #checkOpen(): void {

@@ -30,6 +30,11 @@ export interface SharedPoolOptions {
   cache?: number;
   /** Workers and processes attached at once (one cache each), 1 to 254. Default: 64. */
   maxWorkers?: number;
+  /**
+   * Blocks each Worker may have retired (`retire`) and not yet freed, 4 to 4096: the bound on
+   * memory held back by epoch reclamation. Default: 256.
+   */
+  retire?: number;
   /** Alignment of every block, a power of two from 4 to 4096. Default: 8. */
   align?: number;
   /**
@@ -105,6 +110,17 @@ export interface SharedPoolStats {
   /** Chunks committed by growth, and growths the kernel or /dev/shm refused. */
   growths: number;
   growthFailures: number;
+  /** Epoch reclamation: the global epoch, blocks retired and not yet freed (in Workers' rings and in limbo). */
+  epoch: number;
+  retired: number;
+  /** Retired blocks of closed or ended Workers, waiting in the region's limbo table. */
+  limbo: number;
+  /** Retired blocks freed so far. */
+  retiredFreed: number;
+  /** Readers that have held back reclamation for 100 ms or more (inside an old epoch). */
+  stuckReaders: number;
+  /** How long the longest-blocking reader has held reclamation back, in milliseconds. */
+  blockingMs: number;
   /** Every cache in use: its owner, its free handles, and whether its owner still runs. */
   caches: SharedCacheStats[];
   /** Bytes of the region's mapping, and bytes before the first block. */
@@ -157,7 +173,18 @@ export function regionPath(where: string, name: unknown, path: unknown): string 
 
 /** The checked options of `new SharedPool`, each read once. */
 export function sharedPoolSettings(where: string, options: SharedPoolOptions) {
-  const keys = ["blockSize", "capacity", "name", "path", "grow", "cache", "maxWorkers", "align", "debug"] as const;
+  const keys = [
+    "blockSize",
+    "capacity",
+    "name",
+    "path",
+    "grow",
+    "cache",
+    "maxWorkers",
+    "retire",
+    "align",
+    "debug",
+  ] as const;
   const given = readOptions(where, options, keys);
   const blockSize = integerIn(where, "blockSize", given.blockSize, 1, LIMITS.blockSizeMax);
   const capacity = integerIn(where, "capacity", given.capacity, 1, LIMITS.poolCapacityMax);
@@ -169,10 +196,14 @@ export function sharedPoolSettings(where: string, options: SharedPoolOptions) {
   const maxWorkers = given.maxWorkers === undefined
     ? 64
     : integerIn(where, "maxWorkers", given.maxWorkers, 1, LIMITS.sharedCachesMax);
+  const retireCapacity = given.retire === undefined
+    ? 256
+    : integerIn(where, "retire", given.retire, 4, LIMITS.sharedRetireCapacityMax);
   const path = regionPath(where, given.name, given.path);
   const stride = Math.ceil(blockSize / align) * align;
-  const cacheStride = Math.ceil((64 + 4 * cacheCapacity) / 64) * 64;
-  const metadata = SHARED_POOL_HEADER.size + growth.maxCapacity + 64 + maxWorkers * cacheStride;
+  const cacheStride = Math.ceil((72 + 4 * cacheCapacity + 8 * retireCapacity) / 64) * 64;
+  const limbo = 8 * Math.min(growth.maxCapacity, LIMITS.sharedLimboMax);
+  const metadata = SHARED_POOL_HEADER.size + growth.maxCapacity + 64 + maxWorkers * cacheStride + limbo;
   if (metadata + growth.maxCapacity * stride + align > LIMITS.regionBytesMax) {
     throw new HotpathError(
       "INVALID_ARGUMENT",
@@ -182,7 +213,18 @@ export function sharedPoolSettings(where: string, options: SharedPoolOptions) {
   }
   const committedEstimate = metadata + capacity * stride;
   const debug = debugOption(where, given.debug);
-  return { blockSize, capacity, align, growth, cacheCapacity, maxWorkers, path, committedEstimate, debug };
+  return {
+    blockSize,
+    capacity,
+    align,
+    growth,
+    cacheCapacity,
+    maxWorkers,
+    retireCapacity,
+    path,
+    committedEstimate,
+    debug,
+  };
 }
 
 /** Checks a descriptor from `share()` as untrusted data; returns it re-read as plain values. */

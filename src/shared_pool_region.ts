@@ -19,6 +19,9 @@ export interface SharedGeometry {
   growChunk: number;
   cachesMax: number;
   cacheCapacity: number;
+  retireCapacity: number;
+  retireOffset: number;
+  limboEntries: number;
   blockStride: number;
   cacheStride: number;
   ownersOffset: number;
@@ -46,6 +49,7 @@ export interface SharedCreateConfig {
   alignment: number;
   cachesMax: number;
   cacheCapacity: number;
+  retireCapacity: number;
 }
 
 const encoder = new TextEncoder();

@@ -11,6 +11,12 @@
  */
 import { SharedPool, type SharedPoolDescriptor } from "../../mod.ts";
 
+/** The Worker's global scope, typed without the DOM library. */
+const scope = globalThis as unknown as {
+  onmessage: ((event: MessageEvent) => void) | null;
+  postMessage(message: unknown): void;
+};
+
 interface Churn {
   command: "churn";
   descriptor: SharedPoolDescriptor;
@@ -105,13 +111,13 @@ function fill(message: Fill): void {
   while (handles.length < 64) handles.push(pool.alloc());
   for (const handle of handles.splice(message.keep)) pool.free(handle);
   const mine = pool.stats().caches.find((cache) => cache.mine)!;
-  postMessage({ kept: handles, cached: mine.cached, tid: mine.tid });
+  scope.postMessage({ kept: handles, cached: mine.cached, tid: mine.tid });
   // Holds `pool` (and its cache) until the main thread terminates this Worker.
   (globalThis as { keepAlive?: unknown }).keepAlive = pool;
 }
 
-onmessage = (event: MessageEvent<Churn | Fill>) => {
+scope.onmessage = (event: MessageEvent<Churn | Fill>) => {
   const message = event.data;
-  if (message.command === "churn") postMessage(churn(message));
+  if (message.command === "churn") scope.postMessage(churn(message));
   else fill(message);
 };

@@ -38,7 +38,7 @@ function reply<T>(worker: Worker, errors: string[]): Promise<T> {
   });
 }
 
-test("SharedPool: 3 Workers x 1,000,000 random alloc / free / cross-Worker free lose and duplicate nothing", async () => {
+test("SharedPool: 3 Workers x 1,000,000 random allocs, frees and cross-Worker frees lose nothing", async () => {
   const capacity = 1024;
   using pool = new SharedPool({ blockSize: 32, capacity, grow: { chunk: 256, maxCapacity: 2048 }, cache: 32 });
   const ownership = new SharedArrayBuffer(4 * 2048);

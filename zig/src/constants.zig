@@ -40,6 +40,10 @@ pub const holders_max: u32 = 1 << 16;
 pub const shared_caches_max: u32 = 254;
 /// Handles one SharedPool cache holds; refill and flush move half of it in one call.
 pub const shared_cache_capacity_max: u32 = 4096;
+/// Retired blocks one SharedPool cache holds before it collects.
+pub const shared_retire_capacity_max: u32 = 4096;
+/// Entries of a SharedPool's limbo table: retired blocks of closed or dead caches.
+pub const shared_limbo_max: u32 = 4096;
 /// Bytes of a named region's path, including the `/dev/shm/` a bare name gets.
 pub const shared_path_bytes_max: u32 = 256;
 

@@ -17,6 +17,7 @@ test {
     _ = @import("memory/shared_region.zig");
     _ = @import("memory/shared_pool.zig");
     _ = @import("memory/shared_pool_test.zig");
+    _ = @import("memory/shared_epochs.zig");
     _ = @import("abi/shared_exports.zig");
     _ = @import("system/liveness.zig");
     _ = @import("system/clock.zig");

@@ -33,7 +33,9 @@ pub const SharedPoolConfig = extern struct {
     caches_max: u32,
     /// Handles per cache.
     cache_capacity: u32,
-    reserved: [8]u32,
+    /// Retired blocks per cache before it collects.
+    retire_capacity: u32,
+    reserved: [7]u32,
 };
 
 pub const ArenaConfig = extern struct {

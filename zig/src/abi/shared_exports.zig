@@ -13,6 +13,7 @@ const shared_region = @import("../memory/shared_region.zig");
 const shared_pool = @import("../memory/shared_pool.zig");
 const SharedPool = shared_pool.SharedPool;
 const liveness = @import("../system/liveness.zig");
+const epochs = @import("../memory/shared_epochs.zig");
 
 /// Entries `hp_shared_stats` writes, in this order (mirrored to TypeScript by field name).
 pub const StatsOut = extern struct {
@@ -31,7 +32,13 @@ pub const StatsOut = extern struct {
     failed: f64,
     grows: f64,
     grow_failures: f64,
-    reserved: f64,
+    retired_freed: f64,
+    epoch: f64,
+    retired: f64,
+    limbo: f64,
+    stuck_readers: f64,
+    blocking_ms: f64,
+    reserved: [2]f64,
 };
 
 /// What `hp_shared_geometry` writes: the geometry this process validated and uses.
@@ -49,7 +56,10 @@ pub const GeometryOut = extern struct {
     caches_offset: f64,
     blocks_offset: f64,
     region_bytes: f64,
-    reserved: [3]f64,
+    retire_capacity: f64,
+    retire_offset: f64,
+    limbo_entries: f64,
+    reserved: [4]f64,
 };
 
 /// What `hp_shared_cache_info` writes about one cache slot.
@@ -109,6 +119,7 @@ export fn hp_shared_pool_create(
         .grow_chunk = options.grow_chunk,
         .caches_max = options.caches_max,
         .cache_capacity = options.cache_capacity,
+        .retire_capacity = options.retire_capacity,
     }) catch return Status.invalid_argument.code();
     const committed = geometry.committedBytes(geometry.params.capacity);
     if (path_bytes == 0) {
@@ -213,6 +224,12 @@ export fn hp_shared_reclaim(id: u32) callconv(.c) f64 {
     return @floatFromInt(pool.reclaimAbandoned());
 }
 
+/// Advances the epoch as far as readers allow and frees the safe retired blocks of cache
+/// `index` and of the limbo table; returns the entries left in the cache's ring.
+export fn hp_shared_collect(id: u32, index: u32) callconv(.c) i32 {
+    return cacheCall(id, index, epochs.collect);
+}
+
 /// Commits the next chunk of a growing pool; returns the capacity, or exhausted.
 export fn hp_shared_grow(id: u32) callconv(.c) i32 {
     const pool = registry.lookupShared(id) orelse return Status.invalid_id.code();
@@ -248,7 +265,11 @@ export fn hp_shared_geometry(id: u32, out: ?*anyopaque, out_bytes: u32) callconv
     inline for (@typeInfo(shared_pool.Params).@"struct".field_names) |name| {
         @field(target, name) = @floatFromInt(@field(g.params, name));
     }
-    inline for (.{ "block_stride", "cache_stride", "owners_offset", "caches_offset", "blocks_offset", "region_bytes" }) |name| {
+    const derived = .{
+        "block_stride",  "cache_stride", "owners_offset", "caches_offset",
+        "blocks_offset", "region_bytes", "retire_offset", "limbo_entries",
+    };
+    inline for (derived) |name| {
         @field(target, name) = @floatFromInt(@field(g, name));
     }
     return Status.ok.code();

@@ -28,6 +28,7 @@ const region_module = @import("region.zig");
 const Region = region_module.Region;
 const shared_region = @import("shared_region.zig");
 const liveness = @import("../system/liveness.zig");
+const epochs = @import("shared_epochs.zig");
 
 /// "HPSHPOOL" read as a little-endian u64.
 pub const magic: u64 = 0x4c4f_4f50_4853_5048;
@@ -59,7 +60,8 @@ pub const Header = extern struct {
     layout_hash: u32,
     creator_pid: u32,
     ready: u32,
-    reserved: [9]u32,
+    retire_capacity: u32,
+    reserved: [8]u32,
     // The free list's head, alone on its cache line.
     free_head: u64,
     pad_head: [7]u64,
@@ -69,6 +71,12 @@ pub const Header = extern struct {
     high_water: u32,
     free_count: u32,
     pad_growth: [12]u32,
+    // Epoch-based reclamation (shared_epochs.zig).
+    /// The global epoch: never 0, advanced by collectors.
+    epoch: u32,
+    /// Retired blocks parked in the limbo table (from closed or dead caches).
+    limbo_count: u32,
+    pad_epoch: [14]u32,
     // Counters, updated once per batch call.
     refills: u64,
     flushes: u64,
@@ -77,7 +85,8 @@ pub const Header = extern struct {
     failed: u64,
     grows: u64,
     grow_failures: u64,
-    pad_counters: u64,
+    /// Retired blocks freed once no reader could still see them.
+    retired_freed: u64,
 };
 
 /// One Worker's magazine. JavaScript reads `count` and the handles through a Uint32Array:
@@ -90,7 +99,13 @@ pub const CacheHeader = extern struct {
     owner: liveness.Identity,
     /// The allocations this cache handed out as owner byte: its index + 1.
     owner_tag: u32,
-    reserved: [6]u32,
+    /// The epoch this Worker entered, or 0 outside (written by its JavaScript enter/exit).
+    epoch: u32,
+    /// Entries of this cache's retire ring (handle, epoch pairs after the handles).
+    retired: u32,
+    /// Monotonic milliseconds since a collector first found this reader blocking an advance; 0 if not.
+    blocking_since_ms: u32,
+    reserved: [3]u32,
     empty_mark: u32,
 };
 
@@ -120,7 +135,12 @@ pub const Params = struct {
     grow_chunk: u32,
     caches_max: u32,
     cache_capacity: u32,
+    /// Retired (handle, epoch) pairs one cache holds before it must collect.
+    retire_capacity: u32,
 };
+
+/// Owner byte of a retired block: allocated to nobody, not free yet.
+pub const owner_retired: u8 = 255;
 
 pub const Geometry = struct {
     params: Params,
@@ -128,6 +148,10 @@ pub const Geometry = struct {
     cache_stride: u32,
     owners_offset: u32,
     caches_offset: u32,
+    /// Byte offset of a cache's retire ring from the cache's start.
+    retire_offset: u32,
+    limbo_offset: u32,
+    limbo_entries: u32,
     blocks_offset: u32,
     region_bytes: u64,
 
@@ -142,12 +166,17 @@ pub const Geometry = struct {
         if (p.grow_chunk != 0 and (p.capacity_max <= p.capacity or p.grow_chunk > p.capacity_max)) return error.Invalid;
         if (p.caches_max == 0 or p.caches_max > constants.shared_caches_max) return error.Invalid;
         if (p.cache_capacity < 2 or p.cache_capacity > constants.shared_cache_capacity_max) return error.Invalid;
+        if (p.retire_capacity < 4 or p.retire_capacity > constants.shared_retire_capacity_max) return error.Invalid;
         const line = constants.cache_line_bytes;
         const stride: u64 = std.mem.alignForward(u64, p.block_size, p.alignment);
-        const cache_stride: u64 = std.mem.alignForward(u64, @sizeOf(CacheHeader) + 4 * @as(u64, p.cache_capacity), line);
+        const retire_offset = std.mem.alignForward(u64, @sizeOf(CacheHeader) + 4 * @as(u64, p.cache_capacity), 8);
+        const cache_stride: u64 = std.mem.alignForward(u64, retire_offset + 8 * @as(u64, p.retire_capacity), line);
         const owners_offset: u64 = @sizeOf(Header);
         const caches_offset = std.mem.alignForward(u64, owners_offset + p.capacity_max, line);
-        const blocks_offset = std.mem.alignForward(u64, caches_offset + cache_stride * p.caches_max, @max(line, p.alignment));
+        const limbo_offset = caches_offset + cache_stride * p.caches_max;
+        const limbo_entries: u64 = @min(p.capacity_max, constants.shared_limbo_max);
+        const limbo_end = limbo_offset + 8 * limbo_entries;
+        const blocks_offset = std.mem.alignForward(u64, limbo_end, @max(line, p.alignment));
         const end = blocks_offset + stride * p.capacity_max;
         if (end > constants.region_bytes_max) return error.Invalid;
         return .{
@@ -156,6 +185,9 @@ pub const Geometry = struct {
             .cache_stride = @intCast(cache_stride),
             .owners_offset = @intCast(owners_offset),
             .caches_offset = @intCast(caches_offset),
+            .retire_offset = @intCast(retire_offset),
+            .limbo_offset = @intCast(limbo_offset),
+            .limbo_entries = @intCast(limbo_entries),
             .blocks_offset = @intCast(blocks_offset),
             .region_bytes = std.mem.alignForward(u64, end, constants.page_bytes),
         };
@@ -207,6 +239,7 @@ pub fn checkHeader(bytes: []const u8, file_bytes: u64) OpenError!Geometry {
         .grow_chunk = header.grow_chunk,
         .caches_max = header.caches_max,
         .cache_capacity = header.cache_capacity,
+        .retire_capacity = header.retire_capacity,
     }) catch return error.Corrupted;
     const derived_agree = header.block_stride == geometry.block_stride and
         header.cache_stride == geometry.cache_stride and
@@ -235,6 +268,12 @@ pub const Stats = struct {
     failed: u64,
     grows: u64,
     grow_failures: u64,
+    retired_freed: u64,
+    epoch: u32,
+    retired: u64,
+    limbo: u32,
+    stuck_readers: u32,
+    blocking_ms: u32,
 };
 
 pub const CacheToken = struct { index: u32, generation: u32 };
@@ -253,7 +292,7 @@ pub const SharedPool = struct {
         return @ptrCast(pool.memory.ptr);
     }
 
-    fn list(pool: *const SharedPool) SharedFreeList {
+    pub fn list(pool: *const SharedPool) SharedFreeList {
         const head: *std.atomic.Value(u64) = @ptrCast(&pool.header().free_head);
         return .over(head, .{
             .base = pool.memory.ptr + pool.geometry.blocks_offset,
@@ -307,6 +346,7 @@ pub const SharedPool = struct {
             .layout_hash = geometry.hash(),
             .creator_pid = liveness.current().pid,
             .ready = 0,
+            .retire_capacity = p.retire_capacity,
             .reserved = @splat(0),
             .free_head = @bitCast(free_list.Head{ .top = free_list.end, .tag = 0 }),
             .pad_head = @splat(0),
@@ -315,6 +355,9 @@ pub const SharedPool = struct {
             .high_water = 0,
             .free_count = p.capacity,
             .pad_growth = @splat(0),
+            .epoch = 1,
+            .limbo_count = 0,
+            .pad_epoch = @splat(0),
             .refills = 0,
             .flushes = 0,
             .reclaimed_blocks = 0,
@@ -322,7 +365,7 @@ pub const SharedPool = struct {
             .failed = 0,
             .grows = 0,
             .grow_failures = 0,
-            .pad_counters = 0,
+            .retired_freed = 0,
         };
         var index: u32 = 0;
         while (index < p.caches_max) : (index += 1) pool.cache(index).empty_mark = free_list.end;
@@ -350,6 +393,9 @@ pub const SharedPool = struct {
                 if (@cmpxchgStrong(u32, &slot.state, state, word(generation, .busy), .acq_rel, .monotonic) != null) continue;
                 slot.owner = liveness.current();
                 slot.owner_tag = index + 1;
+                @atomicStore(u32, &slot.epoch, 0, .seq_cst);
+                @atomicStore(u32, &slot.retired, 0, .release);
+                @atomicStore(u32, &slot.blocking_since_ms, 0, .monotonic);
                 slot.empty_mark = free_list.end;
                 @atomicStore(u32, &slot.count, 0, .release);
                 @atomicStore(u32, &slot.state, word(generation, .live), .release);
@@ -368,9 +414,11 @@ pub const SharedPool = struct {
         const live = word(token.generation, .live);
         if (@cmpxchgStrong(u32, &slot.state, live, word(token.generation, .busy), .acq_rel, .monotonic) != null) return false;
         const drained = pool.drain(token.index);
+        const parked = epochs.park(pool, token.index);
         @atomicStore(u32, &slot.count, closed_count, .release);
         @atomicStore(u32, &slot.state, word(token.generation, .closed), .release);
         _ = try drained;
+        _ = try parked;
         return true;
     }
 
@@ -408,6 +456,7 @@ pub const SharedPool = struct {
             if (liveness.check(slot.owner) != .dead) continue;
             if (@cmpxchgStrong(u32, &slot.state, state, word(state >> 2, .busy), .acq_rel, .monotonic) != null) continue;
             const drained = if (kind == .live) pool.drain(index) catch 0 else 0;
+            _ = epochs.park(pool, index) catch 0;
             @atomicStore(u32, &slot.count, 0, .release);
             @atomicStore(u32, &slot.state, word(state >> 2, .free), .release);
             blocks += drained;
@@ -543,7 +592,17 @@ pub const SharedPool = struct {
             .failed = @atomicLoad(u64, &h.failed, .monotonic),
             .grows = @atomicLoad(u64, &h.grows, .monotonic),
             .grow_failures = @atomicLoad(u64, &h.grow_failures, .monotonic),
+            .retired_freed = @atomicLoad(u64, &h.retired_freed, .monotonic),
+            .epoch = 0,
+            .retired = 0,
+            .limbo = 0,
+            .stuck_readers = 0,
+            .blocking_ms = 0,
         };
+        const epoch_stats = epochs.stats(pool);
+        inline for (@typeInfo(epochs.EpochStats).@"struct".field_names) |name| {
+            @field(result, name) = @field(epoch_stats, name);
+        }
         var index: u32 = 0;
         while (index < p.caches_max) : (index += 1) {
             const slot = pool.cache(index);

@@ -23,6 +23,7 @@ fn fixed(capacity: u32, caches: u32, cache_capacity: u32) shared_pool.Params {
         .grow_chunk = 0,
         .caches_max = caches,
         .cache_capacity = cache_capacity,
+        .retire_capacity = 16,
     };
 }
 
@@ -59,7 +60,9 @@ const Local = struct {
         if (n > local.pool.geometry.params.cache_capacity) n = try local.pool.flush(local.token.index) + 1;
         local.slots()[n] = handle;
         @atomicStore(u32, local.count(), n, .monotonic);
-        if (@atomicRmw(u8, &local.pool.owners()[handle], .Xchg, 0, .acq_rel) == 0) {
+        const owner = @atomicRmw(u8, &local.pool.owners()[handle], .Xchg, 0, .acq_rel);
+        if (owner == 0 or owner == shared_pool.owner_retired) {
+            @atomicStore(u8, &local.pool.owners()[handle], owner, .release);
             @atomicStore(u32, local.count(), n - 1, .monotonic);
             return error.DoubleFree;
         }
@@ -290,4 +293,84 @@ test "SharedPool: a header that disagrees with itself, the limits or the file is
         }
     }
     try testing.expectEqual(cases.len, tried);
+}
+
+const epochs = @import("shared_epochs.zig");
+
+/// `retire` as src/shared_pool.ts does it: the ring entry first, then the owner byte.
+fn retire(local: Local, handle: u32) !void {
+    const slot = local.pool.cache(local.token.index);
+    const count = slot.retired;
+    if (count == local.pool.geometry.params.retire_capacity) return error.Full;
+    const epoch = @atomicLoad(u32, &local.pool.header().epoch, .seq_cst);
+    epochs.ring(local.pool, local.token.index)[count] = .{ .handle = handle, .epoch = epoch };
+    @atomicStore(u32, &slot.retired, count + 1, .release);
+    @atomicStore(u8, &local.pool.owners()[handle], shared_pool.owner_retired, .release);
+}
+
+fn enter(local: Local) void {
+    const epoch = @atomicLoad(u32, &local.pool.header().epoch, .seq_cst);
+    @atomicStore(u32, &local.pool.cache(local.token.index).epoch, epoch, .seq_cst);
+}
+
+fn exit(local: Local) void {
+    @atomicStore(u32, &local.pool.cache(local.token.index).epoch, 0, .seq_cst);
+}
+
+test "SharedPool epochs: a retired block is freed only after every reader inside has left" {
+    const pool = try create(fixed(16, 4, 4));
+    defer pool.region().unmap();
+    const writer = try Local.claim(&pool);
+    const reader = try Local.claim(&pool);
+    const handle = (try writer.alloc()).?;
+    enter(reader);
+    try retire(writer, handle);
+    try testing.expectError(error.DoubleFree, writer.free(handle));
+    try testing.expectEqual(@as(u32, 1), try epochs.collect(&pool, writer.token.index));
+    try testing.expectEqual(shared_pool.owner_retired, pool.owners()[handle]);
+    try testing.expect(pool.stats().blocking_ms < 1000);
+    try testing.expectEqual(@as(u64, 1), pool.stats().retired);
+    exit(reader);
+    try testing.expectEqual(@as(u32, 0), try epochs.collect(&pool, writer.token.index));
+    try testing.expectEqual(@as(u8, 0), pool.owners()[handle]);
+    try testing.expectEqual(@as(u64, 1), pool.stats().retired_freed);
+    try testing.expectEqual(@as(u32, 0), try pool.verify(testing.allocator));
+}
+
+test "SharedPool epochs: a cache closed with retired blocks parks them for any collector" {
+    const pool = try create(fixed(32, 4, 4));
+    defer pool.region().unmap();
+    const writer = try Local.claim(&pool);
+    const reader = try Local.claim(&pool);
+    enter(reader);
+    var handles: [10]u32 = undefined;
+    for (&handles) |*handle| handle.* = (try writer.alloc()).?;
+    for (handles) |handle| try retire(writer, handle);
+    try testing.expect(try pool.closeCache(writer.token));
+    try testing.expectEqual(@as(u32, 10), pool.stats().limbo);
+    const other = try Local.claim(&pool);
+    _ = try epochs.collect(&pool, other.token.index);
+    try testing.expectEqual(@as(u32, 10), pool.stats().limbo); // the reader still blocks
+    exit(reader);
+    _ = try epochs.collect(&pool, other.token.index);
+    try testing.expectEqual(@as(u32, 0), pool.stats().limbo);
+    try testing.expectEqual(@as(u64, 10), pool.stats().retired_freed);
+    try testing.expectEqual(@as(u32, 0), try pool.verify(testing.allocator));
+}
+
+test "SharedPool epochs: a reader that died inside an epoch does not block reclamation" {
+    const pool = try create(fixed(16, 4, 4));
+    defer pool.region().unmap();
+    const writer = try Local.claim(&pool);
+    const thread = try std.Thread.spawn(.{}, struct {
+        fn run(p: *const SharedPool) void {
+            const local = Local.claim(p) catch return;
+            enter(local); // and ends without exit or close
+        }
+    }.run, .{&pool});
+    thread.join();
+    const handle = (try writer.alloc()).?;
+    try retire(writer, handle);
+    try testing.expectEqual(@as(u32, 0), try epochs.collect(&pool, writer.token.index));
+    try testing.expectEqual(@as(u32, 0), try pool.verify(testing.allocator));
 }
