@@ -98,7 +98,8 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["SharedPoolHeader.pad_growth", 208],
   ["SharedPoolHeader.epoch", 256],
   ["SharedPoolHeader.limbo_count", 260],
-  ["SharedPoolHeader.pad_epoch", 264],
+  ["SharedPoolHeader.interrupted_batches", 264],
+  ["SharedPoolHeader.pad_epoch", 268],
   ["SharedPoolHeader.refills", 320],
   ["SharedPoolHeader.flushes", 328],
   ["SharedPoolHeader.reclaimed_blocks", 336],
@@ -115,7 +116,8 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["SharedCacheHeader.epoch", 36],
   ["SharedCacheHeader.retired", 40],
   ["SharedCacheHeader.blocking_since_ms", 44],
-  ["SharedCacheHeader.reserved", 48],
+  ["SharedCacheHeader.transit", 48],
+  ["SharedCacheHeader.reserved", 52],
   ["SharedCacheHeader.empty_mark", 60],
   ["SharedStats.size", 184],
   ["SharedStats.capacity", 0],
@@ -139,7 +141,8 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["SharedStats.limbo", 144],
   ["SharedStats.stuck_readers", 152],
   ["SharedStats.blocking_ms", 160],
-  ["SharedStats.reserved", 168],
+  ["SharedStats.interrupted_batches", 168],
+  ["SharedStats.reserved", 176],
   ["SharedGeometry.size", 160],
   ["SharedGeometry.block_size", 0],
   ["SharedGeometry.alignment", 8],
@@ -213,6 +216,7 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["Status.no_space", -13],
   ["Status.unsupported", -14],
   ["Status.invalid_path", -15],
+  ["Status.busy", -16],
   ["BlockState.fresh", 0],
   ["BlockState.free", 1],
   ["BlockState.allocated", 2],
@@ -221,7 +225,7 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
 ];
 
 /** FNV-1a over the table's names and values; the library's hp_abi_fingerprint() must equal it. */
-export const ABI_FINGERPRINT = 4179062519;
+export const ABI_FINGERPRINT = 1719179019;
 
 /** `PoolHeader` of the Zig sources: its size and the byte offset of every field. */
 export const POOL_HEADER = {
@@ -340,7 +344,8 @@ export const SHARED_POOL_HEADER = {
   padGrowth: 208,
   epoch: 256,
   limboCount: 260,
-  padEpoch: 264,
+  interruptedBatches: 264,
+  padEpoch: 268,
   refills: 320,
   flushes: 328,
   reclaimedBlocks: 336,
@@ -361,7 +366,8 @@ export const SHARED_CACHE_HEADER = {
   epoch: 36,
   retired: 40,
   blockingSinceMs: 44,
-  reserved: 48,
+  transit: 48,
+  reserved: 52,
   emptyMark: 60,
 } as const;
 
@@ -389,7 +395,8 @@ export const SHARED_STATS = {
   limbo: 144,
   stuckReaders: 152,
   blockingMs: 160,
-  reserved: 168,
+  interruptedBatches: 168,
+  reserved: 176,
 } as const;
 
 /** `SharedGeometry` of the Zig sources: its size and the byte offset of every field. */
@@ -479,6 +486,7 @@ export const STATUS = {
   noSpace: -13,
   unsupported: -14,
   invalidPath: -15,
+  busy: -16,
 } as const;
 
 /** `BlockState` of the Zig sources: the state byte of each pool block. */

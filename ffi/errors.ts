@@ -25,6 +25,7 @@ export type HotpathErrorCode =
   | "PERMISSION_DENIED"
   | "NO_SPACE"
   | "UNSUPPORTED"
+  | "BUSY"
   | "OUT_OF_RANGE"
   | "TOO_LARGE"
   | "LIBRARY_NOT_FOUND"

@@ -95,6 +95,8 @@ export const symbols = {
   hp_shared_flush: { parameters: ["u32", "u32"], result: "i32" },
   /** fn hp_shared_collect(id: u32, index: u32) i32 */
   hp_shared_collect: { parameters: ["u32", "u32"], result: "i32" },
+  /** fn hp_shared_recover(id: u32, index: u32) i32 */
+  hp_shared_recover: { parameters: ["u32", "u32"], result: "i32" },
   /** fn hp_shared_reclaim(id: u32) f64 */
   hp_shared_reclaim: { parameters: ["u32"], result: "f64" },
   /** fn hp_shared_grow(id: u32) i32 */

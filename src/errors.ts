@@ -57,6 +57,11 @@ export function statusError(status: number, subject: string, exhausted: HotpathE
       return new HotpathError("NO_SPACE", `${subject}: the file system of the region has too little free space.`);
     case STATUS.unsupported:
       return new HotpathError("UNSUPPORTED", `${subject}: named shared regions are supported on Linux only.`);
+    case STATUS.busy:
+      return new HotpathError(
+        "BUSY",
+        `${subject}: another Worker or process has the pool open, and this needs it alone. Close the others first.`,
+      );
     case STATUS.invalidPath:
       return new HotpathError("INVALID_ARGUMENT", `${subject}: the path is not a usable absolute file name.`);
     default:

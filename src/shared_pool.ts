@@ -450,27 +450,15 @@ export class SharedPool {
    * cannot be freed because a reader stays inside an old epoch (stats name it).
    */
   retire(handle: number): void {
-    if (typeof handle !== "number" || !(handle < this.maxCapacity) || handle >>> 0 !== handle) {
-      throw this.#invalidHandle(handle);
-    }
-    const c = this.#c;
-    const owners = this.owners;
-    const owner = owners[handle];
-    if (owner === 0 || owner === OWNER_RETIRED) throw this.#doubleFree(handle);
-    const cache = this.cache;
-    let count = cache[RETIRED];
-    if (!(count < c.collectAt)) count = this.#collect(true);
-    // The ring entry before the owner byte: a Worker stopped in between leaves an entry that
-    // reclamation frees, never a retired block that nothing will free.
-    c.ring[2 * count] = handle;
-    c.ring[2 * count + 1] = Atomics.load(c.header, GLOBAL_EPOCH);
-    cache[RETIRED] = count + 1;
-    if (this.debug) {
-      if (Atomics.compareExchange(owners, handle, owner, OWNER_RETIRED) !== owner) {
-        cache[RETIRED] = count;
-        throw this.#doubleFree(handle);
-      }
-    } else owners[handle] = OWNER_RETIRED;
+    this.#retire(handle, true);
+  }
+
+  /**
+   * `retire` that returns false instead of throwing LIMIT_REACHED when this Worker's retired
+   * blocks are all still visible to a reader: the caller backs off and tries again.
+   */
+  tryRetire(handle: number): boolean {
+    return this.#retire(handle, false);
   }
 
   /** Frees this Worker's retired blocks that no reader can still see; returns how many remain retired. */
@@ -518,6 +506,7 @@ export class SharedPool {
       retiredFreed: counters.retiredFreed,
       stuckReaders: counters.stuckReaders,
       blockingMs: counters.blockingMs,
+      interruptedBatches: counters.interruptedBatches,
       caches: readCaches(native, attachment.id, attachment.geometry.cachesMax, attachment.cacheIndex),
       bytesReserved: attachment.geometry.regionBytes,
       metadataBytes: attachment.geometry.blocksOffset,
@@ -534,6 +523,22 @@ export class SharedPool {
     const reclaimed = this.#c.native.symbols.hp_shared_reclaim(this.#c.attachment.id);
     if (reclaimed < 0) throw statusError(reclaimed, "SharedPool.reclaimAbandoned", "POOL_EXHAUSTED");
     return reclaimed;
+  }
+
+  /**
+   * Returns blocks stranded by a process killed inside a batch move (`stats().interruptedBatches`
+   * says when that happened), after reclaiming abandoned caches. A move is ordered to strand its
+   * batch rather than hand blocks out twice, and strays can only be told from blocks in flight
+   * when nobody else moves any: so this runs only while every other attachment of the pool is
+   * closed or dead (BUSY otherwise), typically when a restarted process finds the pool. Returns
+   * how many blocks came back.
+   */
+  recover(): number {
+    this.#checkOpen();
+    const { native, attachment } = this.#c;
+    const strays = native.symbols.hp_shared_recover(attachment.id, attachment.cacheIndex);
+    if (strays < 0) throw statusError(strays, "SharedPool.recover", "POOL_EXHAUSTED");
+    return strays;
   }
 
   /** Commits the next chunk of a growing pool now; returns the capacity. POOL_EXHAUSTED at the maximum. */
@@ -604,6 +609,34 @@ export class SharedPool {
     if (count < 0) throw statusError(count, "SharedPool.free", "POOL_EXHAUSTED");
     if (count >= this.cacheCapacity) throw this.#corrupted();
     return count;
+  }
+
+  #retire(handle: number, throwWhenFull: boolean): boolean {
+    if (typeof handle !== "number" || !(handle < this.maxCapacity) || handle >>> 0 !== handle) {
+      throw this.#invalidHandle(handle);
+    }
+    const c = this.#c;
+    const owners = this.owners;
+    const owner = owners[handle];
+    if (owner === 0 || owner === OWNER_RETIRED) throw this.#doubleFree(handle);
+    const cache = this.cache;
+    let count = cache[RETIRED];
+    if (!(count < c.collectAt)) {
+      count = this.#collect(throwWhenFull);
+      if (count >= c.ring.length >>> 1) return false;
+    }
+    // The ring entry before the owner byte: a Worker stopped in between leaves an entry that
+    // reclamation frees, never a retired block that nothing will free.
+    c.ring[2 * count] = handle;
+    c.ring[2 * count + 1] = Atomics.load(c.header, GLOBAL_EPOCH);
+    cache[RETIRED] = count + 1;
+    if (this.debug) {
+      if (Atomics.compareExchange(owners, handle, owner, OWNER_RETIRED) !== owner) {
+        cache[RETIRED] = count;
+        throw this.#doubleFree(handle);
+      }
+    } else owners[handle] = OWNER_RETIRED;
+    return true;
   }
 
   #collect(forRetire: boolean): number {

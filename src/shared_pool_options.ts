@@ -121,6 +121,11 @@ export interface SharedPoolStats {
   stuckReaders: number;
   /** How long the longest-blocking reader has held reclamation back, in milliseconds. */
   blockingMs: number;
+  /**
+   * Workers or processes that died inside a native batch move (a refill or flush): each may
+   * have stranded up to one batch of blocks, which `recover()` returns.
+   */
+  interruptedBatches: number;
   /** Every cache in use: its owner, its free handles, and whether its owner still runs. */
   caches: SharedCacheStats[];
   /** Bytes of the region's mapping, and bytes before the first block. */

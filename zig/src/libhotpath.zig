@@ -18,6 +18,7 @@ test {
     _ = @import("memory/shared_pool.zig");
     _ = @import("memory/shared_pool_test.zig");
     _ = @import("memory/shared_epochs.zig");
+    _ = @import("memory/shared_recovery.zig");
     _ = @import("abi/shared_exports.zig");
     _ = @import("system/liveness.zig");
     _ = @import("system/clock.zig");

@@ -32,6 +32,8 @@ pub const Status = enum(c_int) {
     unsupported = -14,
     /// A path that is not a usable file name.
     invalid_path = -15,
+    /// Another Worker or process is using the pool, and the operation needs it alone.
+    busy = -16,
 
     pub fn code(status: Status) c_int {
         return @backingInt(status);

@@ -14,6 +14,7 @@ const shared_pool = @import("../memory/shared_pool.zig");
 const SharedPool = shared_pool.SharedPool;
 const liveness = @import("../system/liveness.zig");
 const epochs = @import("../memory/shared_epochs.zig");
+const recovery = @import("../memory/shared_recovery.zig");
 
 /// Entries `hp_shared_stats` writes, in this order (mirrored to TypeScript by field name).
 pub const StatsOut = extern struct {
@@ -38,7 +39,8 @@ pub const StatsOut = extern struct {
     limbo: f64,
     stuck_readers: f64,
     blocking_ms: f64,
-    reserved: [2]f64,
+    interrupted_batches: f64,
+    reserved: f64,
 };
 
 /// What `hp_shared_geometry` writes: the geometry this process validated and uses.
@@ -228,6 +230,19 @@ export fn hp_shared_reclaim(id: u32) callconv(.c) f64 {
 /// `index` and of the limbo table; returns the entries left in the cache's ring.
 export fn hp_shared_collect(id: u32, index: u32) callconv(.c) i32 {
     return cacheCall(id, index, epochs.collect);
+}
+
+/// Returns blocks stranded by a process killed inside a batch call; only while every other
+/// cache's owner is dead (busy otherwise). Returns how many came back.
+export fn hp_shared_recover(id: u32, index: u32) callconv(.c) i32 {
+    const pool = registry.lookupShared(id) orelse return Status.invalid_id.code();
+    if (index >= pool.geometry.params.caches_max) return Status.invalid_argument.code();
+    const strays = recovery.recover(pool, index, std.heap.page_allocator) catch |failure| return switch (failure) {
+        error.Busy => Status.busy.code(),
+        error.Corrupted => Status.corrupted.code(),
+        error.OutOfMemory => Status.out_of_memory.code(),
+    };
+    return @intCast(strays);
 }
 
 /// Commits the next chunk of a growing pool; returns the capacity, or exhausted.

@@ -67,12 +67,14 @@ pub fn tryAdvance(pool: *const SharedPool) bool {
             @atomicStore(u32, &slot.blocking_since_ms, 0, .monotonic);
             continue;
         }
-        if (liveness.check(slot.owner) == .dead) {
+        // A reader blocks while its epoch is behind. Only one that has blocked for `stuck_ms`
+        // is checked for life (procfs reads): the common short wait costs no system call.
+        const since = @atomicLoad(u32, &slot.blocking_since_ms, .monotonic);
+        if (since == 0) {
+            @atomicStore(u32, &slot.blocking_since_ms, nowMs(), .monotonic);
+        } else if (nowMs() -% since >= stuck_ms and liveness.check(slot.owner) == .dead) {
             _ = @cmpxchgStrong(u32, &slot.epoch, entered, 0, .seq_cst, .monotonic);
             continue;
-        }
-        if (@atomicLoad(u32, &slot.blocking_since_ms, .monotonic) == 0) {
-            @atomicStore(u32, &slot.blocking_since_ms, nowMs(), .monotonic);
         }
         blocked = true;
     }

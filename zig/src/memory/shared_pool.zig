@@ -76,7 +76,9 @@ pub const Header = extern struct {
     epoch: u32,
     /// Retired blocks parked in the limbo table (from closed or dead caches).
     limbo_count: u32,
-    pad_epoch: [14]u32,
+    /// Dead caches found in the middle of a batch move (each may have stranded one batch).
+    interrupted_batches: u32,
+    pad_epoch: [13]u32,
     // Counters, updated once per batch call.
     refills: u64,
     flushes: u64,
@@ -105,7 +107,10 @@ pub const CacheHeader = extern struct {
     retired: u32,
     /// Monotonic milliseconds since a collector first found this reader blocking an advance; 0 if not.
     blocking_since_ms: u32,
-    reserved: [3]u32,
+    /// 1 while a native call moves a batch between this cache and the free list: an owner that
+    /// dies with it set may have stranded that batch (see shared_recovery.zig).
+    transit: u32,
+    reserved: [2]u32,
     empty_mark: u32,
 };
 
@@ -274,6 +279,7 @@ pub const Stats = struct {
     limbo: u32,
     stuck_readers: u32,
     blocking_ms: u32,
+    interrupted_batches: u32,
 };
 
 pub const CacheToken = struct { index: u32, generation: u32 };
@@ -312,7 +318,7 @@ pub const SharedPool = struct {
     }
 
     /// Handle slots 1 .. cache_capacity of a cache (slot 0 is `empty_mark`).
-    fn slots(pool: *const SharedPool, index: u32) []u32 {
+    pub fn slots(pool: *const SharedPool, index: u32) []u32 {
         const words: [*]u32 = @ptrCast(pool.cache(index));
         return words[handles_word - 1 ..][0 .. pool.geometry.params.cache_capacity + 1];
     }
@@ -357,6 +363,7 @@ pub const SharedPool = struct {
             .pad_growth = @splat(0),
             .epoch = 1,
             .limbo_count = 0,
+            .interrupted_batches = 0,
             .pad_epoch = @splat(0),
             .refills = 0,
             .flushes = 0,
@@ -396,6 +403,7 @@ pub const SharedPool = struct {
                 @atomicStore(u32, &slot.epoch, 0, .seq_cst);
                 @atomicStore(u32, &slot.retired, 0, .release);
                 @atomicStore(u32, &slot.blocking_since_ms, 0, .monotonic);
+                @atomicStore(u32, &slot.transit, 0, .release);
                 slot.empty_mark = free_list.end;
                 @atomicStore(u32, &slot.count, 0, .release);
                 @atomicStore(u32, &slot.state, word(generation, .live), .release);
@@ -455,6 +463,10 @@ pub const SharedPool = struct {
             if (kind != .live and kind != .closed) continue;
             if (liveness.check(slot.owner) != .dead) continue;
             if (@cmpxchgStrong(u32, &slot.state, state, word(state >> 2, .busy), .acq_rel, .monotonic) != null) continue;
+            if (@atomicLoad(u32, &slot.transit, .acquire) != 0) {
+                _ = @atomicRmw(u32, &pool.header().interrupted_batches, .Add, 1, .monotonic);
+                @atomicStore(u32, &slot.transit, 0, .release);
+            }
             const drained = if (kind == .live) pool.drain(index) catch 0 else 0;
             _ = epochs.park(pool, index) catch 0;
             @atomicStore(u32, &slot.count, 0, .release);
@@ -476,10 +488,14 @@ pub const SharedPool = struct {
         if (count > pool.geometry.params.cache_capacity) return error.Corrupted;
         const handles = pool.slots(index)[1..][0..count];
         try pool.checkHandles(handles);
+        // Owner bytes, then the count, then the push: a drainer killed on the way strands the
+        // batch (recover() finds it) but never leaves it both cached and listed.
         for (handles) |handle| @atomicStore(u8, &pool.owners()[handle], 0, .release);
+        @atomicStore(u32, &slot.transit, 1, .release);
+        @atomicStore(u32, &slot.count, 0, .release);
         pool.list().pushBatch(handles);
         _ = @atomicRmw(u32, &pool.header().free_count, .Add, count, .monotonic);
-        @atomicStore(u32, &slot.count, 0, .release);
+        @atomicStore(u32, &slot.transit, 0, .release);
         return count;
     }
 
@@ -500,6 +516,8 @@ pub const SharedPool = struct {
         const target = pool.geometry.params.cache_capacity / 2;
         if (count >= target) return count;
         const space = pool.slots(index)[1 + count .. 1 + target];
+        @atomicStore(u32, &slot.transit, 1, .release);
+        defer @atomicStore(u32, &slot.transit, 0, .release);
         var got = try pool.list().popBatch(space);
         if (got == 0 and pool.grow()) got = try pool.list().popBatch(space);
         if (got == 0 and pool.reclaimAbandoned() > 0) got = try pool.list().popBatch(space);
@@ -528,11 +546,15 @@ pub const SharedPool = struct {
         if (count <= keep) return count;
         const handles = pool.slots(index)[1 + keep .. 1 + count];
         try pool.checkHandles(handles);
+        // The count first: an owner killed before the push strands the batch (recover() finds
+        // it) instead of leaving it both in its cache and on the list (given out twice).
+        @atomicStore(u32, &slot.transit, 1, .release);
+        @atomicStore(u32, &slot.count, keep, .release);
         pool.list().pushBatch(handles);
         const h = pool.header();
         _ = @atomicRmw(u32, &h.free_count, .Add, count - keep, .monotonic);
         _ = @atomicRmw(u64, &h.flushes, .Add, 1, .monotonic);
-        @atomicStore(u32, &slot.count, keep, .release);
+        @atomicStore(u32, &slot.transit, 0, .release);
         return keep;
     }
 
@@ -562,7 +584,7 @@ pub const SharedPool = struct {
         }
     }
 
-    fn commit(pool: *const SharedPool, from_block: u32, to_block: u32) bool {
+    pub fn commit(pool: *const SharedPool, from_block: u32, to_block: u32) bool {
         const from = pool.geometry.committedBytes(from_block);
         const to = pool.geometry.committedBytes(to_block);
         if (to <= from) return true;
@@ -598,6 +620,7 @@ pub const SharedPool = struct {
             .limbo = 0,
             .stuck_readers = 0,
             .blocking_ms = 0,
+            .interrupted_batches = @atomicLoad(u32, &h.interrupted_batches, .monotonic),
         };
         const epoch_stats = epochs.stats(pool);
         inline for (@typeInfo(epochs.EpochStats).@"struct".field_names) |name| {
@@ -675,6 +698,6 @@ fn word(generation: u32, state: CacheState) u32 {
     return generation << 2 | @as(u32, @backingInt(state));
 }
 
-fn stateOf(value: u32) CacheState {
+pub fn stateOf(value: u32) CacheState {
     return @fromBackingInt(@as(u2, @truncate(value)));
 }

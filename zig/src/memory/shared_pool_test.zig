@@ -371,6 +371,29 @@ test "SharedPool epochs: a reader that died inside an epoch does not block recla
     thread.join();
     const handle = (try writer.alloc()).?;
     try retire(writer, handle);
+    // The first collection only starts timing the blocking reader; once it has blocked for
+    // `stuck_ms`, the next finds it dead and clears it.
+    try testing.expectEqual(@as(u32, 1), try epochs.collect(&pool, writer.token.index));
+    const pause: std.os.linux.timespec = .{ .sec = 0, .nsec = (epochs.stuck_ms + 20) * std.time.ns_per_ms };
+    _ = std.os.linux.nanosleep(&pause, null);
     try testing.expectEqual(@as(u32, 0), try epochs.collect(&pool, writer.token.index));
     try testing.expectEqual(@as(u32, 0), try pool.verify(testing.allocator));
+}
+
+const recovery = @import("shared_recovery.zig");
+
+test "SharedPool recovery: a batch stranded by a killed owner comes back, only when the caller is alone" {
+    const pool = try create(fixed(64, 4, 8));
+    defer pool.region().unmap();
+    const mine = try Local.claim(&pool);
+    const other = try Local.claim(&pool);
+    _ = try other.alloc(); // its cache now holds 3 more
+    // As if `other` died inside a flush: its count dropped, the push never happened.
+    @atomicStore(u32, other.count(), 0, .release);
+    try testing.expectError(error.Busy, recovery.recover(&pool, mine.token.index, testing.allocator));
+    try testing.expectError(error.Corrupted, pool.verify(testing.allocator));
+    try testing.expect(try pool.closeCache(other.token));
+    try testing.expectEqual(@as(u32, 3), try recovery.recover(&pool, mine.token.index, testing.allocator));
+    try testing.expectEqual(@as(u32, 1), try pool.verify(testing.allocator));
+    try testing.expectEqual(@as(u32, 0), try recovery.recover(&pool, mine.token.index, testing.allocator));
 }
