@@ -232,8 +232,9 @@ export class SharedPool {
     );
   }
 
-  /** Opens a named pool that this or another process created (NOT_FOUND if none). */
+  /** Opens a named pool of records with typed cursors (see the untyped overload). */
   static open<S extends Schema>(options: SharedOpenOptions & { layout: StructLayout<S> }): SharedStructPool<S>;
+  /** Opens a named pool that this or another process created (NOT_FOUND if none). */
   static open(options: SharedOpenOptions): SharedPool;
   static open(options: SharedOpenOptions): SharedPool {
     const where = "SharedPool.open";

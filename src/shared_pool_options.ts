@@ -48,10 +48,6 @@ export interface SharedPoolOptions {
 /** Options of `SharedPool.of(layout, ...)`: the block size and alignment come from the layout. */
 export type SharedStructPoolOptions = Omit<SharedPoolOptions, "blockSize">;
 
-/** A record layout of any schema. */
-// deno-lint-ignore no-explicit-any
-export type AnyLayout = StructLayout<any>;
-
 /** Options of `SharedPool.open` and `SharedPool.attach`. */
 export interface SharedOpenOptions {
   /** The region's name (`/dev/shm/<name>`); for `open` only. */
@@ -59,7 +55,8 @@ export interface SharedOpenOptions {
   /** The region's path; for `open` only. */
   path?: string;
   /** The record layout its creator used with `SharedPool.of`, for typed cursors. */
-  layout?: AnyLayout;
+  // deno-lint-ignore no-explicit-any
+  layout?: StructLayout<any>;
   /** Debug mode for this realm (see SharedPoolOptions). Default: HOTPATH_DEBUG; attach: the sharer's. */
   debug?: boolean;
 }
@@ -70,14 +67,19 @@ export interface SharedOpenOptions {
  * attached from another process, by its path.
  */
 export interface SharedPoolDescriptor {
+  /** Always "hotpath.SharedPool". */
   readonly kind: "hotpath.SharedPool";
+  /** The descriptor format, 1. */
   readonly version: 1;
   /** The process whose library knows `id`. */
   readonly pid: number;
+  /** The region's id in the sharing process's library. */
   readonly id: number;
   /** The named region's path, or null for shared anonymous memory. */
   readonly path: string | null;
+  /** Bytes of one block. */
   readonly blockSize: number;
+  /** Alignment of every block. */
   readonly align: number;
   /** The sharer's debug mode, the attacher's default. */
   readonly debug: boolean;
@@ -109,9 +111,11 @@ export interface SharedPoolStats {
   failedAllocations: number;
   /** Chunks committed by growth, and growths the kernel or /dev/shm refused. */
   growths: number;
+  /** Growths the kernel or /dev/shm refused. */
   growthFailures: number;
   /** Epoch reclamation: the global epoch, blocks retired and not yet freed (in Workers' rings and in limbo). */
   epoch: number;
+  /** Blocks retired and not yet freed. */
   retired: number;
   /** Retired blocks of closed or ended Workers, waiting in the region's limbo table. */
   limbo: number;
@@ -130,11 +134,13 @@ export interface SharedPoolStats {
   caches: SharedCacheStats[];
   /** Bytes of the region's mapping, and bytes before the first block. */
   bytesReserved: number;
+  /** Bytes before the first block: header, owner bytes, caches, limbo table. */
   metadataBytes: number;
 }
 
 /** One Worker's cache in `SharedPoolStats`. */
 export interface SharedCacheStats {
+  /** The owner's process id. */
   pid: number;
   /** The owner's thread id (each Worker is one OS thread). */
   tid: number;
