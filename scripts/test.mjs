@@ -23,6 +23,14 @@ const steps = [
     cwd: join(root, "zig"),
     count: zigCounts,
   },
+  // The same tests under ThreadSanitizer: the thread tests of the shared free list and SharedPool.
+  {
+    name: "zig build test -Dtsan (ThreadSanitizer)",
+    command: zig,
+    args: ["build", "test", "-Dtsan", "--summary", "all"],
+    cwd: join(root, "zig"),
+    count: zigCounts,
+  },
   { name: "zig fmt --check", command: zig, args: ["fmt", "--check", "src", "build.zig"], cwd: join(root, "zig") },
   // ffi/abi.generated.ts must be what `zig build mirrors` writes from the current Zig sources.
   { name: "zig build mirrors-check", command: zig, args: ["build", "mirrors-check"], cwd: join(root, "zig") },

@@ -29,9 +29,14 @@ pub fn build(b: *std.Build) void {
     test_libs.dependOn(&b.addInstallArtifact(layout_test_library, .{}).step);
 
     const test_step = b.step("test", "Run the Zig unit and model tests");
+    // `zig build test -Dtsan`: the same tests under ThreadSanitizer (the thread and model tests
+    // of the shared free list and SharedPool are the ones it is for).
+    const tsan = b.option(bool, "tsan", "Run the tests under ThreadSanitizer") orelse false;
     for ([_][]const u8{ "src/libhotpath.zig", "src/testing/layout_test_exports.zig" }) |root| {
         // Tests keep every assertion and safety check on.
-        const tests = b.addTest(.{ .root_module = libraryModule(b, root, target, .debug) });
+        const module = libraryModule(b, root, target, .debug);
+        module.sanitize_thread = tsan;
+        const tests = b.addTest(.{ .root_module = module });
         const run_tests = b.addRunArtifact(tests);
         // Run every time: a cached pass would hide the tests from the suite's count.
         run_tests.has_side_effects = true;
