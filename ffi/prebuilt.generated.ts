@@ -12,32 +12,32 @@ export interface PrebuiltLibrary {
 export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
-    bytes: 20680,
-    sha256: "2191b3b526959173b6c94607c34becf35b8da8d3c8f3f760713f355df568185e",
+    bytes: 60840,
+    sha256: "3403dddb325c44506070d1713ab92fb95547fecf05e458c3eaf2cd39fcbd592e",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
-    bytes: 19696,
-    sha256: "6c0336dfe7dac36f8885645b544c41d38c99724d3543b2e8bb33a4cbb1a4a33f",
+    bytes: 58536,
+    sha256: "1308315d4f03749fcc541dd0dc0639efeaacfd2c12f7fd04c41cc0f8600ee6ff",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
-    bytes: 20224,
-    sha256: "fc6658cddd36be56fdb4345dd35565974b7540f8d78bc3ca1abb5556da1371f5",
+    bytes: 60320,
+    sha256: "09fe04b39ef97fa75b1441369df52733d0ee1bd64451c5a740f009c36bfc60c2",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
-    bytes: 19320,
-    sha256: "f37aec331949e3ffcf6b6ba59f41e5dc84ef008e2f84ff3c47ad6d64e025ac44",
+    bytes: 58128,
+    sha256: "f7db960cb4538f18d8e0b5213ebaf063144f6b92d06f81ccf9f02a36e2c42abe",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",
-    bytes: 26540,
-    sha256: "ea039b895126615bdd6769b90e3a845f5156d6e99bf649a77bac432e661a2591",
+    bytes: 52687,
+    sha256: "afd6086b4381491ee33e2e544b92ac229537df469fc3158a96909abc947f7aa1",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libhotpath.dylib",
-    bytes: 51584,
-    sha256: "0686e934da6eae2eb94f876ed31c5bff0e5a325d8f78e518315f2dff40c356bf",
+    bytes: 69616,
+    sha256: "dc973428ee51db046a8eb06dce826d0fe29b8538240016212fbc5d206dd15539",
   },
 };

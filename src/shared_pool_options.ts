@@ -28,11 +28,14 @@ export interface SharedPoolOptions {
   grow?: PoolGrowth;
   /** Handles each Worker's cache holds, 2 to 4096; refill and flush move half. Default: 64. */
   cache?: number;
-  /** Workers and processes attached at once (one cache each), 1 to 254. Default: 64. */
+  /**
+   * Workers and processes attached at once (one cache each), 1 to 254. Each costs about 1.4 KiB
+   * of metadata with the default cache and retire sizes. Default: 16.
+   */
   maxWorkers?: number;
   /**
    * Blocks each Worker may have retired (`retire`) and not yet freed, 4 to 4096: the bound on
-   * memory held back by epoch reclamation. Default: 256.
+   * memory held back by epoch reclamation. Default: 128.
    */
   retire?: number;
   /** Alignment of every block, a power of two from 4 to 4096. Default: 8. */
@@ -205,10 +208,10 @@ export function sharedPoolSettings(where: string, options: SharedPoolOptions) {
     ? 64
     : integerIn(where, "cache", given.cache, 2, LIMITS.sharedCacheCapacityMax);
   const maxWorkers = given.maxWorkers === undefined
-    ? 64
+    ? 16
     : integerIn(where, "maxWorkers", given.maxWorkers, 1, LIMITS.sharedCachesMax);
   const retireCapacity = given.retire === undefined
-    ? 256
+    ? 128
     : integerIn(where, "retire", given.retire, 4, LIMITS.sharedRetireCapacityMax);
   const path = regionPath(where, given.name, given.path);
   const stride = Math.ceil(blockSize / align) * align;
