@@ -1,0 +1,152 @@
+/**
+ * Runs the SharedPool ABI fuzz (tests/processes/shared_abi_fuzz_child.ts) in a child process on
+ * the runtime running this test: every `hp_shared_*` export (and `hp_region_close`) called
+ * straight through FFI with hostile ids, tokens, indexes, out buffers, configs and paths. A crash
+ * kills only the child; this test then replays the seed with a call trace to name the crashing
+ * call. Contract breaches the child detects without a crash (a dead id accepted, a short out
+ * buffer written, a malformed path taken) fail the test too.
+ *
+ * Named regions and hostile files live in a private directory this test creates and removes.
+ * HOTPATH_SHARED_FUZZ_CALLS overrides the number of calls (default 300,000) and
+ * HOTPATH_SHARED_FUZZ_SEED the seed (default random; printed, and in every failure message).
+ * Run it with HOTPATH_LIB naming a ReleaseSafe or Debug build of the library to turn assertions
+ * that JavaScript input reaches into crashes the fuzz reports (the default ReleaseFast build
+ * compiles them out).
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import process from "node:process";
+import { symbols } from "../ffi/symbols.ts";
+import { runtime, test } from "./harness.ts";
+import type { SharedFuzzReport } from "./processes/shared_abi_fuzz_child.ts";
+
+const childScript = fileURLToPath(new URL("./processes/shared_abi_fuzz_child.ts", import.meta.url));
+const callsDefault = 300_000;
+/** Below the 120 s test timeout, with room for one replay after a crash. */
+const childTimeoutMs = 55_000;
+const rssLimitBytes = 1 << 30;
+
+function integerFromEnvironment(name: string): number | undefined {
+  const text = process.env[name];
+  if (text === undefined || text.trim() === "") return undefined;
+  const value = Number(text);
+  assert.ok(Number.isSafeInteger(value) && value >= 0, `${name} must be a non-negative integer, got "${text}"`);
+  return value;
+}
+
+/** A private directory of mode 0700: in /dev/shm if node:fs may reach it (not on Deno), else in tmpdir. */
+function privateDirectory(): string {
+  try {
+    return mkdtempSync("/dev/shm/hotpath-fuzz-");
+  } catch {
+    return mkdtempSync(join(tmpdir(), "hotpath-fuzz-"));
+  }
+}
+
+function runChild(seed: number, calls: number, traceFrom?: number): SpawnSyncReturns<string> {
+  const directory = privateDirectory();
+  try {
+    const permissions = ["--allow-ffi", "--allow-read", "--allow-env", "--allow-write", "--allow-run"];
+    const script = [childScript, String(seed), String(calls), directory];
+    const args = runtime === "deno" ? ["run", ...permissions, ...script] : script;
+    const env: Record<string, string> = {};
+    for (const [name, value] of Object.entries(process.env)) {
+      if (value !== undefined && name !== "HOTPATH_SHARED_FUZZ_TRACE_FROM") env[name] = value;
+    }
+    if (traceFrom !== undefined) env.HOTPATH_SHARED_FUZZ_TRACE_FROM = String(traceFrom);
+    return spawnSync(process.execPath, args, { env, encoding: "utf8", timeout: childTimeoutMs, maxBuffer: 256 << 20 });
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+function tail(text: string | null | undefined, lines: number): string {
+  return (text ?? "").trimEnd().split("\n").slice(-lines).join("\n");
+}
+
+/** How the child ended, when that is not a clean exit. */
+function failureOf(result: SpawnSyncReturns<string>): string | undefined {
+  if (result.error !== undefined) return `did not finish: ${result.error.message}`;
+  if (result.signal !== null) return `was killed by ${result.signal}`;
+  if (result.status !== 0) return `exited with status ${result.status}`;
+  return undefined;
+}
+
+function crashed(result: SpawnSyncReturns<string>): boolean {
+  // Bun reports some faults itself ("panic: Segmentation fault at address ...") before dying;
+  // a Zig safety check (ReleaseSafe or Debug library) prints "panic: reached unreachable code".
+  return result.signal !== null && result.signal !== "SIGTERM" ||
+    /Segmentation fault|Bus error|Illegal instruction|panic[(:]/.test(result.stderr ?? "");
+}
+
+/** Replays a crashed seed with a trace from its last progress mark: the last call traced is the crash. */
+function replayCrash(seed: number, calls: number, stderr: string): string {
+  const marks = [...stderr.matchAll(/^progress calls=(\d+)/gm)];
+  const from = marks.length === 0 ? 0 : Number(marks[marks.length - 1][1]);
+  const replay = runChild(seed, calls, from);
+  const traced = [...(replay.stderr ?? "").matchAll(/^call #\d+ .*$/gm)];
+  const lastCall = traced.length === 0 ? "(no call traced)" : traced[traced.length - 1][0];
+  return `replay (HOTPATH_SHARED_FUZZ_TRACE_FROM=${from}) ${failureOf(replay) ?? "did not crash"}; ` +
+    `crashing call: ${lastCall}`;
+}
+
+function parseReport(stdout: string): SharedFuzzReport | undefined {
+  const line = stdout.trimEnd().split("\n").reverse().find((text) => text.startsWith("{"));
+  return line === undefined ? undefined : JSON.parse(line) as SharedFuzzReport;
+}
+
+/** The exports the fuzz must reach: every hp_shared_* one, and the close that detaches. */
+const targets = Object.keys(symbols).filter((name) => name.startsWith("hp_shared_") || name === "hp_region_close");
+
+test("shared abi fuzz every hp_shared_* export survives hostile calls and keeps its contracts", () => {
+  const calls = integerFromEnvironment("HOTPATH_SHARED_FUZZ_CALLS") ?? callsDefault;
+  const seed = (integerFromEnvironment("HOTPATH_SHARED_FUZZ_SEED") ?? Math.floor(Math.random() * 2 ** 32)) >>> 0;
+  const replayHint = `seed=${seed} (replay: HOTPATH_SHARED_FUZZ_SEED=${seed} HOTPATH_SHARED_FUZZ_CALLS=${calls})`;
+  console.log(`shared abi fuzz on ${runtime}: ${replayHint}`);
+
+  const result = runChild(seed, calls);
+  const stdout = result.stdout ?? "";
+  const stderr = result.stderr ?? "";
+  const failure = failureOf(result);
+  const context = () => `${replayHint}\nstderr tail:\n${tail(stderr, 25)}`;
+
+  assert.equal(stdout.split("\n")[0], `seed=${seed}`, `the child must print the seed first; ${context()}`);
+  if (failure !== undefined && crashed(result)) {
+    assert.fail(`shared ABI fuzz child on ${runtime} ${failure}; ${replayCrash(seed, calls, stderr)}\n${context()}`);
+  }
+  assert.equal(failure, undefined, `shared ABI fuzz child on ${runtime} ${failure}; ${context()}`);
+
+  const report = parseReport(stdout);
+  assert.ok(report !== undefined, `the child printed no JSON report; ${context()}`);
+  assert.equal(report.seed, seed);
+  assert.equal(report.runtime, runtime);
+  assert.ok(report.calls >= calls, `only ${report.calls} of ${calls} calls were made; ${context()}`);
+  assert.deepEqual(report.violations, [], `${report.violationCount} contract breaches; ${replayHint}`);
+
+  const thrown = Object.values(report.perFunction).reduce((sum, stats) => sum + stats.thrown, 0);
+  assert.ok(thrown <= report.calls / 100, `${thrown} calls were refused by the runtime; ${context()}`);
+  if (calls >= 50_000) {
+    for (const name of targets) {
+      const stats = report.perFunction[name];
+      assert.ok(stats !== undefined && stats.calls > 0, `${name} was never called; ${context()}`);
+      assert.ok(stats.nonNegative > 0, `${name} never got past its checks (no result >= 0); ${context()}`);
+    }
+    assert.ok(report.namedCreated > 0 && report.opened > 0, `no named region was created and opened; ${context()}`);
+  }
+  assert.ok(
+    report.peakRssBytes < rssLimitBytes,
+    `the fuzz peaked at ${Math.round(report.peakRssBytes / 2 ** 20)} MiB RSS; ${context()}`,
+  );
+  console.log(
+    `shared abi fuzz on ${runtime}: ${report.calls} calls over ${targets.length} exports in ${report.elapsedMs} ms, ` +
+      `${report.regionsCreated} regions created (${report.namedCreated} named), ${report.opened} opened, ` +
+      `${report.claims} caches claimed, hostile files: ${report.fixtures.join(" ")}; ` +
+      `peak RSS ${Math.round(report.peakRssBytes / 2 ** 20)} MiB, 0 crashes, 0 contract breaches`,
+  );
+});
