@@ -89,14 +89,18 @@ export const symbols = {
   hp_shared_cache_claim: { parameters: ["u32"], result: "i32" },
   /** fn hp_shared_cache_close(id: u32, token: u32) i32 */
   hp_shared_cache_close: { parameters: ["u32", "u32"], result: "i32" },
-  /** fn hp_shared_refill(id: u32, index: u32) i32 */
+  /** fn hp_shared_refill(id: u32, token: u32) i32 */
   hp_shared_refill: { parameters: ["u32", "u32"], result: "i32" },
-  /** fn hp_shared_flush(id: u32, index: u32) i32 */
+  /** fn hp_shared_flush(id: u32, token: u32) i32 */
   hp_shared_flush: { parameters: ["u32", "u32"], result: "i32" },
-  /** fn hp_shared_collect(id: u32, index: u32) i32 */
+  /** fn hp_shared_collect(id: u32, token: u32) i32 */
   hp_shared_collect: { parameters: ["u32", "u32"], result: "i32" },
-  /** fn hp_shared_recover(id: u32, index: u32) i32 */
+  /** fn hp_shared_recover(id: u32, token: u32) i32 */
   hp_shared_recover: { parameters: ["u32", "u32"], result: "i32" },
+  /** fn hp_shared_cache_release(id: u32, token: u32) i32 */
+  hp_shared_cache_release: { parameters: ["u32", "u32"], result: "i32" },
+  /** fn hp_shared_path_matches(id: u32, path: ?[*]const u8, path_bytes: u32) i32 */
+  hp_shared_path_matches: { parameters: ["u32", "buffer", "u32"], result: "i32" },
   /** fn hp_shared_reclaim(id: u32) f64 */
   hp_shared_reclaim: { parameters: ["u32"], result: "f64" },
   /** fn hp_shared_grow(id: u32) i32 */

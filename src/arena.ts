@@ -165,7 +165,7 @@ export class Arena {
    * write it with `layout.cursor(arena.bytes).at(offset)`.
    */
   allocStruct<S extends Schema>(layout: StructLayout<S>): number {
-    if (!(layout instanceof StructLayout)) {
+    if (!StructLayout.isLayout(layout)) {
       throw new HotpathError(
         "INVALID_ARGUMENT",
         `Arena.allocStruct: layout must be a StructLayout from struct(...); got ${describe(layout)}.`,

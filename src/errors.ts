@@ -40,8 +40,8 @@ export function statusError(status: number, subject: string, exhausted: HotpathE
     case STATUS.incompatible:
       return new HotpathError(
         "INCOMPATIBLE",
-        `${subject}: the region is not a hotpath region of this kind, ABI (${LIMITS.sharedLayoutVersion}) and ` +
-          "layout version. Open it with the hotpath version that created it.",
+        `${subject}: the region is not a hotpath region of this kind, ABI version (${LIMITS.abiVersion}) and ` +
+          `layout version (${LIMITS.sharedLayoutVersion}). Open it with the hotpath version that created it.`,
       );
     case STATUS.alreadyExists:
       return new HotpathError("ALREADY_EXISTS", `${subject}: the name exists already. Open it, or unlink it first.`);

@@ -202,7 +202,7 @@ export class Pool {
    */
   static of<S extends Schema>(layout: StructLayout<S>, options: StructPoolOptions): StructPool<S> {
     const where = "Pool.of";
-    if (!(layout instanceof StructLayout)) {
+    if (!StructLayout.isLayout(layout)) {
       throw new HotpathError(
         "INVALID_ARGUMENT",
         `${where}: layout must be a StructLayout from struct(...); got ${describe(layout)}.`,

@@ -23,9 +23,10 @@
  * @module
  */
 import { type Native, openNative } from "../ffi/library.ts";
-import { closedError, HotpathError, statusError } from "./errors.ts";
-import { describe, readOptions } from "./validate.ts";
-import { SHARED_CACHE_HEADER, SHARED_POOL_HEADER } from "../ffi/abi.generated.ts";
+import { closedError, detachedError, HotpathError, statusError } from "./errors.ts";
+import { isOwnBufferDetached } from "./typed_arrays.ts";
+import { alignment, describe, readOptions } from "./validate.ts";
+import { SHARED_CACHE_HEADER, SHARED_POOL_HEADER, STATUS } from "../ffi/abi.generated.ts";
 import { type Schema, type StructCursor, StructLayout } from "./struct.ts";
 import { track, untrack } from "./metrics.ts";
 import { debugOption } from "./pool_options.ts";
@@ -47,6 +48,7 @@ import {
   createSharedRegion,
   holdSharedRegion,
   openSharedRegion,
+  pathMatches,
   readCaches,
   readCounters,
   type SharedAttachment,
@@ -131,7 +133,7 @@ function attachOrCreate(native: Native, options: SharedPoolOptions): Opened {
       const layout = checkLayout("SharedPool.attach", attached.layout, g.blockSize, g.alignment);
       return { attachment, path: attached.path, layout, debug: attached.debug };
     } catch (error) {
-      native.symbols.hp_shared_cache_close(attachment.id, attachment.cacheToken);
+      native.symbols.hp_shared_cache_release(attachment.id, attachment.cacheToken);
       native.symbols.hp_region_close(attachment.id);
       throw error;
     }
@@ -191,15 +193,23 @@ export class SharedPool {
    * ```
    */
   static of<S extends Schema>(layout: StructLayout<S>, options: SharedStructPoolOptions): SharedStructPool<S> {
-    if (!(layout instanceof StructLayout)) {
+    const where = "SharedPool.of";
+    if (!StructLayout.isLayout(layout)) {
       throw new HotpathError(
         "INVALID_ARGUMENT",
-        `SharedPool.of: layout must come from struct(...); got ${describe(layout)}.`,
+        `${where}: layout must come from struct(...); got ${describe(layout)}.`,
       );
     }
-    const keys = ["capacity", "name", "path", "grow", "cache", "maxWorkers", "debug"] as const;
-    const given = readOptions("SharedPool.of", options, keys);
-    const poolOptions = { ...given, blockSize: layout.size, align: Math.max(8, layout.align) } as SharedPoolOptions;
+    const keys = ["capacity", "name", "path", "grow", "cache", "maxWorkers", "retire", "align", "debug"] as const;
+    const given = readOptions(where, options, keys);
+    const align = given.align === undefined ? Math.max(8, layout.align) : alignment(where, "align", given.align);
+    if (align < layout.align) {
+      throw new HotpathError(
+        "INVALID_ARGUMENT",
+        `${where}: align ${align} is below the layout's alignment ${layout.align}.`,
+      );
+    }
+    const poolOptions = { ...given, blockSize: layout.size, align } as SharedPoolOptions;
     layoutOf.set(poolOptions, layout as StructLayout<never>);
     return new SharedPool(poolOptions) as unknown as SharedStructPool<S>;
   }
@@ -220,7 +230,9 @@ export class SharedPool {
     const debug = given.debug === undefined ? checked.debug : debugOption(where, given.debug);
     const native = openNative();
     if (checked.pid === currentPid() && attachSharedRegion(native, checked.id)) {
-      return SharedPool.#attached({ id: checked.id, path: checked.path ?? undefined, layout, debug });
+      // The descriptor's path is believed only if it names this region's own file.
+      const path = checked.path !== null && pathMatches(native, checked.id, checked.path) ? checked.path : undefined;
+      return SharedPool.#attached({ id: checked.id, path, layout, debug });
     }
     if (checked.path !== null) return SharedPool.open({ path: checked.path, layout, debug });
     throw new HotpathError(
@@ -272,7 +284,12 @@ export class SharedPool {
     const { attachment, path, layout, debug } = attachOrCreate(native, options);
     const g = attachment.geometry;
     const buffer = attachment.buffer;
-    this.cache = new Uint32Array(buffer, g.cachesOffset + attachment.cacheIndex * g.cacheStride, g.cacheStride / 4);
+    // Exactly the header and the handles: a count past the capacity reads undefined, not a ring word.
+    this.cache = new Uint32Array(
+      buffer,
+      g.cachesOffset + attachment.cacheIndex * g.cacheStride,
+      SHARED_CACHE_HEADER.size / 4 + g.cacheCapacity,
+    );
     this.owners = new Uint8Array(buffer, g.ownersOffset, g.capacityMax);
     this.ownerTag = attachment.cacheIndex + 1;
     this.cacheCapacity = g.cacheCapacity;
@@ -331,8 +348,11 @@ export class SharedPool {
     const count = cache[0];
     // Handle i sits in word 15 + i; word 15 holds 0xffffffff (empty), a closed count reads undefined.
     const handle = cache[count + 15];
-    if (!(handle < this.maxCapacity)) return this.#refill();
-    this.owners[handle] = this.ownerTag;
+    const owners = this.owners;
+    // One test: a handle past the pool (empty, closed) reads undefined; one the region says is
+    // allocated (something wrote over the cache) is not 0 either.
+    if (owners[handle] !== 0) return this.#refill();
+    owners[handle] = this.ownerTag;
     cache[0] = count - 1;
     return handle;
   }
@@ -438,6 +458,7 @@ export class SharedPool {
   /** Leaves the epoch entered last (INVALID_ARGUMENT without a matching `enter()`). */
   exit(): void {
     const c = this.#c;
+    if (c.closed) return; // close() left the epoch already: a `using` guard may still end after it
     if (c.depth === 0) throw new HotpathError("INVALID_ARGUMENT", "SharedPool.exit: no enter() to match.");
     c.depth--;
     if (c.depth === 0 && !c.closed) Atomics.store(this.cache, LOCAL_EPOCH, 0);
@@ -537,8 +558,8 @@ export class SharedPool {
   recover(): number {
     this.#checkOpen();
     const { native, attachment } = this.#c;
-    const strays = native.symbols.hp_shared_recover(attachment.id, attachment.cacheIndex);
-    if (strays < 0) throw statusError(strays, "SharedPool.recover", "POOL_EXHAUSTED");
+    const strays = native.symbols.hp_shared_recover(attachment.id, attachment.cacheToken);
+    if (strays < 0) throw this.#cacheError(strays, "SharedPool.recover");
     return strays;
   }
 
@@ -593,11 +614,11 @@ export class SharedPool {
   #refill(): number {
     this.#checkOpen();
     const { native, attachment } = this.#c;
-    const count = native.symbols.hp_shared_refill(attachment.id, attachment.cacheIndex);
-    if (count < 0) throw statusError(count, "SharedPool.alloc", "POOL_EXHAUSTED");
+    const count = native.symbols.hp_shared_refill(attachment.id, attachment.cacheToken);
+    if (count < 0) throw this.#cacheError(count, "SharedPool.alloc");
     if (count === 0) return -1;
     const handle = this.cache[count + 15];
-    if (!(handle < this.maxCapacity)) throw this.#corrupted();
+    if (this.owners[handle] !== 0) throw this.#corrupted();
     this.owners[handle] = this.ownerTag;
     this.cache[0] = count - 1;
     return handle;
@@ -606,20 +627,21 @@ export class SharedPool {
   #flush(): number {
     this.#checkOpen();
     const { native, attachment } = this.#c;
-    const count = native.symbols.hp_shared_flush(attachment.id, attachment.cacheIndex);
-    if (count < 0) throw statusError(count, "SharedPool.free", "POOL_EXHAUSTED");
+    const count = native.symbols.hp_shared_flush(attachment.id, attachment.cacheToken);
+    if (count < 0) throw this.#cacheError(count, "SharedPool.free");
     if (count >= this.cacheCapacity) throw this.#corrupted();
     return count;
   }
 
   #retire(handle: number, throwWhenFull: boolean): boolean {
+    this.#checkOpen();
     if (typeof handle !== "number" || !(handle < this.maxCapacity) || handle >>> 0 !== handle) {
       throw this.#invalidHandle(handle);
     }
     const c = this.#c;
     const owners = this.owners;
     const owner = owners[handle];
-    if (owner === 0 || owner === OWNER_RETIRED) throw this.#doubleFree(handle);
+    if (owner === 0 || owner === OWNER_RETIRED) throw this.#doubleFree(handle, "SharedPool.retire");
     const cache = this.cache;
     let count = cache[RETIRED];
     if (!(count < c.collectAt)) {
@@ -634,7 +656,7 @@ export class SharedPool {
     if (this.debug) {
       if (Atomics.compareExchange(owners, handle, owner, OWNER_RETIRED) !== owner) {
         cache[RETIRED] = count;
-        throw this.#doubleFree(handle);
+        throw this.#doubleFree(handle, "SharedPool.retire");
       }
     } else owners[handle] = OWNER_RETIRED;
     return true;
@@ -643,8 +665,8 @@ export class SharedPool {
   #collect(forRetire: boolean): number {
     this.#checkOpen();
     const { native, attachment } = this.#c;
-    const remaining = native.symbols.hp_shared_collect(attachment.id, attachment.cacheIndex);
-    if (remaining < 0) throw statusError(remaining, "SharedPool.retire", "POOL_EXHAUSTED");
+    const remaining = native.symbols.hp_shared_collect(attachment.id, attachment.cacheToken);
+    if (remaining < 0) throw this.#cacheError(remaining, "SharedPool.collect");
     const capacity = attachment.geometry.retireCapacity;
     this.#c.collectAt = Math.min(capacity, remaining + Math.max(1, capacity >>> 2));
     if (forRetire && remaining >= capacity) {
@@ -661,6 +683,10 @@ export class SharedPool {
 
   #checkOpen(): void {
     if (this.#c.closed) throw closedError("SharedPool");
+    if (isOwnBufferDetached(this.#c.attachment.buffer)) {
+      this.close();
+      throw detachedError("SharedPool");
+    }
   }
 
   #blockOf(handle: number): number {
@@ -694,11 +720,11 @@ export class SharedPool {
     );
   }
 
-  #doubleFree(handle: number): HotpathError {
+  #doubleFree(handle: number, where = "SharedPool.free"): HotpathError {
     return new HotpathError(
       "DOUBLE_FREE",
-      `SharedPool.free: block ${handle} is not allocated: freed twice (perhaps by another Worker at the same ` +
-        "moment) or never allocated.",
+      `${where}: block ${handle} is not allocated: freed or retired already (perhaps by another Worker at ` +
+        "the same moment), or never allocated.",
     );
   }
 
@@ -712,6 +738,18 @@ export class SharedPool {
       `SharedPool.alloc: all ${counters.capacity} blocks are allocated or cached by other Workers ` +
         `(max ${counters.capacityMax}).${refused}`,
     );
+  }
+
+  /** A status from a call on this realm's cache. The library refuses the cache's token only when
+   * the slot's state in the region no longer says this realm holds it: overwritten. */
+  #cacheError(status: number, where: string): HotpathError {
+    if (status === STATUS.invalidArgument) {
+      return new HotpathError(
+        "CORRUPTED",
+        `${where}: the region no longer records this Worker's cache as its own; something wrote over it.`,
+      );
+    }
+    return statusError(status, where, "POOL_EXHAUSTED");
   }
 
   #corrupted(): HotpathError {

@@ -48,7 +48,10 @@ export interface SharedPoolOptions {
   debug?: boolean;
 }
 
-/** Options of `SharedPool.of(layout, ...)`: the block size and alignment come from the layout. */
+/**
+ * Options of `SharedPool.of(layout, ...)`: the block size comes from the layout; `align` is at
+ * least the layout's (default: the larger of 8 and the layout's).
+ */
 export type SharedStructPoolOptions = Omit<SharedPoolOptions, "blockSize">;
 
 /** Options of `SharedPool.open` and `SharedPool.attach`. */
@@ -278,7 +281,7 @@ export function checkLayout(
   align: number,
 ): StructLayout<never> | undefined {
   if (layout === undefined) return undefined;
-  if (!(layout instanceof StructLayout)) {
+  if (!StructLayout.isLayout(layout)) {
     throw new HotpathError("INVALID_ARGUMENT", `${where}: layout must come from struct(...); got ${describe(layout)}.`);
   }
   if (layout.size > blockSize || layout.align > align) {

@@ -112,7 +112,7 @@ export function holdSharedRegion(native: Native, id: number, subject: string): S
   }
   const buffer = native.regionBuffer(id, token);
   if (buffer === undefined) {
-    native.symbols.hp_shared_cache_close(id, token);
+    native.symbols.hp_shared_cache_release(id, token);
     native.symbols.hp_region_close(id);
     throw new HotpathError("CLOSED", `${subject}: the region closed while it was being attached.`);
   }
@@ -192,6 +192,12 @@ function noSpace(native: Native, path: string, needed: number, subject: string):
 function checkFreeSpace(native: Native, path: string, needed: number, subject: string): void {
   const free = freeBytes(native, path);
   if (free >= 0 && free < needed) throw noSpace(native, path, needed, subject);
+}
+
+/** True when `path` names the file of named region `id` (a descriptor's path is believed only then). */
+export function pathMatches(native: Native, id: number, path: string): boolean {
+  const encoded = encoder.encode(path);
+  return native.symbols.hp_shared_path_matches(id, encoded, encoded.length) === 1;
 }
 
 /** Removes the name of a named region; processes that have it open keep using it. */

@@ -123,9 +123,9 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 /** A computed layout: size, alignment, fields, and cursors over memory. */
 export class StructLayout<S extends Schema> {
   /** Bytes of one record, a multiple of `align`. */
-  readonly size: number;
+  declare readonly size: number;
   /** Alignment of the record: the largest field alignment. */
-  readonly align: number;
+  declare readonly align: number;
   /** Every field in layout order. */
   readonly fields: readonly FieldInfo[];
   #byName: Map<string, FieldInfo>;
@@ -146,10 +146,20 @@ export class StructLayout<S extends Schema> {
       offset = field.offset + field.size;
       align = Math.max(align, field.align);
     }
-    this.size = Math.ceil(offset / align) * align;
-    this.align = align;
+    // Fixed for good: a subclass cannot make a pool's records overlap by redefining them.
+    const fixed = { writable: false, configurable: false, enumerable: true };
+    Object.defineProperty(this, "size", { ...fixed, value: Math.ceil(offset / align) * align });
+    Object.defineProperty(this, "align", { ...fixed, value: align });
     this.fields = Object.freeze(fields.map((field) => Object.freeze(field)));
     this.#byName = new Map(fields.map((field) => [field.name, field]));
+  }
+
+  /**
+   * True for a layout made by `struct(...)` (or `new StructLayout`): a brand check that a Proxy
+   * or an object that merely inherits from StructLayout does not pass.
+   */
+  static isLayout(value: unknown): value is StructLayout<Schema> {
+    return typeof value === "object" && value !== null && #byName in value;
   }
 
   /** Byte offset of field `name`. */
@@ -191,7 +201,7 @@ function describeField(name: string, type: FieldType, offset: number): FieldInfo
     const size = SCALAR_SIZES[type];
     return { name, offset: alignUp(offset, size), size, align: size, kind: type };
   }
-  if (type instanceof StructLayout) {
+  if (StructLayout.isLayout(type)) {
     return {
       name,
       offset: alignUp(offset, type.align),

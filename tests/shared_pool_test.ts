@@ -1,8 +1,16 @@
 import assert from "node:assert/strict";
 import process from "node:process";
-import { existsSync } from "node:fs";
-import { libraryInfo, SharedPool, struct } from "../mod.ts";
+import { HotpathError, libraryInfo, SharedPool, struct } from "../mod.ts";
 import { assertCode, collectGarbage, nextTurn, test } from "./harness.ts";
+
+/** Removes a name if a failed test left it (Deno's file APIs need --allow-all under /dev). */
+function unlinkIfThere(name: string): void {
+  try {
+    SharedPool.unlink({ name });
+  } catch (error) {
+    if (!(error instanceof HotpathError && error.code === "NOT_FOUND")) throw error;
+  }
+}
 
 /** A /dev/shm name no other test run uses. */
 function uniqueName(label: string): string {
@@ -113,7 +121,6 @@ test("SharedPool named regions: exclusive creation, open from the same process, 
   const name = uniqueName("named");
   const created = new SharedPool({ blockSize: 64, capacity: 32, name });
   try {
-    assert.ok(existsSync(`/dev/shm/${name}`));
     assertCode(() => new SharedPool({ blockSize: 64, capacity: 32, name }), "ALREADY_EXISTS");
     using opened = SharedPool.open({ name });
     assert.equal(opened.name, `/dev/shm/${name}`);
@@ -127,13 +134,12 @@ test("SharedPool named regions: exclusive creation, open from the same process, 
     assert.equal(created.bytes[offset], 42, "the other mapping is untouched");
     created.free(handle);
     created.unlink();
-    assert.ok(!existsSync(`/dev/shm/${name}`));
     assertCode(() => SharedPool.open({ name }), "NOT_FOUND");
     assertCode(() => SharedPool.unlink({ name }), "NOT_FOUND");
     assert.equal(created.alloc() >= 0, true, "an unlinked pool stays usable while open");
   } finally {
     created.close();
-    if (existsSync(`/dev/shm/${name}`)) SharedPool.unlink({ name });
+    unlinkIfThere(name);
   }
 });
 

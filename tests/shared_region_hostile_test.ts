@@ -452,6 +452,13 @@ const SCENARIOS = [
 for (const [scenario, description] of SCENARIOS) {
   hostile(`SharedPool: ${description} (child process)`, () => {
     const { report, failure } = runScenario(scenario);
+    if (scenario === "truncated" && failure !== undefined) {
+      // The documented limit (README, "Untrusted regions"): the kernel answers a read of a page
+      // that a truncation removed from under a shared mapping with SIGBUS, in JavaScript's own
+      // typed-array reads as much as in native code. Nothing else may end the child.
+      assert.match(failure, /signal SIGBUS/, failure);
+      return;
+    }
     assert.equal(failure, undefined, failure);
     assert.ok(report !== undefined, `the child ${scenario} printed no report`);
     assert.deepEqual(report.misses, [], `scenario ${scenario}`);

@@ -8,8 +8,9 @@
  * fuzz knows what each shared export takes, so that arguments reach past the first checks:
  * - ids: live shared pools it created or opened (anonymous, named, from hostile-but-valid files),
  *   ids it closed, ids of a Pool and an Arena, live ids with another generation, boundaries;
- * - cache tokens it claimed, the same with another generation, an index past `caches_max`, a
- *   generation past 22 bits; cache indexes around `caches_max`;
+ * - cache tokens it claimed (for cache_close, refill, flush, collect, recover), the same with
+ *   another generation, an index past `caches_max`, a generation past 22 bits; cache indexes
+ *   around `caches_max` (cache_info);
  * - out buffers of the exact size and alignment, unaligned, short, long, empty, null;
  * - paths: fresh names in a private directory (created), names that exist (regions, hostile
  *   files, a FIFO, a symlink, a directory), files of the system (opened only), and malformed
@@ -534,16 +535,20 @@ function idCall(name: string): Call {
   };
 }
 
-function indexCall(name: string): Call {
+/** refill, flush, collect and recover take a cache token: one structurally impossible (an index
+ * past caches_max, a generation past 22 bits) must be refused with invalid_argument. */
+function tokenCall(name: string): Call {
   const choice = anyId();
-  const { index, beyond } = anyIndex(choice.region);
+  const token = anyToken(choice.region);
+  const impossible = token >>> 8 > 0x3fffff ||
+    (choice.region !== undefined && (token & 0xff) >= choice.region.cachesMax);
   return {
     name,
-    args: [choice.id, index],
+    args: [choice.id, token],
     after(result) {
       expectDead(name, choice, result);
-      if (beyond && result !== S.invalidArgument) {
-        violation(`${name}(${choice.id}, ${index}) past caches_max gave ${result}`);
+      if (impossible && choice.region !== undefined && result !== S.invalidArgument) {
+        violation(`${name}(${choice.id}, ${token}) with an impossible token gave ${result}`);
       }
     },
   };
@@ -619,10 +624,10 @@ const BUILDERS: Record<string, () => Call> = {
   hp_shared_pool_attach: () => idCall("hp_shared_pool_attach"),
   hp_shared_cache_claim: () => idCall("hp_shared_cache_claim"),
   hp_shared_cache_close: cacheCloseCall,
-  hp_shared_refill: () => indexCall("hp_shared_refill"),
-  hp_shared_flush: () => indexCall("hp_shared_flush"),
-  hp_shared_collect: () => indexCall("hp_shared_collect"),
-  hp_shared_recover: () => indexCall("hp_shared_recover"),
+  hp_shared_refill: () => tokenCall("hp_shared_refill"),
+  hp_shared_flush: () => tokenCall("hp_shared_flush"),
+  hp_shared_collect: () => tokenCall("hp_shared_collect"),
+  hp_shared_recover: () => tokenCall("hp_shared_recover"),
   hp_shared_reclaim: () => idCall("hp_shared_reclaim"),
   hp_shared_grow: () => idCall("hp_shared_grow"),
   hp_shared_verify: () => idCall("hp_shared_verify"),

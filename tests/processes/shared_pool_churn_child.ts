@@ -5,6 +5,9 @@
  * Each block it holds carries a stamp (this pid, HELD) that it checks before freeing and
  * replaces by (0, FREED): a block handed to two processes at once shows a foreign stamp.
  * Prints `progress <ops>` lines, then one JSON line of counts, then frees what it holds.
+ * Between rounds it reads commands on stdin, as the survivor of a `kill -9` of the other process:
+ * `reclaim` (take back the dead process's cache) and `recover` (return the blocks it may have
+ * stranded), each answered with a line `<command> <blocks>`.
  *
  * @module
  */
@@ -51,6 +54,22 @@ function free(index: number): void {
   pool.free(handle);
 }
 
+const commands: string[] = [];
+process.stdin.setEncoding("utf8");
+process.stdin.on("data", (text: string) => commands.push(...text.split("\n").filter((line) => line !== "")));
+let reclaimed = 0;
+let recovered = 0;
+
+function obey(command: string): void {
+  if (command === "reclaim") {
+    reclaimed += pool.reclaimAbandoned();
+    console.log(`reclaim ${reclaimed}`);
+  } else if (command === "recover") {
+    recovered += pool.recover();
+    console.log(`recover ${recovered}`);
+  }
+}
+
 const deadline = Date.now() + Number(milliseconds);
 while (Date.now() < deadline) {
   for (let i = 0; i < 10_000; i++) {
@@ -59,8 +78,14 @@ while (Date.now() < deadline) {
   }
   ops += 10_000;
   if (ops % 100_000 === 0) console.log(`progress ${ops}`);
+  // Let stdin's data events in between rounds.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  while (commands.length > 0) obey(commands.shift()!);
 }
 const heldAtEnd = held.length;
 while (held.length > 0) free(held.length - 1);
-console.log(JSON.stringify({ pid, ops, violations, failed, heldAtEnd, reclaimed: pool.stats().reclaimedCaches }));
+const interrupted = pool.stats().interruptedBatches;
+console.log(JSON.stringify({ pid, ops, violations, failed, heldAtEnd, reclaimed, recovered, interrupted }));
 pool.close();
+// stdin's listener would keep the event loop (and the process) alive.
+process.exit(0);

@@ -200,24 +200,33 @@ pub fn releaseCache(id: u32, token: u32) void {
     _ = pool.releaseCache(tokenOf(token));
 }
 
-fn cacheCall(id: u32, index: u32, comptime operation: fn (*const SharedPool, u32) error{ Corrupted, Closed }!u32) i32 {
+/// Runs `operation` on the cache `token` names, if that cache is still this token's (a stale
+/// token names a slot another Worker may have claimed since).
+fn cacheCall(id: u32, token: u32, comptime operation: fn (*const SharedPool, u32) error{ Corrupted, Closed }!u32) i32 {
     const pool = registry.lookupShared(id) orelse return Status.invalid_id.code();
-    if (index >= pool.geometry.params.caches_max) return Status.invalid_argument.code();
-    const count = operation(pool, index) catch |failure| return switch (failure) {
+    const cache = tokenOf(token);
+    _ = shared_pool.liveSlot(pool, cache) orelse return Status.invalid_argument.code();
+    const count = operation(pool, cache.index) catch |failure| return switch (failure) {
         error.Corrupted => Status.corrupted.code(),
         error.Closed => Status.invalid_id.code(),
     };
     return @intCast(count);
 }
 
-/// Refills cache `index` to half full; returns its count (0: the pool is exhausted).
-export fn hp_shared_refill(id: u32, index: u32) callconv(.c) i32 {
-    return cacheCall(id, index, SharedPool.refill);
+/// Refills the cache of `token` to half full; returns its count (0: the pool is exhausted).
+export fn hp_shared_refill(id: u32, token: u32) callconv(.c) i32 {
+    return cacheCall(id, token, SharedPool.refill);
 }
 
-/// Flushes cache `index` down to half full; returns its count.
-export fn hp_shared_flush(id: u32, index: u32) callconv(.c) i32 {
-    return cacheCall(id, index, SharedPool.flush);
+/// Flushes the cache of `token` down to half full; returns its count.
+export fn hp_shared_flush(id: u32, token: u32) callconv(.c) i32 {
+    return cacheCall(id, token, SharedPool.flush);
+}
+
+/// Frees a cache slot at once (its realm never made views of it: a refused attach).
+export fn hp_shared_cache_release(id: u32, token: u32) callconv(.c) i32 {
+    const pool = registry.lookupShared(id) orelse return Status.invalid_id.code();
+    return if (pool.releaseCache(tokenOf(token))) Status.ok.code() else Status.invalid_argument.code();
 }
 
 /// Returns the caches of dead owners to the pool; how many blocks came back.
@@ -228,16 +237,17 @@ export fn hp_shared_reclaim(id: u32) callconv(.c) f64 {
 
 /// Advances the epoch as far as readers allow and frees the safe retired blocks of cache
 /// `index` and of the limbo table; returns the entries left in the cache's ring.
-export fn hp_shared_collect(id: u32, index: u32) callconv(.c) i32 {
-    return cacheCall(id, index, epochs.collect);
+export fn hp_shared_collect(id: u32, token: u32) callconv(.c) i32 {
+    return cacheCall(id, token, epochs.collect);
 }
 
 /// Returns blocks stranded by a process killed inside a batch call; only while every other
 /// cache's owner is dead (busy otherwise). Returns how many came back.
-export fn hp_shared_recover(id: u32, index: u32) callconv(.c) i32 {
+export fn hp_shared_recover(id: u32, token: u32) callconv(.c) i32 {
     const pool = registry.lookupShared(id) orelse return Status.invalid_id.code();
-    if (index >= pool.geometry.params.caches_max) return Status.invalid_argument.code();
-    const strays = recovery.recover(pool, index, std.heap.page_allocator) catch |failure| return switch (failure) {
+    const cache = tokenOf(token);
+    _ = shared_pool.liveSlot(pool, cache) orelse return Status.invalid_argument.code();
+    const strays = recovery.recover(pool, cache.index, std.heap.page_allocator) catch |failure| return switch (failure) {
         error.Busy => Status.busy.code(),
         error.Corrupted => Status.corrupted.code(),
         error.OutOfMemory => Status.out_of_memory.code(),
@@ -300,7 +310,7 @@ export fn hp_shared_cache_info(id: u32, index: u32, out: ?*anyopaque, out_bytes:
     const owner = slot.owner;
     target.* = std.mem.zeroes(CacheInfoOut);
     target.state = @floatFromInt(state & 3);
-    target.generation = @floatFromInt(state >> 2);
+    target.generation = @floatFromInt(state >> 2 & ((1 << 22) - 1));
     target.pid = @floatFromInt(owner.pid);
     target.tid = @floatFromInt(owner.tid);
     target.count = @floatFromInt(@atomicLoad(u32, &slot.count, .acquire));
@@ -317,6 +327,14 @@ export fn hp_shared_verify(id: u32) callconv(.c) i32 {
         error.OutOfMemory => Status.out_of_memory.code(),
     };
     return @intCast(in_use);
+}
+
+/// 1 when `path` names the file of named pool `id` (the same inode), else 0; a negative Status
+/// for a bad id or path.
+export fn hp_shared_path_matches(id: u32, path_pointer: ?[*]const u8, path_bytes: u32) callconv(.c) i32 {
+    const pool = registry.lookupShared(id) orelse return Status.invalid_id.code();
+    const path = pathOf(path_pointer, path_bytes) orelse return Status.invalid_path.code();
+    return @intFromBool(shared_region.sameFile(pool.fd, sentinel(&path)));
 }
 
 /// Removes the name `path`; processes that have the pool open keep it.

@@ -164,7 +164,8 @@ pub const Geometry = struct {
     pub fn compute(params: Params) error{Invalid}!Geometry {
         const p = params;
         if (p.block_size == 0 or p.block_size > constants.block_size_max) return error.Invalid;
-        if (!std.math.isPowerOfTwo(p.alignment) or p.alignment < constants.block_alignment_min) return error.Invalid;
+        // The minimum first: isPowerOfTwo asserts on 0.
+        if (p.alignment < constants.block_alignment_min or !std.math.isPowerOfTwo(p.alignment)) return error.Invalid;
         if (p.alignment > constants.alignment_max) return error.Invalid;
         if (p.capacity == 0 or p.capacity_max > constants.pool_capacity_max) return error.Invalid;
         if (p.grow_chunk == 0 and p.capacity_max != p.capacity) return error.Invalid;
@@ -211,9 +212,10 @@ pub const Geometry = struct {
         const g = geometry;
         const p = g.params;
         const words = [_]u64{
-            p.block_size,    p.alignment,      p.capacity,     p.capacity_max, p.grow_chunk,
-            p.caches_max,    p.cache_capacity, g.block_stride, g.cache_stride, g.owners_offset,
-            g.caches_offset, g.blocks_offset,  g.region_bytes,
+            p.block_size,    p.alignment,      p.capacity,     p.capacity_max,    p.grow_chunk,
+            p.caches_max,    p.cache_capacity, g.block_stride, g.cache_stride,    g.owners_offset,
+            g.caches_offset, g.blocks_offset,  g.region_bytes, p.retire_capacity, g.retire_offset,
+            g.limbo_offset,  g.limbo_entries,
         };
         for (words) |field| {
             for (std.mem.asBytes(&field)) |byte| value = (value ^ byte) *% 0x01000193;
@@ -396,7 +398,7 @@ pub const SharedPool = struct {
                 const slot = pool.cache(index);
                 const state = @atomicLoad(u32, &slot.state, .acquire);
                 if (stateOf(state) != .free) continue;
-                const generation = (state >> 2) +% 1 & generation_mask;
+                const generation = generationOf(state) +% 1 & generation_mask;
                 if (@cmpxchgStrong(u32, &slot.state, state, word(generation, .busy), .acq_rel, .monotonic) != null) continue;
                 slot.owner = liveness.current();
                 slot.owner_tag = index + 1;
@@ -417,7 +419,7 @@ pub const SharedPool = struct {
     /// Gives a cache's handles back and closes it (`count` reads `closed_count`); the slot is
     /// freed by `releaseCache` once no view of it can remain. False if `token` is stale.
     pub fn closeCache(pool: *const SharedPool, token: CacheToken) error{Corrupted}!bool {
-        if (token.index >= pool.geometry.params.caches_max) return false;
+        if (!tokenValid(pool, token)) return false;
         const slot = pool.cache(token.index);
         const live = word(token.generation, .live);
         if (@cmpxchgStrong(u32, &slot.state, live, word(token.generation, .busy), .acq_rel, .monotonic) != null) return false;
@@ -433,7 +435,7 @@ pub const SharedPool = struct {
     /// Frees a cache slot whose views are gone (its realm's buffer was collected): drains it
     /// if it was never closed. False if `token` is stale.
     pub fn releaseCache(pool: *const SharedPool, token: CacheToken) bool {
-        if (token.index >= pool.geometry.params.caches_max) return false;
+        if (!tokenValid(pool, token)) return false;
         const slot = pool.cache(token.index);
         _ = pool.closeCache(token) catch {};
         const closed = word(token.generation, .closed);
@@ -462,7 +464,7 @@ pub const SharedPool = struct {
             const kind = stateOf(state);
             if (kind != .live and kind != .closed) continue;
             if (liveness.check(slot.owner) != .dead) continue;
-            if (@cmpxchgStrong(u32, &slot.state, state, word(state >> 2, .busy), .acq_rel, .monotonic) != null) continue;
+            if (@cmpxchgStrong(u32, &slot.state, state, word(generationOf(state), .busy), .acq_rel, .monotonic) != null) continue;
             if (@atomicLoad(u32, &slot.transit, .acquire) != 0) {
                 _ = @atomicRmw(u32, &pool.header().interrupted_batches, .Add, 1, .monotonic);
                 @atomicStore(u32, &slot.transit, 0, .release);
@@ -470,7 +472,7 @@ pub const SharedPool = struct {
             const drained = if (kind == .live) pool.drain(index) catch 0 else 0;
             _ = epochs.park(pool, index) catch 0;
             @atomicStore(u32, &slot.count, 0, .release);
-            @atomicStore(u32, &slot.state, word(state >> 2, .free), .release);
+            @atomicStore(u32, &slot.state, word(generationOf(state), .free), .release);
             blocks += drained;
             _ = @atomicRmw(u64, &pool.header().reclaimed_blocks, .Add, drained, .monotonic);
             _ = @atomicRmw(u64, &pool.header().reclaimed_caches, .Add, 1, .monotonic);
@@ -497,6 +499,23 @@ pub const SharedPool = struct {
         _ = @atomicRmw(u32, &pool.header().free_count, .Add, count, .monotonic);
         @atomicStore(u32, &slot.transit, 0, .release);
         return count;
+    }
+
+    /// Handles just popped must be committed and free, each once: a free list that another
+    /// process overwrote (a head or link naming an allocated block, a loop) is reported here
+    /// instead of handing a block out twice. Duplicates are found by marking owner bytes for
+    /// the length of the check (the blocks are this caller's alone now).
+    fn checkPopped(pool: *const SharedPool, handles: []const u32) error{Corrupted}!void {
+        const committed = @atomicLoad(u32, &pool.header().committed, .acquire);
+        const bytes = pool.owners();
+        var marked: usize = 0;
+        defer for (handles[0..marked]) |handle| @atomicStore(u8, &bytes[handle], 0, .release);
+        for (handles) |handle| {
+            if (handle >= committed or handle >= bytes.len) return error.Corrupted;
+            if (@atomicLoad(u8, &bytes[handle], .acquire) != 0) return error.Corrupted;
+            @atomicStore(u8, &bytes[handle], owner_retired, .release);
+            marked += 1;
+        }
     }
 
     fn checkHandles(pool: *const SharedPool, handles: []const u32) error{Corrupted}!void {
@@ -526,6 +545,7 @@ pub const SharedPool = struct {
             _ = @atomicRmw(u64, &h.failed, .Add, 1, .monotonic);
             return count;
         }
+        try pool.checkPopped(space[0..got]);
         var highest: u32 = 0;
         for (space[0..got]) |handle| highest = @max(highest, handle + 1);
         _ = @atomicRmw(u32, &h.high_water, .Max, highest, .monotonic);
@@ -696,6 +716,26 @@ const generation_mask: u32 = (1 << 22) - 1;
 fn word(generation: u32, state: CacheState) u32 {
     assert(generation <= generation_mask);
     return generation << 2 | @as(u32, @backingInt(state));
+}
+
+/// The generation of a state word read from the region: masked, since a hostile process may
+/// have set any bit.
+fn generationOf(state: u32) u32 {
+    return state >> 2 & generation_mask;
+}
+
+/// A token names a cache slot of this pool with a generation a state word can hold.
+fn tokenValid(pool: *const SharedPool, token: CacheToken) bool {
+    return token.index < pool.geometry.params.caches_max and token.generation <= generation_mask;
+}
+
+/// The cache slot `token` names, if it is live with that generation (a stale token names a
+/// slot another Worker may have claimed since).
+pub fn liveSlot(pool: *const SharedPool, token: CacheToken) ?*CacheHeader {
+    if (!tokenValid(pool, token)) return null;
+    const slot = pool.cache(token.index);
+    if (@atomicLoad(u32, &slot.state, .acquire) != word(token.generation, .live)) return null;
+    return slot;
 }
 
 pub fn stateOf(value: u32) CacheState {

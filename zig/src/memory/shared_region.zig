@@ -119,7 +119,10 @@ pub const Opened = struct {
 /// permission for anybody else, and no larger than a region may be.
 pub fn openNamed(path: [:0]const u8) Error!Opened {
     if (!supported) return error.Unsupported;
-    const opened = linux.open(path, .{ .ACCMODE = .RDWR, .CLOEXEC = true, .NOFOLLOW = true }, 0);
+    // NONBLOCK and NOCTTY: a FIFO or a terminal at that path must not block or become ours
+    // before the type check below refuses it.
+    const flags: linux.O = .{ .ACCMODE = .RDWR, .CLOEXEC = true, .NOFOLLOW = true, .NONBLOCK = true, .NOCTTY = true };
+    const opened = linux.open(path, flags, 0);
     switch (linux.errno(opened)) {
         .SUCCESS => {},
         .NOENT => return error.NotFound,
@@ -135,6 +138,18 @@ pub fn openNamed(path: [:0]const u8) Error!Opened {
     if (status.mode & linux.S.IFMT != linux.S.IFREG) return error.InvalidPath;
     if (status.uid != linux.geteuid() or status.mode & 0o077 != 0) return error.PermissionDenied;
     return .{ .fd = fd, .size = status.size };
+}
+
+/// True when `path` names the very file open as `fd` (same device and inode): a path that
+/// arrives from elsewhere (a descriptor) is believed only if it does.
+pub fn sameFile(fd: linux.fd_t, path: [:0]const u8) bool {
+    if (!supported or fd < 0) return false;
+    const mask: linux.STATX = .{ .INO = true };
+    var open_file: linux.Statx = undefined;
+    var named: linux.Statx = undefined;
+    if (linux.errno(linux.statx(fd, "", linux.AT.EMPTY_PATH, mask, &open_file)) != .SUCCESS) return false;
+    if (linux.errno(linux.statx(linux.AT.FDCWD, path, linux.AT.SYMLINK_NOFOLLOW, mask, &named)) != .SUCCESS) return false;
+    return open_file.ino == named.ino and open_file.dev_major == named.dev_major and open_file.dev_minor == named.dev_minor;
 }
 
 /// Removes a name; regions mapped from it stay mapped until closed.
