@@ -12,32 +12,32 @@ export interface PrebuiltLibrary {
 export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
-    bytes: 60840,
-    sha256: "3403dddb325c44506070d1713ab92fb95547fecf05e458c3eaf2cd39fcbd592e",
+    bytes: 62888,
+    sha256: "5cd308acdf1fdbdfb3c9c5a53b16aec22e47769e14bd0068bd66ba3f4abfc2c7",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
-    bytes: 58536,
-    sha256: "1308315d4f03749fcc541dd0dc0639efeaacfd2c12f7fd04c41cc0f8600ee6ff",
+    bytes: 60264,
+    sha256: "6e317b3a28e9c2ea1a2f8e13ed0f5fc2e9e362942f1551f829e6c3dae19154c2",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
-    bytes: 60320,
-    sha256: "09fe04b39ef97fa75b1441369df52733d0ee1bd64451c5a740f009c36bfc60c2",
+    bytes: 62368,
+    sha256: "b8fc2947b04eff381b36446fd9978e01160d9d0584345f54b2e4e81724186259",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
-    bytes: 58128,
-    sha256: "f7db960cb4538f18d8e0b5213ebaf063144f6b92d06f81ccf9f02a36e2c42abe",
+    bytes: 59856,
+    sha256: "0d93e39ed87cd82e2464f569a2f35b4bb2d46eeca6e6e10605f846930b584c8f",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",
-    bytes: 52687,
-    sha256: "afd6086b4381491ee33e2e544b92ac229537df469fc3158a96909abc947f7aa1",
+    bytes: 52808,
+    sha256: "fb17eb09e93654cee3011581bd7cad2f247404a37118bc31e42f3528e5e23d0f",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libhotpath.dylib",
-    bytes: 69616,
-    sha256: "dc973428ee51db046a8eb06dce826d0fe29b8538240016212fbc5d206dd15539",
+    bytes: 86160,
+    sha256: "458e52bbdee33fb7036c94f8c7187a69f5e51699a037213bfb348318c3361b09",
   },
 };

@@ -189,7 +189,9 @@ export class SharedPool {
    * using quotes = SharedPool.of(Quote, { capacity: 4096 });
    * const handle = quotes.alloc();
    * quotes.at(handle).price = 101.25;
-   * worker.postMessage(quotes.share()); // the Worker: SharedPool.attach(descriptor, { layout: Quote })
+   * const descriptor = quotes.share(); // postMessage it to a Worker, which calls:
+   * using view = SharedPool.attach(descriptor, { layout: Quote });
+   * console.log(view.at(handle).price); // 101.25
    * ```
    */
   static of<S extends Schema>(layout: StructLayout<S>, options: SharedStructPoolOptions): SharedStructPool<S> {

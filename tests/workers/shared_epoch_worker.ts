@@ -3,8 +3,9 @@
  * of records in a SharedPool. A record is [seq, next] (u32s): `next` is a handle + 1 (0 ends the
  * list), `seq` a number the writer gives each record it links, larger for newer ones. The
  * writer links new records at the head only, so seqs fall strictly along the list.
- * - writer: `operations` times, unlinks a random record, retires it (or, as a control, frees
- *   it at once), allocates a new record and links it at the head.
+ * - writer: `operations` times, unlinks a random record, retires it, allocates a new record and
+ *   links it at the head. As a control it frees instead of retiring, until a reader reports a
+ *   reuse (or 20 s pass).
  * - reader: until the writer is done, walks the list inside an epoch. A record reused while the
  *   reader stands on it shows a changed seq, or leads to a newer record: both are counted.
  *
@@ -20,7 +21,7 @@ const scope = globalThis as unknown as {
 interface Message {
   role: "writer" | "reader";
   descriptor: SharedPoolDescriptor;
-  /** Int32Array: [0] head (handle + 1), [1] writer done flag. */
+  /** Int32Array: [0] head (handle + 1), [1] writer done flag, [2] a reader saw a reuse. */
   control: SharedArrayBuffer;
   operations: number;
   reclaim: "retire" | "free";
@@ -46,7 +47,9 @@ function writer(message: Message): Record<string, number> {
   };
   for (let i = 0; i < 64; i++) link(pool.alloc());
   let waits = 0;
-  for (let i = 0; i < message.operations; i++) {
+  const controlRun = message.reclaim === "free";
+  const deadline = Date.now() + 20_000;
+  for (let i = 0; controlRun ? Atomics.load(control, 2) === 0 && Date.now() < deadline : i < message.operations; i++) {
     const at = (Math.imul(i, 2654435761) >>> 0) % order.length;
     const handle = order[at];
     const after = Atomics.load(words, handle * perRecord + 1);
@@ -83,6 +86,7 @@ function reader(message: Message): Record<string, number> {
       link = Atomics.load(words, handle * perRecord + 1);
       if (Atomics.load(words, handle * perRecord) !== seq || !(seq < previous)) {
         reused++;
+        Atomics.store(control, 2, 1);
         break;
       }
       previous = seq;

@@ -170,8 +170,10 @@ fn churnLoop(churn: *Churn, seed: u64) !void {
         const choice = random.uintLessThan(u32, 10);
         if (choice < 5 and held_count < held.len) {
             const handle = (try local.alloc()) orelse continue;
+            // Relaxed atomic accesses, as JavaScript's typed-array stores are at machine level: a
+            // pop may read this word as a stale free-list link at the same moment (and discard it).
             const stamp: *u32 = @ptrCast(@alignCast(blocks + handle * stride));
-            stamp.* = id << 24 | handle; // a block handed to two threads would be caught below
+            @atomicStore(u32, stamp, id << 24 | handle, .monotonic); // a block handed to two threads is caught below
             held[held_count] = handle;
             held_count += 1;
         } else if (choice < 8 and held_count > 0) {
@@ -180,11 +182,11 @@ fn churnLoop(churn: *Churn, seed: u64) !void {
             held[at] = held[held_count - 1];
             held_count -= 1;
             const stamp: *u32 = @ptrCast(@alignCast(blocks + handle * stride));
-            if (stamp.* != id << 24 | handle) return error.Stolen;
+            if (@atomicLoad(u32, stamp, .monotonic) != id << 24 | handle) return error.Stolen;
             if (choice < 7) {
                 try local.free(handle);
             } else {
-                stamp.* = 0; // ownership passes with the handle
+                @atomicStore(u32, stamp, 0, .monotonic); // ownership passes with the handle
                 const box = &churn.mailbox[random.uintLessThan(usize, churn.mailbox.len)];
                 const previous = box.swap(handle, .acq_rel);
                 if (previous != std.math.maxInt(u32)) try local.free(previous);
