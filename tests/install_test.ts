@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import process from "node:process";
 import { dirname, join } from "node:path";
@@ -78,15 +78,23 @@ const name = "the npm package installs into a Bun project with bun add and runs 
 if (runtime === "bun" && prebuilt !== undefined) {
   test(name, () => {
     assert.ok(spawnSync("zig", ["version"], { env: cleanEnv(root) }).error, "zig is reachable");
-    const project = install(pack());
-    const installed = join(project, "node_modules", "@hotpath", "core");
-    const result = runApp(project);
-    assert.equal(result.ok, true, String(result.message));
-    assert.equal(result.path, join(installed, "prebuilt", prebuilt!.file));
+    const tarball = pack();
+    let project: string | undefined;
+    try {
+      project = install(tarball);
+      const installed = join(project, "node_modules", "@hotpath", "core");
+      const result = runApp(project);
+      assert.equal(result.ok, true, String(result.message));
+      assert.equal(result.path, join(installed, "prebuilt", prebuilt!.file));
 
-    const unknown = runApp(project, { HOTPATH_PLATFORM: "plan9-x64" });
-    assert.equal(unknown.code, "LIBRARY_NOT_FOUND");
-    assert.match(String(unknown.message), /no prebuilt library for platform plan9-x64/);
-    assert.match(String(unknown.message), /Set HOTPATH_LIB/);
+      const unknown = runApp(project, { HOTPATH_PLATFORM: "plan9-x64" });
+      assert.equal(unknown.code, "LIBRARY_NOT_FOUND");
+      assert.match(String(unknown.message), /no prebuilt library for platform plan9-x64/);
+      assert.match(String(unknown.message), /Set HOTPATH_LIB/);
+    } finally {
+      // Nothing left behind: the tarball's directory and the project.
+      rmSync(dirname(tarball), { recursive: true, force: true });
+      if (project !== undefined) rmSync(project, { recursive: true, force: true });
+    }
   });
 }

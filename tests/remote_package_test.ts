@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, normalize } from "node:path";
 import { runtime, test } from "./harness.ts";
@@ -99,9 +99,13 @@ const ok = results.every((result) => result.ok === "yes") ? "yes" : "no";
 console.log(JSON.stringify({ ok, path: results[0].path, message: JSON.stringify(results) }));
 `;
 
+/** Every project directory made, removed at the end of the test. */
+const projects: string[] = [];
+
 /** A project that imports hotpath by URL: main.ts in this thread, workers.ts in four Workers. */
 function project(port: number): string {
   const directory = mkdtempSync(join(tmpdir(), "hotpath-remote-"));
+  projects.push(directory);
   writeFileSync(join(directory, "main.ts"), usePool(port, "(result: object) => console.log(JSON.stringify(result))"));
   writeFileSync(join(directory, "worker.ts"), usePool(port, "(result: object) => self.postMessage(result)"));
   writeFileSync(join(directory, "workers.ts"), workersMain);
@@ -171,6 +175,7 @@ if (runtime === "deno") {
       assert.match(noEnvironment.message, /no cache directory .*--allow-env=HOTPATH_LIB,HOTPATH_CACHE_DIR/);
     } finally {
       await server.close().catch(() => {});
+      for (const directory of projects.splice(0)) rmSync(directory, { recursive: true, force: true });
     }
   });
 }
