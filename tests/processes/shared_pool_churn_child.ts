@@ -49,8 +49,10 @@ function free(index: number): void {
   held.pop();
   const at = handle * pool.stride;
   if (stamps.getUint32(at, true) !== pid || stamps.getUint32(at + 4, true) !== HELD) violations++;
-  stamps.setUint32(at, 0, true);
+  // The stamp before the holder: killed in between, the block reads (pid, FREED), which the
+  // parent counts as mid-operation, never as (0, HELD).
   stamps.setUint32(at + 4, FREED, true);
+  stamps.setUint32(at, 0, true);
   pool.free(handle);
 }
 
