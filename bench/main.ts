@@ -1,6 +1,7 @@
 /**
  * The benchmark report: mitata suites, ratios against the targets (all from this one run),
- * and latency distributions from the native clock.
+ * latency distributions from the native clock, tight-loop ratios, SharedPool from one thread,
+ * two Workers and two processes (bench/shared_report.ts), and the order book.
  *
  *   deno run --allow-ffi --allow-read --allow-env --allow-run --allow-sys=cpus bench/main.ts [--smoke]
  *   bun bench/main.ts [--smoke]
@@ -21,6 +22,8 @@ import { formatDistribution } from "./latency.ts";
 import { NAMES } from "./names.ts";
 import { OPS_PER_ITERATION } from "./repeat.ts";
 import { tightRatios } from "./tight.ts";
+import { registerSharedPoolBenchmarks } from "./shared_pool_bench.ts";
+import { sharedPoolReport } from "./shared_report.ts";
 
 interface Target {
   label: string;
@@ -91,6 +94,20 @@ const targets: Target[] = [
     kind: "max",
   },
   {
+    label: "SharedPool alloc+free vs Pool alloc+free (the cost of sharing, one thread)",
+    numerator: NAMES.sharedPool,
+    denominator: NAMES.pool,
+    limit: 1.3,
+    kind: "max",
+  },
+  {
+    label: "SharedPool alloc+free, debug mode, vs Pool alloc+free",
+    numerator: NAMES.sharedPoolDebug,
+    denominator: NAMES.pool,
+    limit: 1.3,
+    kind: "max",
+  },
+  {
     label: "pool allocMany+freeMany per block vs alloc+free",
     numerator: NAMES.poolBatch,
     numeratorOps: 64,
@@ -115,6 +132,7 @@ function cpuModel(): string {
 registerPoolBenchmarks();
 registerArenaBenchmarks();
 registerStructBenchmarks();
+registerSharedPoolBenchmarks();
 const info = libraryInfo();
 if (!smoke) {
   console.log(`mitata times ${OPS_PER_ITERATION} operations per iteration; per-operation figures follow the tables.`);
@@ -177,6 +195,9 @@ for (const ratio of tight) {
       `${target.limit}x: ${verdict}`,
   );
 }
+
+// SharedPool (issue 9): one thread, two Workers, and a Deno and a Bun process on one named pool.
+await sharedPoolReport(smoke, "this process, after mitata ran SharedPool");
 
 // The order-book proof: each book in its own process, with the runtime's GC log on.
 orderBookReport(

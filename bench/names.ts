@@ -14,4 +14,6 @@ export const NAMES = {
   fieldsObject: "fields: JS object (read 2, write 1)",
   fieldsCursor: "fields: struct cursor orders.at(h) (read 2, write 1)",
   fieldsTyped: "fields: typed arrays over pool memory (read 2, write 1)",
+  sharedPool: "hotpath SharedPool alloc+free (64 B)",
+  sharedPoolDebug: "hotpath SharedPool alloc+free (64 B, debug mode)",
 } as const;

@@ -134,7 +134,8 @@ function measure(options: TightOptions): Map<string, number[]> {
   return samples;
 }
 
-function median(values: number[]): number {
+/** The median of `values` (not modified). */
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
