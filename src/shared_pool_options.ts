@@ -26,10 +26,15 @@ export interface SharedPoolOptions {
   path?: string;
   /** Grow in chunks when exhausted, up to a hard limit reserved at creation. Default: fixed. */
   grow?: PoolGrowth;
-  /** Handles each Worker's cache holds, 2 to 4096; refill and flush move half. Default: 64. */
+  /**
+   * Handles each Worker's cache holds, 2 to 4096; refill and flush move half. Default: 128, so
+   * that a refill from a fresh pool takes 64 consecutive handles: one cache line of owner bytes
+   * (with 64, two Workers' first refills shared a line and two Workers ran at half the speed of
+   * one, measured in bench/RESULTS.md).
+   */
   cache?: number;
   /**
-   * Workers and processes attached at once (one cache each), 1 to 254. Each costs about 1.4 KiB
+   * Workers and processes attached at once (one cache each), 1 to 254. Each costs about 1.6 KiB
    * of metadata with the default cache and retire sizes. Default: 16.
    */
   maxWorkers?: number;
@@ -208,7 +213,7 @@ export function sharedPoolSettings(where: string, options: SharedPoolOptions) {
   const align = given.align === undefined ? 8 : Math.max(4, alignment(where, "align", given.align));
   const growth = growthOption(where, given.grow, capacity);
   const cacheCapacity = given.cache === undefined
-    ? 64
+    ? 128
     : integerIn(where, "cache", given.cache, 2, LIMITS.sharedCacheCapacityMax);
   const maxWorkers = given.maxWorkers === undefined
     ? 16
