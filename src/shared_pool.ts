@@ -543,10 +543,7 @@ export class SharedPool {
    * pool runs dry.
    */
   reclaimAbandoned(): number {
-    this.#checkOpen();
-    const reclaimed = this.#c.native.symbols.hp_shared_reclaim(this.#c.attachment.id);
-    if (reclaimed < 0) throw statusError(reclaimed, "SharedPool.reclaimAbandoned", "POOL_EXHAUSTED");
-    return reclaimed;
+    return this.#call("SharedPool.reclaimAbandoned", (symbols, id) => symbols.hp_shared_reclaim(id));
   }
 
   /**
@@ -567,10 +564,7 @@ export class SharedPool {
 
   /** Commits the next chunk of a growing pool now; returns the capacity. POOL_EXHAUSTED at the maximum. */
   grow(): number {
-    this.#checkOpen();
-    const capacity = this.#c.native.symbols.hp_shared_grow(this.#c.attachment.id);
-    if (capacity < 0) throw statusError(capacity, "SharedPool.grow", "POOL_EXHAUSTED");
-    return capacity;
+    return this.#call("SharedPool.grow", (symbols, id) => symbols.hp_shared_grow(id));
   }
 
   /**
@@ -578,10 +572,7 @@ export class SharedPool {
    * free-listed, cached or allocated; returns the blocks allocated. Throws CORRUPTED otherwise.
    */
   check(): number {
-    this.#checkOpen();
-    const inUse = this.#c.native.symbols.hp_shared_verify(this.#c.attachment.id);
-    if (inUse < 0) throw statusError(inUse, "SharedPool.check", "POOL_EXHAUSTED");
-    return inUse;
+    return this.#call("SharedPool.check", (symbols, id) => symbols.hp_shared_verify(id));
   }
 
   /** Removes this named pool's name (see `SharedPool.unlink`). */
@@ -681,6 +672,14 @@ export class SharedPool {
       );
     }
     return remaining;
+  }
+
+  /** A cold native call on this pool: open first, a negative status becomes its HotpathError. */
+  #call(where: string, call: (symbols: Native["symbols"], id: number) => number): number {
+    this.#checkOpen();
+    const result = call(this.#c.native.symbols, this.#c.attachment.id);
+    if (result < 0) throw statusError(result, where, "POOL_EXHAUSTED");
+    return result;
   }
 
   #checkOpen(): void {

@@ -28,6 +28,15 @@ import {
   type StructPool,
 } from "../mod.ts";
 import { collectGarbage, nextTurn, runtime, test, type TestBody } from "./harness.ts";
+import {
+  lying,
+  NOT_INTEGERS,
+  NOT_INTEGERS_OR_UNDEFINED,
+  type Row,
+  rows,
+  shifting,
+  withShifting,
+} from "./hostile_values.ts";
 
 const CHILD = process.env.HOTPATH_ADVERSARIAL_CHILD;
 
@@ -38,8 +47,6 @@ function adversarial(name: string, body: TestBody): void {
 
 // ---------------------------------------------------------------------------------------------
 // Outcomes and tables
-
-type Row = readonly [label: string, action: () => unknown];
 
 /** A printable form of any value, even one whose toString throws. */
 function show(value: unknown): string {
@@ -92,36 +99,6 @@ function expectSaneOrHotpath(rows: readonly (readonly [string, () => unknown, (v
   assert.deepEqual(misses, []);
 }
 
-/** Rows that call `call(value)` for every [label, value]. */
-function rows(values: readonly (readonly [string, unknown])[], call: (value: never) => unknown, prefix = ""): Row[] {
-  return values.map(([label, value]) => [`${prefix}${label}`, () => call(value as never)] as const);
-}
-
-/** An object that coerces to `value` (valueOf and toString) but is not a number. */
-function lying(value: number): object {
-  return { valueOf: () => value, toString: () => String(value) };
-}
-
-/** Values that are not integers of any kind. */
-const NOT_INTEGERS: readonly (readonly [string, unknown])[] = [
-  ["bigint 1n", 1n],
-  ["Symbol()", Symbol("adversarial")],
-  ['string "1"', "1"],
-  ["object {}", {}],
-  ["null-prototype object", Object.create(null)],
-  ["array [1]", [1]],
-  ["true", true],
-  ["null", null],
-  ["NaN", Number.NaN],
-  ["Infinity", Infinity],
-  ["-Infinity", -Infinity],
-  ["1.5", 1.5],
-  ["lying valueOf 1", lying(1)],
-];
-
-/** NOT_INTEGERS and undefined. */
-const NOT_INTEGERS_OR_UNDEFINED = [...NOT_INTEGERS, ["undefined", undefined]] as const;
-
 /** Values that are not handles of a pool of `capacity` blocks (release mode). */
 function badHandles(capacity: number): (readonly [string, unknown])[] {
   return [
@@ -144,19 +121,6 @@ const BAD_DEBUG_HANDLES: readonly (readonly [string, unknown])[] = [
   ["2**32", 2 ** 32],
   ["2**53", 2 ** 53],
 ];
-
-/** A getter that returns each of `values` in turn, then the last one forever. */
-function shifting(values: readonly unknown[]): () => unknown {
-  let reads = 0;
-  return () => values[Math.min(reads++, values.length - 1)];
-}
-
-/** `base` with `key` replaced by a getter that returns `values` in turn. */
-function withShifting(base: Record<string, unknown>, key: string, values: readonly unknown[]): Record<string, unknown> {
-  const options = { ...base };
-  Object.defineProperty(options, key, { get: shifting(values), enumerable: true, configurable: true });
-  return options;
-}
 
 /** A Uint32Array whose length, byteLength and byteOffset getters lie. */
 class LyingUint32Array extends Uint32Array {}

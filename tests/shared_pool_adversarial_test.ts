@@ -24,6 +24,7 @@ import { fileURLToPath } from "node:url";
 import { Arena, HotpathError, Pool, SharedPool, type SharedPoolDescriptor, struct, StructLayout } from "../mod.ts";
 import { openNative } from "../ffi/library.ts";
 import { collectGarbage, nextTurn, runtime, test, type TestBody } from "./harness.ts";
+import { lying, NOT_INTEGERS, NOT_INTEGERS_OR_UNDEFINED, type Row, rows, withShifting } from "./hostile_values.ts";
 
 const CHILD = process.env.HOTPATH_SHARED_ADVERSARIAL_CHILD;
 
@@ -34,8 +35,6 @@ function adversarial(name: string, body: TestBody): void {
 
 // ---------------------------------------------------------------------------------------------
 // Outcomes and tables
-
-type Row = readonly [label: string, action: () => unknown];
 
 /** A printable form of any value, even one whose toString throws. */
 function show(value: unknown): string {
@@ -90,35 +89,6 @@ function expectAll(table: readonly Row[], expected: string | readonly string[]):
   assert.deepEqual(misses, [], `expected ${accepted.join(" or ")}`);
 }
 
-/** Rows that call `call(value)` for every [label, value]. */
-function rows(values: readonly (readonly [string, unknown])[], call: (value: never) => unknown, prefix = ""): Row[] {
-  return values.map(([label, value]) => [`${prefix}${label}`, () => call(value as never)] as const);
-}
-
-/** An object that coerces to `value` (valueOf and toString) but is not a number. */
-function lying(value: number): object {
-  return { valueOf: () => value, toString: () => String(value) };
-}
-
-/** Values that are not integers of any kind. */
-const NOT_INTEGERS: readonly (readonly [string, unknown])[] = [
-  ["bigint 1n", 1n],
-  ["Symbol()", Symbol("adversarial")],
-  ['string "1"', "1"],
-  ["object {}", {}],
-  ["null-prototype object", Object.create(null)],
-  ["array [1]", [1]],
-  ["true", true],
-  ["null", null],
-  ["NaN", Number.NaN],
-  ["Infinity", Infinity],
-  ["-Infinity", -Infinity],
-  ["1.5", 1.5],
-  ["lying valueOf 1", lying(1)],
-];
-
-const NOT_INTEGERS_OR_UNDEFINED = [...NOT_INTEGERS, ["undefined", undefined]] as const;
-
 /** Values that are not handles of a pool of `capacity` blocks. */
 function badHandles(capacity: number): (readonly [string, unknown])[] {
   return [
@@ -133,19 +103,6 @@ function badHandles(capacity: number): (readonly [string, unknown])[] {
     ["capacity", capacity],
     ["capacity + 1", capacity + 1],
   ];
-}
-
-/** A getter that returns each of `values` in turn, then the last one forever. */
-function shifting(values: readonly unknown[]): () => unknown {
-  let reads = 0;
-  return () => values[Math.min(reads++, values.length - 1)];
-}
-
-/** `base` with `key` replaced by a getter that returns `values` in turn. */
-function withShifting(base: Record<string, unknown>, key: string, values: readonly unknown[]): Record<string, unknown> {
-  const options = { ...base };
-  Object.defineProperty(options, key, { get: shifting(values), enumerable: true, configurable: true });
-  return options;
 }
 
 /** A Proxy over `target` that counts the reads of every key. */

@@ -36,6 +36,7 @@ import { HotpathError, SharedPool } from "../mod.ts";
 import { LIMITS, SHARED_CACHE_HEADER, SHARED_GEOMETRY, SHARED_POOL_HEADER } from "../ffi/abi.generated.ts";
 import { openNative } from "../ffi/library.ts";
 import { runtime, test, type TestBody } from "./harness.ts";
+import { random32 } from "./random.ts";
 
 const CHILD = process.env.HOTPATH_HOSTILE_CHILD;
 const CHILD_DIRECTORY = process.env.HOTPATH_HOSTILE_DIRECTORY;
@@ -796,18 +797,6 @@ function forgedRingEntries(misses: string[]): void {
 
 /** Outcomes of the garbage scenario's calls, by "method code": printed, to show what it reached. */
 const tally: Record<string, number> = {};
-
-/** mulberry32: a deterministic 32-bit generator. */
-function random32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
 
 /** Seeds of the garbage scenario: HOTPATH_HOSTILE_SEEDS overrides the default 8 (a longer hunt). */
 const GARBAGE_SEEDS = Number(process.env.HOTPATH_HOSTILE_SEEDS ?? "") || 8;

@@ -39,6 +39,7 @@ import process from "node:process";
 import { type NativeType, symbols, type SymbolSpec } from "../../ffi/symbols.ts";
 import * as library from "../../ffi/library.ts";
 import type { FunctionStats } from "./abi_fuzz_report.ts";
+import { draws } from "../random.ts";
 
 /**
  * Exports never called by the fuzz, each with the reason: only functions that are unsafe BY
@@ -150,24 +151,7 @@ const functions = native.symbols as unknown as Record<string, NativeFunction | u
 // ----------------------------------------------------------------------------------------
 // Deterministic randomness: mulberry32, 32 bits a step.
 
-let prngState = seed;
-function nextU32(): number {
-  prngState = (prngState + 0x6d2b79f5) >>> 0;
-  let t = prngState;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return (t ^ (t >>> 14)) >>> 0;
-}
-/** An integer in 0 .. bound - 1. */
-function below(bound: number): number {
-  return Math.floor((nextU32() / 4294967296) * bound);
-}
-function chance(probability: number): boolean {
-  return nextU32() < probability * 4294967296;
-}
-function pick<T>(items: readonly T[]): T {
-  return items[below(items.length)];
-}
+const { nextU32, below, chance, pick } = draws(seed);
 
 // ----------------------------------------------------------------------------------------
 // What the fuzz remembers between calls.

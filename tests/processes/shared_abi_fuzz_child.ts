@@ -45,6 +45,7 @@ import {
   SHARED_STATS,
   STATUS,
 } from "../../ffi/abi.generated.ts";
+import { draws } from "../random.ts";
 
 /** Counts of one export's calls. */
 export interface SharedFunctionStats {
@@ -125,23 +126,7 @@ const calls = native.symbols as unknown as Record<string, NativeFunction>;
 // ---------------------------------------------------------------------------------------------
 // Deterministic randomness: mulberry32
 
-let prngState = seed;
-function nextU32(): number {
-  prngState = (prngState + 0x6d2b79f5) >>> 0;
-  let t = prngState;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return (t ^ (t >>> 14)) >>> 0;
-}
-function below(bound: number): number {
-  return Math.floor((nextU32() / 4294967296) * bound);
-}
-function chance(probability: number): boolean {
-  return nextU32() < probability * 4294967296;
-}
-function pick<T>(items: readonly T[]): T {
-  return items[below(items.length)];
-}
+const { nextU32, below, chance, pick } = draws(seed);
 
 // ---------------------------------------------------------------------------------------------
 // What the fuzz knows
@@ -600,6 +585,38 @@ function pathCall(name: string, use: PathUse, refused: number): Call {
   };
 }
 
+/** path_matches: a live id (often a named one with its own path) against any path. */
+function pathMatchesCall(): Call {
+  const choice = anyId();
+  const own = choice.region?.path;
+  const path = own !== undefined && chance(0.4) ? encodedArgument(own, false, own) : pathArgument("open");
+  return {
+    name: "hp_shared_path_matches",
+    args: [choice.id, path.bytes, path.length],
+    after(result) {
+      expectDead("hp_shared_path_matches", choice, result);
+      if (choice.region !== undefined) expectMalformed("hp_shared_path_matches", path, result, S.invalidPath);
+      // Its own path may have been unlinked or made again (another inode) by earlier calls: 0 or 1.
+    },
+  };
+}
+
+/** cache_release: a token of a region; a released token of ours is forgotten. */
+function cacheReleaseCall(): Call {
+  const choice = anyId();
+  const token = anyToken(choice.region);
+  return {
+    name: "hp_shared_cache_release",
+    args: [choice.id, token],
+    after(result) {
+      expectDead("hp_shared_cache_release", choice, result);
+      if (result === 0 && choice.region !== undefined) {
+        choice.region.tokens.splice(choice.region.tokens.indexOf(token), 1);
+      }
+    },
+  };
+}
+
 function closeCall(): Call {
   // Only ids the fuzz owns or closed: closing the seeding's Pool or Arena would test the test.
   const roll = below(100);
@@ -636,6 +653,8 @@ const BUILDERS: Record<string, () => Call> = {
   hp_shared_cache_info: () => outCall("hp_shared_cache_info", SHARED_CACHE_INFO.size, true),
   hp_shared_unlink: () => pathCall("hp_shared_unlink", "unlink", S.invalidPath),
   hp_shared_free_bytes: () => pathCall("hp_shared_free_bytes", "statfs", -1),
+  hp_shared_path_matches: pathMatchesCall,
+  hp_shared_cache_release: cacheReleaseCall,
   hp_region_close: closeCall,
 };
 

@@ -10,6 +10,7 @@
  * @module
  */
 import { SharedPool, type SharedPoolDescriptor } from "../../mod.ts";
+import { random01 } from "../random.ts";
 
 /** The Worker's global scope, typed without the DOM library. */
 const scope = globalThis as unknown as {
@@ -35,23 +36,11 @@ interface Fill {
   keep: number;
 }
 
-/** A small deterministic generator (mulberry32): no allocation per draw. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function churn(message: Churn): Record<string, number> {
   const pool = SharedPool.attach(message.descriptor);
   const owners = new Int32Array(message.ownership);
   const mailboxes = new Int32Array(message.mailboxes);
-  const next = random(message.seed);
+  const next = random01(message.seed);
   const held: number[] = [];
   const counts = { allocs: 0, frees: 0, sent: 0, received: 0, failed: 0, violations: 0 };
   const take = (handle: number, from: number) => {
