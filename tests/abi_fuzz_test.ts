@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { symbols } from "../ffi/symbols.ts";
 import { runtime, test } from "./harness.ts";
+import { crashed, failureOf, tail } from "./processes/child_outcome.ts";
 import type { FuzzReport } from "./processes/abi_fuzz_report.ts";
 
 const childScript = fileURLToPath(new URL("./processes/abi_fuzz_child.ts", import.meta.url));
@@ -48,24 +49,6 @@ function runChild(seed: number, calls: number, traceFrom?: number): SpawnSyncRet
     // A replay with a trace writes one line a call from the last progress mark on.
     maxBuffer: 256 << 20,
   });
-}
-
-function tail(text: string | null | undefined, lines: number): string {
-  return (text ?? "").trimEnd().split("\n").slice(-lines).join("\n");
-}
-
-/** How the child ended, when that is not a clean exit. */
-function failureOf(result: SpawnSyncReturns<string>): string | undefined {
-  if (result.error !== undefined) return `did not finish: ${result.error.message}`;
-  if (result.signal !== null) return `was killed by ${result.signal}`;
-  if (result.status !== 0) return `exited with status ${result.status}`;
-  return undefined;
-}
-
-function crashed(result: SpawnSyncReturns<string>): boolean {
-  // Bun reports some faults itself ("panic: Segmentation fault at address ...") before dying.
-  return result.signal !== null && result.signal !== "SIGTERM" ||
-    /Segmentation fault|Bus error|Illegal instruction|panic\(/.test(result.stderr ?? "");
 }
 
 /** Replays a crashed seed with a trace from its last progress mark: the last call traced is the crash. */

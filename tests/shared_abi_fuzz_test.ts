@@ -24,6 +24,7 @@ import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { symbols } from "../ffi/symbols.ts";
 import { runtime, test } from "./harness.ts";
+import { crashed, failureOf, tail } from "./processes/child_outcome.ts";
 import type { SharedFuzzReport } from "./processes/shared_abi_fuzz_child.ts";
 
 const childScript = fileURLToPath(new URL("./processes/shared_abi_fuzz_child.ts", import.meta.url));
@@ -64,25 +65,6 @@ function runChild(seed: number, calls: number, traceFrom?: number): SpawnSyncRet
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }
-}
-
-function tail(text: string | null | undefined, lines: number): string {
-  return (text ?? "").trimEnd().split("\n").slice(-lines).join("\n");
-}
-
-/** How the child ended, when that is not a clean exit. */
-function failureOf(result: SpawnSyncReturns<string>): string | undefined {
-  if (result.error !== undefined) return `did not finish: ${result.error.message}`;
-  if (result.signal !== null) return `was killed by ${result.signal}`;
-  if (result.status !== 0) return `exited with status ${result.status}`;
-  return undefined;
-}
-
-function crashed(result: SpawnSyncReturns<string>): boolean {
-  // Bun reports some faults itself ("panic: Segmentation fault at address ...") before dying;
-  // a Zig safety check (ReleaseSafe or Debug library) prints "panic: reached unreachable code".
-  return result.signal !== null && result.signal !== "SIGTERM" ||
-    /Segmentation fault|Bus error|Illegal instruction|panic[(:]/.test(result.stderr ?? "");
 }
 
 /** Replays a crashed seed with a trace from its last progress mark: the last call traced is the crash. */
