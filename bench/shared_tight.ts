@@ -21,9 +21,8 @@ import { readFileSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { Pool, SharedPool } from "../mod.ts";
-import { median, type TightOptions, type TightRatio } from "./tight.ts";
+import { median, sampleSides, type Side, type TightOptions, type TightRatio } from "./tight.ts";
 
-const WARM_UP_ROUNDS = 2;
 const POOL = "Pool alloc+free (64 B)";
 const SHARED = "SharedPool alloc+free (64 B)";
 const SHARED_DEBUG = "SharedPool alloc+free (64 B, debug mode)";
@@ -38,12 +37,6 @@ export const SHARED_TIGHT_PAIRS: { label: string; numerator: string; denominator
   { label: "(g) same, bursts of 16: release", numerator: SHARED_BURST, denominator: POOL_BURST },
   { label: "(h) same, bursts of 16: debug", numerator: SHARED_DEBUG_BURST, denominator: POOL_BURST },
 ];
-
-interface Side {
-  name: string;
-  /** Runs `n` alloc+free pairs (a multiple of 16) and returns a value that depends on them. */
-  run: (n: number) => number;
-}
 
 /** A loop over `body` (which does `step` pairs), compiled from source text of its own. */
 function compiled(name: string, target: unknown, body: string, step: number): Side {
@@ -83,24 +76,7 @@ export function measureShared(options: TightOptions): Map<string, number[]> {
   if (!Number.isInteger(rounds) || rounds < 1 || !(opsPerRound >= 1024)) {
     throw new RangeError("sharedTightRatios: rounds must be an integer >= 1 and opsPerRound >= 1024.");
   }
-  const { list, close } = sides();
-  const samples = new Map(list.map((side) => [side.name, [] as number[]]));
-  let sink = 0;
-  try {
-    for (let round = 0; round < rounds + WARM_UP_ROUNDS; round++) {
-      for (let at = 0; at < list.length; at++) {
-        const side = list[(at + round) % list.length];
-        const start = performance.now();
-        sink ^= side.run(opsPerRound);
-        const end = performance.now();
-        if (round >= WARM_UP_ROUNDS) samples.get(side.name)!.push(((end - start) * 1e6) / opsPerRound);
-      }
-    }
-  } finally {
-    close();
-  }
-  if (sink === 0.5) console.log(sink); // keeps the sinks alive
-  return samples;
+  return sampleSides(sides(), rounds, opsPerRound);
 }
 
 /** The pairs' ratios from `samples`. */

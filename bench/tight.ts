@@ -35,12 +35,6 @@ export interface TightOptions {
   opsPerRound: number;
 }
 
-interface Side {
-  name: string;
-  /** Runs `n` operations and returns a value that depends on all of them. */
-  run: (n: number) => number;
-}
-
 const RECORDS = 1024;
 const WARM_UP_ROUNDS = 2;
 const FREE_LIST = "TypeScript free list alloc+free";
@@ -114,7 +108,26 @@ function measure(options: TightOptions): Map<string, number[]> {
   if (!Number.isInteger(rounds) || rounds < 1 || !Number.isInteger(opsPerRound) || opsPerRound < 1024) {
     throw new RangeError("tightRatios: rounds must be an integer >= 1 and opsPerRound an integer >= 1024.");
   }
-  const { list, close } = sides();
+  return sampleSides(sides(), rounds, opsPerRound);
+}
+
+/** A side of a tight-loop comparison: a name and a loop of `n` operations. */
+export interface Side {
+  name: string;
+  /** Runs `n` operations and returns a value that depends on all of them. */
+  run: (n: number) => number;
+}
+
+/**
+ * Nanoseconds per operation of every side, one sample per round after WARM_UP_ROUNDS, the sides
+ * interleaved and rotated each round; closes the sides at the end, even on error.
+ */
+export function sampleSides(
+  sides: { list: Side[]; close: () => void },
+  rounds: number,
+  opsPerRound: number,
+): Map<string, number[]> {
+  const { list, close } = sides;
   const samples = new Map(list.map((side) => [side.name, [] as number[]]));
   let sink = 0;
   try {
