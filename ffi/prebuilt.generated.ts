@@ -12,32 +12,32 @@ export interface PrebuiltLibrary {
 export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
-    bytes: 62888,
-    sha256: "5cd308acdf1fdbdfb3c9c5a53b16aec22e47769e14bd0068bd66ba3f4abfc2c7",
+    bytes: 65480,
+    sha256: "2c7f19dbc1c772feb0ddc0863cc1ad6ee1ca5c6687162679815be3ec33f8999c",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
-    bytes: 60264,
-    sha256: "6e317b3a28e9c2ea1a2f8e13ed0f5fc2e9e362942f1551f829e6c3dae19154c2",
+    bytes: 62408,
+    sha256: "c998c71408caab0c3ab2cc8053c6cdcd66f3dae81a4a986089198440be5a7d34",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
-    bytes: 62368,
-    sha256: "b8fc2947b04eff381b36446fd9978e01160d9d0584345f54b2e4e81724186259",
+    bytes: 64960,
+    sha256: "5f990db93715cf104e3f15902e1d9b9bac034dba333f515853c9a65575ee93ca",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
-    bytes: 59856,
-    sha256: "0d93e39ed87cd82e2464f569a2f35b4bb2d46eeca6e6e10605f846930b584c8f",
+    bytes: 62000,
+    sha256: "891bc7b3b9e98b90bf0990c7c9e367999c46b71bbb15689d8cb9a99f6515deec",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",
-    bytes: 52808,
-    sha256: "fb17eb09e93654cee3011581bd7cad2f247404a37118bc31e42f3528e5e23d0f",
+    bytes: 56912,
+    sha256: "45e3442bfb001e48092495a0531df29048f39e4b32402183f51581a74c6fc22e",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libhotpath.dylib",
     bytes: 86160,
-    sha256: "458e52bbdee33fb7036c94f8c7187a69f5e51699a037213bfb348318c3361b09",
+    sha256: "d6f6670a531276471af2724eccd7745e64884828e9d8ea2b4f28a8924c50cde0",
   },
 };

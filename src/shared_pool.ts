@@ -4,21 +4,25 @@
  *
  * The region holds all state (zig/src/memory/shared_pool.zig). Each SharedPool object is one
  * realm's attachment with its own cache, a magazine of free handles in the region that only
- * this realm touches, so alloc and free make no FFI call and touch no shared cache line:
- * - alloc takes the top handle of the cache and stamps the block's owner byte;
- * - free checks the handle, puts it on top of the cache, then swaps its owner byte to 0 with
- *   `Atomics.exchange`: of two threads freeing one handle at once exactly one sees it
- *   allocated, the other gets DOUBLE_FREE (the handle is taken back out of its cache);
- * - an empty cache is refilled, a full one flushed, by half its capacity in one native call
- *   (one CAS on the shared free list).
+ * this realm touches, so alloc and free of its own blocks make no FFI call:
+ * - alloc takes the top handle of the cache and stamps the block's owner byte with its tag;
+ * - free of a block this attachment allocated puts it on top of the cache and clears the byte;
+ *   free of another attachment's block clears the byte by CAS (of two Workers freeing it at once,
+ *   one gets DOUBLE_FREE) and sends it to that attachment's home stack, taken back at its next
+ *   refill, so that blocks stay with the Worker that allocates them;
+ * - an empty cache is refilled (home stack first, then the shared free list), a full one flushed,
+ *   by half its capacity in one native call.
  *
  * The order of the stores is what makes a crash safe: a Worker terminated or a process killed
  * between any two of them leaves every block either free in its cache (reclaimed, with its
- * owner byte cleared, when another thread finds the owner dead) or allocated.
+ * owner byte cleared, when another thread finds the owner dead), allocated, or stranded with
+ * its owner byte 0 (found by `recover()`), never in two places.
  *
- * One test per operation on the common path, as in Pool: `!(handle < maxCapacity)` in alloc
- * also catches the empty cache (the word before the first handle holds 0xffffffff) and a closed
- * one (its count reads 0xfffffff0, past the view, so the handle reads undefined).
+ * One test per operation on the common path, as in Pool: `owners[handle] !== 0` in alloc also
+ * catches the empty cache (the word before the first handle holds 0xffffffff, past the owners),
+ * a closed one (its count reads 0xfffffff0, past the view, so the handle reads undefined) and a
+ * cache overwritten with allocated handles; `owners[handle] !== ownerTag` in free sends every
+ * other case (another's block, a double free, a moved buffer) to the slow path.
  *
  * @module
  */
@@ -26,7 +30,7 @@ import { type Native, openNative } from "../ffi/library.ts";
 import { closedError, detachedError, HotpathError, statusError } from "./errors.ts";
 import { isOwnBufferDetached } from "./typed_arrays.ts";
 import { alignment, describe, readOptions } from "./validate.ts";
-import { SHARED_CACHE_HEADER, SHARED_POOL_HEADER, STATUS } from "../ffi/abi.generated.ts";
+import { LIMITS, SHARED_CACHE_HEADER, SHARED_POOL_HEADER, STATUS } from "../ffi/abi.generated.ts";
 import { type Schema, type StructCursor, StructLayout } from "./struct.ts";
 import { track, untrack } from "./metrics.ts";
 import { debugOption } from "./pool_options.ts";
@@ -102,6 +106,8 @@ interface SharedPoolState {
   header: Uint32Array;
   /** This realm's retire ring: (handle, epoch) pairs. */
   ring: Uint32Array;
+  /** The whole region as u32 words: home stack heads and the links in freed blocks. */
+  words: Uint32Array;
   /** Nesting of enter() calls. */
   depth: number;
   /** The ring count at which retire collects first (hysteresis: collecting frees in batches). */
@@ -313,6 +319,7 @@ export class SharedPool {
       layout,
       header: new Uint32Array(buffer, 0, SHARED_POOL_HEADER.size / 4),
       ring: new Uint32Array(buffer, ringStart, 2 * g.retireCapacity),
+      words: new Uint32Array(buffer, 0, buffer.byteLength >>> 2),
       depth: 0,
       collectAt: g.retireCapacity >>> 1,
       guard: { [Symbol.dispose]: () => this.exit() },
@@ -360,45 +367,44 @@ export class SharedPool {
   }
 
   /**
-   * Returns a block, from any Worker or process: it goes to this realm's cache. Throws
-   * INVALID_HANDLE for a value that is not a handle of this pool and DOUBLE_FREE for a block
-   * that is not allocated. In release mode the owner byte is read and cleared with plain
-   * loads and stores: a double free is caught unless the two frees run at the same moment in
-   * two threads. In debug mode (`debug: true`) one `Atomics.exchange` catches that race too.
+   * Returns a block, from any Worker or process. A block this attachment allocated goes back to
+   * its cache; one another attachment allocated goes home to that attachment's home stack, so
+   * that each Worker keeps using its own blocks (their owner bytes stay on cache lines only it
+   * writes). Throws INVALID_HANDLE for a value that is not a handle of this pool and DOUBLE_FREE
+   * for a block that is not allocated (a free of another's block swaps its owner byte by CAS, so
+   * of two Workers freeing it at the same moment one gets DOUBLE_FREE). In release mode the
+   * allocating Worker's own free clears the byte with a plain store: a free by another Worker at
+   * that same moment is not caught. Debug mode (`debug: true`) uses a CAS there too.
    */
   free(handle: number): void {
     if (typeof handle !== "number" || !(handle < this.maxCapacity) || handle >>> 0 !== handle) {
       throw this.#invalidHandle(handle);
     }
+    const owners = this.owners;
+    // Not this attachment's allocation (another's, free, retired, or a moved buffer: undefined).
+    if (owners[handle] !== this.ownerTag) return this.#freeForeign(handle);
     const cache = this.cache;
     let count = cache[0] + 1;
     if (!(count <= this.cacheCapacity)) count = this.#flush() + 1;
     // Into the cache first: a thread stopped after this line leaves a block that reclaim frees.
     cache[count + 15] = handle;
     cache[0] = count;
-    const owners = this.owners;
-    const owner = owners[handle];
     owners[handle] = 0;
-    if (owner === 0 || owner === 255 /* OWNER_RETIRED */) {
-      owners[handle] = owner;
-      cache[0] = count - 1;
-      throw this.#doubleFree(handle);
-    }
   }
 
-  /** `free` of debug mode: the owner byte is swapped atomically (see `free`). */
+  /** `free` of debug mode: the allocating Worker's own free clears the owner byte by CAS too. */
   static #freeAtomic = function (this: SharedPool, handle: number): void {
     if (typeof handle !== "number" || !(handle < this.maxCapacity) || handle >>> 0 !== handle) {
       throw this.#invalidHandle(handle);
     }
+    const owners = this.owners;
+    if (owners[handle] !== this.ownerTag) return this.#freeForeign(handle);
     const cache = this.cache;
     let count = cache[0] + 1;
     if (!(count <= this.cacheCapacity)) count = this.#flush() + 1;
     cache[count + 15] = handle;
     cache[0] = count;
-    const owner = Atomics.exchange(this.owners, handle, 0);
-    if (owner === 0 || owner === OWNER_RETIRED) {
-      if (owner === OWNER_RETIRED) Atomics.compareExchange(this.owners, handle, 0, OWNER_RETIRED);
+    if (Atomics.compareExchange(owners, handle, this.ownerTag, 0) !== this.ownerTag) {
       cache[0] = count - 1;
       throw this.#doubleFree(handle);
     }
@@ -516,6 +522,7 @@ export class SharedPool {
       inUse: counters.inUse,
       freeListed: counters.freeListed,
       cached: counters.cached,
+      homed: counters.homed,
       highWater: counters.highWater,
       refills: counters.refills,
       flushes: counters.flushes,
@@ -602,6 +609,31 @@ export class SharedPool {
   /** `using pool = new SharedPool(...)` closes it at the end of the scope. */
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  /**
+   * Frees a block this attachment did not allocate: its owner byte from the allocator's tag to
+   * 0 by CAS (the arbiter between two Workers freeing it), then onto the allocator's home stack
+   * (link in the block's first word). A process killed between the two strands the block,
+   * which `recover()` finds; it never hands it out twice.
+   */
+  #freeForeign(handle: number): void {
+    this.#checkOpen();
+    const owners = this.owners;
+    const owner = Atomics.load(owners, handle);
+    const g = this.#c.attachment.geometry;
+    if (owner === 0 || owner === OWNER_RETIRED || owner > g.cachesMax) throw this.#doubleFree(handle);
+    if (Atomics.compareExchange(owners, handle, owner, 0) !== owner) throw this.#doubleFree(handle);
+    const words = this.#c.words;
+    const head = (g.homesOffset + (owner - 1) * LIMITS.cacheLineBytes) >>> 2;
+    const link = (g.blocksOffset + handle * this.stride) >>> 2;
+    let top = Atomics.load(words, head);
+    for (;;) {
+      Atomics.store(words, link, top);
+      const seen = Atomics.compareExchange(words, head, top, handle);
+      if (seen === top) return;
+      top = seen;
+    }
   }
 
   #refill(): number {

@@ -108,6 +108,8 @@ export interface SharedPoolStats {
   freeListed: number;
   /** Free blocks held in Workers' caches. */
   cached: number;
+  /** Free blocks other Workers sent home to their allocator, which takes them at its next refill. */
+  homed: number;
   /** The most blocks ever handed to caches (handles below it have been used). */
   highWater: number;
   /** Batches moved from the free list into caches. */

@@ -22,6 +22,7 @@ export interface SharedGeometry {
   retireCapacity: number;
   retireOffset: number;
   limboEntries: number;
+  homesOffset: number;
   blockStride: number;
   cacheStride: number;
   ownersOffset: number;

@@ -99,7 +99,7 @@ test(
     }
     assert.equal(pool.check(), 0);
     const stats = pool.stats();
-    assert.equal(stats.freeListed + stats.cached, capacity);
+    assert.equal(stats.freeListed + stats.cached + stats.homed, capacity);
   }),
 );
 
@@ -143,6 +143,6 @@ test(
     }
     assert.ok(midOperation <= 1, `${midOperation} blocks were mid-operation`);
     assert.equal(pool.check(), 0, "every block is exactly once free-listed or cached");
-    assert.equal(pool.stats().freeListed + pool.stats().cached, capacity);
+    assert.equal(pool.stats().freeListed + pool.stats().cached + pool.stats().homed, capacity);
   }),
 );

@@ -22,6 +22,7 @@ pub const StatsOut = extern struct {
     capacity_max: f64,
     free_listed: f64,
     cached: f64,
+    homed: f64,
     in_use: f64,
     high_water: f64,
     caches_live: f64,
@@ -61,7 +62,8 @@ pub const GeometryOut = extern struct {
     retire_capacity: f64,
     retire_offset: f64,
     limbo_entries: f64,
-    reserved: [4]f64,
+    homes_offset: f64,
+    reserved: [3]f64,
 };
 
 /// What `hp_shared_cache_info` writes about one cache slot.
@@ -293,6 +295,7 @@ export fn hp_shared_geometry(id: u32, out: ?*anyopaque, out_bytes: u32) callconv
     const derived = .{
         "block_stride",  "cache_stride", "owners_offset", "caches_offset",
         "blocks_offset", "region_bytes", "retire_offset", "limbo_entries",
+        "homes_offset",
     };
     inline for (derived) |name| {
         @field(target, name) = @floatFromInt(@field(g, name));

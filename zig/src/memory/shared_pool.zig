@@ -2,15 +2,18 @@
 //! allocates from at once, lock-free. All state lives in the region, so a region mapped by
 //! several processes is one pool:
 //!
-//!   header | owner byte per block | cache slots | blocks
+//!   header | owner byte per block | cache slots (with retire rings) | limbo | home heads | blocks
 //!
 //! - The free list is a tagged Treiber stack (shared_free_list.zig) linked through the blocks.
 //! - Each attached Worker owns one cache slot: a magazine of free handles that its JavaScript
-//!   alloc and free use without touching a shared cache line. Refill and flush move half a
-//!   magazine from and to the free list in one native call and one CAS.
-//! - The owner byte of a block is 0 while it is free (on the list or in a cache) and the
-//!   allocating cache's index + 1 while allocated. Free swaps it to 0 atomically: of two
-//!   threads freeing one handle, exactly one sees it allocated (double-free detection).
+//!   alloc and free use without an FFI call. Refill and flush move half a magazine from and to
+//!   the free list in one native call and one CAS.
+//! - The owner byte of a block is 0 while it is free (on the list, on a home stack or in a
+//!   cache) and the allocating cache's index + 1 while allocated (255: retired, epochs).
+//! - A block freed by another Worker than its allocator has its byte swapped to 0 by CAS (of two
+//!   such frees exactly one wins: double-free detection) and goes onto its allocator's home
+//!   stack, which the allocator pops first when it refills: blocks stay with the Worker that
+//!   allocates them, so owner bytes stay on lines one Worker writes.
 //! - A cache records its owner (pid, tid and their start times). A cache whose owner died
 //!   (Worker ended, process killed) is reclaimed: its handles go back to the list.
 //! - Growth: the thread that finds the list empty claims the next chunk with one CAS on
@@ -157,6 +160,8 @@ pub const Geometry = struct {
     retire_offset: u32,
     limbo_offset: u32,
     limbo_entries: u32,
+    /// One cache line per cache: the head of its home stack (see `popHome`).
+    homes_offset: u32,
     blocks_offset: u32,
     region_bytes: u64,
 
@@ -182,7 +187,9 @@ pub const Geometry = struct {
         const limbo_offset = caches_offset + cache_stride * p.caches_max;
         const limbo_entries: u64 = @min(p.capacity_max, constants.shared_limbo_max);
         const limbo_end = limbo_offset + 8 * limbo_entries;
-        const blocks_offset = std.mem.alignForward(u64, limbo_end, @max(line, p.alignment));
+        const homes_offset = std.mem.alignForward(u64, limbo_end, line);
+        const homes_end = homes_offset + @as(u64, line) * p.caches_max;
+        const blocks_offset = std.mem.alignForward(u64, homes_end, @max(line, p.alignment));
         const end = blocks_offset + stride * p.capacity_max;
         if (end > constants.region_bytes_max) return error.Invalid;
         return .{
@@ -194,6 +201,7 @@ pub const Geometry = struct {
             .retire_offset = @intCast(retire_offset),
             .limbo_offset = @intCast(limbo_offset),
             .limbo_entries = @intCast(limbo_entries),
+            .homes_offset = @intCast(homes_offset),
             .blocks_offset = @intCast(blocks_offset),
             .region_bytes = std.mem.alignForward(u64, end, constants.page_bytes),
         };
@@ -215,7 +223,7 @@ pub const Geometry = struct {
             p.block_size,    p.alignment,      p.capacity,     p.capacity_max,    p.grow_chunk,
             p.caches_max,    p.cache_capacity, g.block_stride, g.cache_stride,    g.owners_offset,
             g.caches_offset, g.blocks_offset,  g.region_bytes, p.retire_capacity, g.retire_offset,
-            g.limbo_offset,  g.limbo_entries,
+            g.limbo_offset,  g.limbo_entries,  g.homes_offset,
         };
         for (words) |field| {
             for (std.mem.asBytes(&field)) |byte| value = (value ^ byte) *% 0x01000193;
@@ -264,6 +272,8 @@ pub const Stats = struct {
     capacity_max: u32,
     free_listed: u32,
     cached: u32,
+    /// Free blocks on the home stacks (sent home by other Workers' frees).
+    homed: u32,
     in_use: u32,
     high_water: u32,
     caches_live: u32,
@@ -378,6 +388,8 @@ pub const SharedPool = struct {
         };
         var index: u32 = 0;
         while (index < p.caches_max) : (index += 1) pool.cache(index).empty_mark = free_list.end;
+        index = 0;
+        while (index < p.caches_max) : (index += 1) pool.home(index).* = free_list.end;
         pool.list().pushRange(0, p.capacity);
         @atomicStore(u32, &h.ready, ready_value, .release);
         return pool;
@@ -424,6 +436,7 @@ pub const SharedPool = struct {
         const live = word(token.generation, .live);
         if (@cmpxchgStrong(u32, &slot.state, live, word(token.generation, .busy), .acq_rel, .monotonic) != null) return false;
         const drained = pool.drain(token.index);
+        _ = pool.drainHome(token.index);
         const parked = epochs.park(pool, token.index);
         @atomicStore(u32, &slot.count, closed_count, .release);
         @atomicStore(u32, &slot.state, word(token.generation, .closed), .release);
@@ -469,7 +482,7 @@ pub const SharedPool = struct {
                 _ = @atomicRmw(u32, &pool.header().interrupted_batches, .Add, 1, .monotonic);
                 @atomicStore(u32, &slot.transit, 0, .release);
             }
-            const drained = if (kind == .live) pool.drain(index) catch 0 else 0;
+            const drained = (if (kind == .live) pool.drain(index) catch 0 else 0) + pool.drainHome(index);
             _ = epochs.park(pool, index) catch 0;
             @atomicStore(u32, &slot.count, 0, .release);
             @atomicStore(u32, &slot.state, word(generationOf(state), .free), .release);
@@ -527,6 +540,80 @@ pub const SharedPool = struct {
     /// Fills cache `index` to half its capacity from the free list, growing the pool or
     /// reclaiming abandoned caches when the list is empty; returns the cache's new count (0:
     /// no block anywhere, counted as a failed allocation).
+    /// The head of cache `index`'s home stack: blocks this cache's Worker allocated that other
+    /// Workers freed, sent home so that a Worker's blocks stay its own (their owner bytes stay on
+    /// lines it alone writes). Any thread pushes (CAS, link in the block's first word, from
+    /// JavaScript); only the cache's owner pops, one at a time, so a popped block cannot come back
+    /// under a pop in flight (no ABA); a reclaimer takes a dead or closed cache's stack whole.
+    pub fn home(pool: *const SharedPool, index: u32) *u32 {
+        assert(index < pool.geometry.params.caches_max);
+        const offset = pool.geometry.homes_offset + index * constants.cache_line_bytes;
+        return @ptrCast(@alignCast(pool.memory.ptr + offset));
+    }
+
+    /// Pops up to `out.len` blocks from cache `index`'s home stack (its owner only).
+    fn popHome(pool: *const SharedPool, index: u32, out: []u32) error{Corrupted}!u32 {
+        const head = pool.home(index);
+        const links = pool.list().links;
+        var got: u32 = 0;
+        while (got < out.len) {
+            const top = @atomicLoad(u32, head, .acquire);
+            if (top == free_list.end) break;
+            if (top >= links.count) return error.Corrupted;
+            const below = links.at(top).load(.monotonic);
+            if (@cmpxchgWeak(u32, head, top, below, .acq_rel, .monotonic) != null) continue;
+            out[got] = top;
+            got += 1;
+        }
+        return got;
+    }
+
+    /// Moves a dead or closed cache's whole home stack to the free list; returns how many.
+    fn drainHome(pool: *const SharedPool, index: u32) u32 {
+        const links = pool.list().links;
+        var cursor = @atomicRmw(u32, pool.home(index), .Xchg, free_list.end, .acq_rel);
+        var batch: [256]u32 = undefined;
+        var batched: usize = 0;
+        var moved: u32 = 0;
+        var steps: u32 = 0;
+        while (cursor != free_list.end and cursor < links.count and steps < links.count) : (steps += 1) {
+            batch[batched] = cursor;
+            batched += 1;
+            cursor = links.at(cursor).load(.monotonic);
+            if (batched == batch.len) {
+                pool.list().pushBatch(&batch);
+                moved += batch.len;
+                batched = 0;
+            }
+        }
+        if (batched > 0) pool.list().pushBatch(batch[0..batched]);
+        moved += @intCast(batched);
+        _ = @atomicRmw(u32, &pool.header().free_count, .Add, moved, .monotonic);
+        return moved;
+    }
+
+    /// Blocks on every home stack (walked, bounded): for stats and checks.
+    pub fn homed(pool: *const SharedPool, seen: ?*std.DynamicBitSetUnmanaged) error{Corrupted}!u32 {
+        const links = pool.list().links;
+        var total: u32 = 0;
+        var index: u32 = 0;
+        while (index < pool.geometry.params.caches_max) : (index += 1) {
+            var cursor = @atomicLoad(u32, pool.home(index), .acquire);
+            var steps: u32 = 0;
+            while (cursor != free_list.end) : (steps += 1) {
+                if (cursor >= links.count or steps >= links.count) return error.Corrupted;
+                if (seen) |bits| {
+                    if (cursor >= bits.bit_length or bits.isSet(cursor)) return error.Corrupted;
+                    if (pool.owners()[cursor] != 0) return error.Corrupted;
+                    bits.set(cursor);
+                }
+                total += 1;
+                cursor = links.at(cursor).load(.monotonic);
+            }
+        }
+        return total;
+    }
+
     pub fn refill(pool: *const SharedPool, index: u32) error{ Corrupted, Closed }!u32 {
         const slot = pool.cache(index);
         if (stateOf(@atomicLoad(u32, &slot.state, .acquire)) != .live) return error.Closed;
@@ -537,9 +624,16 @@ pub const SharedPool = struct {
         const space = pool.slots(index)[1 + count .. 1 + target];
         @atomicStore(u32, &slot.transit, 1, .release);
         defer @atomicStore(u32, &slot.transit, 0, .release);
-        var got = try pool.list().popBatch(space);
-        if (got == 0 and pool.grow()) got = try pool.list().popBatch(space);
-        if (got == 0 and pool.reclaimAbandoned() > 0) got = try pool.list().popBatch(space);
+        // Home first: this Worker's own blocks, back from other Workers' frees.
+        const from_home = try pool.popHome(index, space);
+        const rest = space[from_home..];
+        var listed: u32 = 0;
+        if (rest.len > 0) {
+            listed = try pool.list().popBatch(rest);
+            if (listed == 0 and from_home == 0 and pool.grow()) listed = try pool.list().popBatch(rest);
+            if (listed == 0 and from_home == 0 and pool.reclaimAbandoned() > 0) listed = try pool.list().popBatch(rest);
+        }
+        const got = from_home + listed;
         const h = pool.header();
         if (got == 0) {
             _ = @atomicRmw(u64, &h.failed, .Add, 1, .monotonic);
@@ -549,7 +643,7 @@ pub const SharedPool = struct {
         var highest: u32 = 0;
         for (space[0..got]) |handle| highest = @max(highest, handle + 1);
         _ = @atomicRmw(u32, &h.high_water, .Max, highest, .monotonic);
-        _ = @atomicRmw(u32, &h.free_count, .Sub, got, .monotonic);
+        _ = @atomicRmw(u32, &h.free_count, .Sub, listed, .monotonic);
         _ = @atomicRmw(u64, &h.refills, .Add, 1, .monotonic);
         @atomicStore(u32, &slot.count, count + got, .release);
         return count + got;
@@ -623,6 +717,7 @@ pub const SharedPool = struct {
             .capacity_max = p.capacity_max,
             .free_listed = @atomicLoad(u32, &h.free_count, .monotonic),
             .cached = 0,
+            .homed = pool.homed(null) catch 0,
             .in_use = 0,
             .high_water = @atomicLoad(u32, &h.high_water, .monotonic),
             .caches_live = 0,
@@ -654,7 +749,7 @@ pub const SharedPool = struct {
             if (count <= p.cache_capacity) result.cached += count;
             if (liveness.check(slot.owner) == .dead) result.caches_dead += 1 else result.caches_live += 1;
         }
-        const accounted = @as(u64, result.free_listed) + result.cached;
+        const accounted = @as(u64, result.free_listed) + result.cached + result.homed;
         result.in_use = if (accounted >= result.capacity) 0 else result.capacity - @as(u32, @intCast(accounted));
         return result;
     }
@@ -683,13 +778,14 @@ pub const SharedPool = struct {
             if (count > p.cache_capacity) return error.Corrupted;
             for (pool.slots(index)[1..][0..count]) |handle| try pool.mark(&seen, handle, committed);
         }
+        const at_home = try pool.homed(&seen);
         var in_use: u32 = 0;
         for (pool.owners()[0..committed], 0..) |owner, handle| {
             if (owner == 0) continue;
             if (seen.isSet(handle)) return error.Corrupted;
             in_use += 1;
         }
-        if (listed + in_use + countCached(pool) != committed) return error.Corrupted;
+        if (listed + at_home + in_use + countCached(pool) != committed) return error.Corrupted;
         return in_use;
     }
 

@@ -55,16 +55,37 @@ const Local = struct {
         return handle;
     }
 
+    /// Its own block back into its cache; another Worker's block sent home (debug mode's atomic
+    /// checks, so that the race tests below hold).
     fn free(local: Local, handle: u32) !void {
+        const owners = local.pool.owners();
+        const tag: u8 = @intCast(local.token.index + 1);
+        if (@atomicLoad(u8, &owners[handle], .acquire) != tag) return local.freeForeign(handle);
         var n = @atomicLoad(u32, local.count(), .monotonic) + 1;
         if (n > local.pool.geometry.params.cache_capacity) n = try local.pool.flush(local.token.index) + 1;
         local.slots()[n] = handle;
         @atomicStore(u32, local.count(), n, .monotonic);
-        const owner = @atomicRmw(u8, &local.pool.owners()[handle], .Xchg, 0, .acq_rel);
-        if (owner == 0 or owner == shared_pool.owner_retired) {
-            @atomicStore(u8, &local.pool.owners()[handle], owner, .release);
+        if (@cmpxchgStrong(u8, &owners[handle], tag, 0, .acq_rel, .monotonic) != null) {
             @atomicStore(u32, local.count(), n - 1, .monotonic);
             return error.DoubleFree;
+        }
+    }
+
+    /// A block another cache allocated: its owner byte goes to 0 by CAS (of two such frees, one
+    /// wins), then it is pushed on its allocator's home stack.
+    fn freeForeign(local: Local, handle: u32) !void {
+        const owners = local.pool.owners();
+        const owner = @atomicLoad(u8, &owners[handle], .acquire);
+        if (owner == 0 or owner == shared_pool.owner_retired or owner > local.pool.geometry.params.caches_max) {
+            return error.DoubleFree;
+        }
+        if (@cmpxchgStrong(u8, &owners[handle], owner, 0, .acq_rel, .monotonic) != null) return error.DoubleFree;
+        const head = local.pool.home(owner - 1);
+        const link = local.pool.list().links.at(handle);
+        var top = @atomicLoad(u32, head, .acquire);
+        while (true) {
+            link.store(top, .monotonic);
+            top = @cmpxchgWeak(u32, head, top, handle, .release, .acquire) orelse return;
         }
     }
 };
@@ -217,7 +238,7 @@ test "SharedPool: 4 threads x 100,000 operations with cross-thread frees lose an
     _ = try pool.closeCache(cleaner.token);
     try testing.expectEqual(@as(u32, 0), try pool.verify(testing.allocator));
     const stats = pool.stats();
-    try testing.expectEqual(stats.capacity, stats.free_listed);
+    try testing.expectEqual(stats.capacity, stats.free_listed + stats.homed + stats.cached);
     try testing.expect(stats.refills > 0 and stats.flushes > 0);
 }
 
@@ -398,4 +419,30 @@ test "SharedPool recovery: a batch stranded by a killed owner comes back, only w
     try testing.expectEqual(@as(u32, 3), try recovery.recover(&pool, mine.token.index, testing.allocator));
     try testing.expectEqual(@as(u32, 1), try pool.verify(testing.allocator));
     try testing.expectEqual(@as(u32, 0), try recovery.recover(&pool, mine.token.index, testing.allocator));
+}
+
+test "SharedPool home stacks: a block freed by another Worker goes back to its allocator first" {
+    const pool = try create(fixed(256, 4, 8));
+    defer pool.region().unmap();
+    const a = try Local.claim(&pool);
+    const b = try Local.claim(&pool);
+    var mine: [4]u32 = undefined;
+    for (&mine) |*handle| handle.* = (try a.alloc()).?;
+    for (mine) |handle| try b.free(handle); // sent home to `a`
+    try testing.expectError(error.DoubleFree, b.free(mine[0]));
+    try testing.expectEqual(@as(u32, 4), pool.stats().homed);
+    try testing.expectEqual(@as(u32, 4), try pool.verify(testing.allocator) + 4);
+    // `a` uses up its cache (8 - 4 = 4 left, then a refill that takes its home stack first).
+    var again: [8]u32 = undefined;
+    for (&again) |*handle| handle.* = (try a.alloc()).?;
+    try testing.expectEqual(@as(u32, 0), pool.stats().homed);
+    var found: usize = 0;
+    for (again) |handle| {
+        for (mine) |old| found += @intFromBool(handle == old);
+    }
+    try testing.expectEqual(@as(usize, 4), found);
+    for (again) |handle| try a.free(handle);
+    try testing.expect(try pool.closeCache(a.token));
+    try testing.expect(try pool.closeCache(b.token));
+    try testing.expectEqual(@as(u32, 0), try pool.verify(testing.allocator));
 }

@@ -48,6 +48,7 @@ pub fn recover(pool: *const SharedPool, mine: u32, allocator: std.mem.Allocator)
         seen.set(cursor);
         cursor = pool.list().links.at(cursor).load(.monotonic);
     }
+    _ = pool.homed(&seen) catch return error.Corrupted;
     const count = @atomicLoad(u32, &pool.cache(mine).count, .acquire);
     if (count <= p.cache_capacity) {
         for (pool.slots(mine)[1..][0..count]) |handle| {
