@@ -29,12 +29,16 @@ import {
 } from "../mod.ts";
 import { collectGarbage, nextTurn, runtime, test, type TestBody } from "./harness.ts";
 import {
+  expectAll,
+  foreign,
   lying,
   NOT_INTEGERS,
   NOT_INTEGERS_OR_UNDEFINED,
+  outcome,
   type Row,
   rows,
   shifting,
+  show,
   withShifting,
 } from "./hostile_values.ts";
 
@@ -47,43 +51,6 @@ function adversarial(name: string, body: TestBody): void {
 
 // ---------------------------------------------------------------------------------------------
 // Outcomes and tables
-
-/** A printable form of any value, even one whose toString throws. */
-function show(value: unknown): string {
-  try {
-    if (typeof value === "bigint") return `${value}n`;
-    if (typeof value === "string") return JSON.stringify(value);
-    if (Object.is(value, -0)) return "-0";
-    if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${value.byteLength} bytes)`;
-    return String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
-}
-
-/** What an action did: a HotpathError code, "returned <value>", or the foreign error it threw. */
-function outcome(action: () => unknown): string {
-  try {
-    return `returned ${show(action())}`;
-  } catch (error) {
-    return error instanceof HotpathError ? error.code : foreign(error);
-  }
-}
-
-/** A thrown value that is not a HotpathError, described. */
-function foreign(error: unknown): string {
-  return error instanceof Error ? `${error.constructor.name}: ${error.message}` : `threw ${show(error)}`;
-}
-
-/** Asserts that every row gives one of `expected` (codes or "returned ..."); lists every miss. */
-function expectAll(rows: readonly Row[], expected: string | readonly string[]): void {
-  const accepted = typeof expected === "string" ? [expected] : expected;
-  const misses = rows
-    .map(([label, action]) => [label, outcome(action)])
-    .filter(([, got]) => !accepted.includes(got))
-    .map(([label, got]) => `${label}: ${got}`);
-  assert.deepEqual(misses, [], `expected ${accepted.join(" or ")}`);
-}
 
 /** Asserts that every row either throws a HotpathError or returns a value `sane` accepts. */
 function expectSaneOrHotpath(rows: readonly (readonly [string, () => unknown, (value: unknown) => boolean])[]): void {

@@ -24,7 +24,18 @@ import { fileURLToPath } from "node:url";
 import { Arena, HotpathError, Pool, SharedPool, type SharedPoolDescriptor, struct, StructLayout } from "../mod.ts";
 import { openNative } from "../ffi/library.ts";
 import { collectGarbage, nextTurn, runtime, test, type TestBody } from "./harness.ts";
-import { lying, NOT_INTEGERS, NOT_INTEGERS_OR_UNDEFINED, type Row, rows, withShifting } from "./hostile_values.ts";
+import {
+  expectAll as expectAllOf,
+  foreign,
+  lying,
+  NOT_INTEGERS,
+  NOT_INTEGERS_OR_UNDEFINED,
+  outcome as outcomeOf,
+  type Row,
+  rows,
+  show,
+  withShifting,
+} from "./hostile_values.ts";
 
 const CHILD = process.env.HOTPATH_SHARED_ADVERSARIAL_CHILD;
 
@@ -36,23 +47,14 @@ function adversarial(name: string, body: TestBody): void {
 // ---------------------------------------------------------------------------------------------
 // Outcomes and tables
 
-/** A printable form of any value, even one whose toString throws. */
-function show(value: unknown): string {
-  try {
-    if (typeof value === "bigint") return `${value}n`;
-    if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
-    if (Object.is(value, -0)) return "-0";
-    if (value instanceof SharedPool) return "a SharedPool";
-    if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${value.byteLength} bytes)`;
-    return String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
+/** What an action did; a SharedPool it made is closed (and unlinked). */
+function outcome(action: () => unknown): string {
+  return outcomeOf(action, dispose);
 }
 
-/** A thrown value that is not a HotpathError, described. */
-function foreign(error: unknown): string {
-  return error instanceof Error ? `${error.constructor.name}: ${error.message}` : `threw ${show(error)}`;
+/** Asserts that every row gives one of `expected`, closing any SharedPool a row made. */
+function expectAll(table: readonly Row[], expected: string | readonly string[]): void {
+  expectAllOf(table, expected, dispose);
 }
 
 /** Closes (and, if named, unlinks) a SharedPool a row was not supposed to create. */
@@ -66,27 +68,6 @@ function dispose(value: unknown): void {
     }
   }
   value.close();
-}
-
-/** What an action did: a HotpathError code, "returned <value>", or the foreign error it threw. */
-function outcome(action: () => unknown): string {
-  try {
-    const value = action();
-    dispose(value);
-    return `returned ${show(value)}`;
-  } catch (error) {
-    return error instanceof HotpathError ? error.code : foreign(error);
-  }
-}
-
-/** Asserts that every row gives one of `expected` (codes or "returned ..."); lists every miss. */
-function expectAll(table: readonly Row[], expected: string | readonly string[]): void {
-  const accepted = typeof expected === "string" ? [expected] : expected;
-  const misses = table
-    .map(([label, action]) => [label, outcome(action)])
-    .filter(([, got]) => !accepted.includes(got))
-    .map(([label, got]) => `${label}: ${got}`);
-  assert.deepEqual(misses, [], `expected ${accepted.join(" or ")}`);
 }
 
 /** Values that are not handles of a pool of `capacity` blocks. */
