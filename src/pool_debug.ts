@@ -24,18 +24,23 @@ const LINK_BYTES = 4;
 /** Handles stay below 2^31: small integers in both engines, and `handle >>> 0 === handle`. */
 export const HANDLE_BITS_MAX = 31;
 
-/** True when the environment asks for debug mode (`HOTPATH_DEBUG=1`); false if it cannot be read. */
-export function debugFromEnvironment(): boolean {
+/** An environment variable, or undefined when it is unset or cannot be read. */
+export function environment(name: string): string | undefined {
   try {
     const deno = (globalThis as { Deno?: { env: { get(name: string): string | undefined } } }).Deno;
-    const value = deno !== undefined
-      ? deno.env.get("HOTPATH_DEBUG")
-      : (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.HOTPATH_DEBUG;
-    return value === "1" || value === "true";
+    return deno !== undefined
+      ? deno.env.get(name)
+      : (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env[name];
   } catch {
     // Deno without --allow-env: the variable cannot be read, so it is not set for us.
-    return false;
+    return undefined;
   }
+}
+
+/** True when the environment asks for debug mode (`HOTPATH_DEBUG=1`); false if it cannot be read. */
+export function debugFromEnvironment(): boolean {
+  const value = environment("HOTPATH_DEBUG");
+  return value === "1" || value === "true";
 }
 
 /** Bytes a block occupies in native memory in debug mode: the data (at least the link) and a guard. */

@@ -9,6 +9,7 @@ import type { Native } from "../ffi/library.ts";
 import { SHARED_CACHE_INFO, SHARED_GEOMETRY, SHARED_POOL_CONFIG, SHARED_STATS, STATUS } from "../ffi/abi.generated.ts";
 import { HotpathError, statusError } from "./errors.ts";
 import type { SharedCacheStats } from "./shared_pool_options.ts";
+import { environment } from "./pool_debug.ts";
 
 /** The geometry of an attached region, as the library validated it (never re-read from the region). */
 export interface SharedGeometry {
@@ -174,7 +175,13 @@ function directoryOf(path: string): string {
   return slash <= 0 ? "/" : path.slice(0, slash);
 }
 
+/**
+ * Bytes free on the file system of `path`'s directory (-1 if unknown). Tests set
+ * HOTPATH_TEST_FREE_BYTES to stand for a small /dev/shm: this machine's is too large to fill.
+ */
 function freeBytes(native: Native, path: string): number {
+  const pretended = Number(environment("HOTPATH_TEST_FREE_BYTES") ?? Number.NaN);
+  if (Number.isSafeInteger(pretended) && pretended >= 0) return pretended;
   const directory = encoder.encode(directoryOf(path));
   return native.symbols.hp_shared_free_bytes(directory, directory.length);
 }

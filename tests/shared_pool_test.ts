@@ -190,3 +190,17 @@ test("SharedPool regions are released once every attachment is closed and collec
   }
   assert.equal(libraryInfo().regionsMapped, before);
 });
+
+test("SharedPool creation reports a /dev/shm too small with both numbers, and makes nothing", () => {
+  const name = uniqueName("nospace");
+  process.env.HOTPATH_TEST_FREE_BYTES = String(64 * 1024); // a container's tiny /dev/shm
+  try {
+    assertCode(() => new SharedPool({ blockSize: 1024, capacity: 1024, name }), "NO_SPACE", "0.1 MiB free");
+    assertCode(() => SharedPool.open({ name }), "NOT_FOUND");
+    using small = new SharedPool({ blockSize: 64, capacity: 16, name });
+    small.unlink();
+  } finally {
+    delete process.env.HOTPATH_TEST_FREE_BYTES;
+    unlinkIfThere(name);
+  }
+});
