@@ -46,9 +46,9 @@ export interface SharedPoolOptions {
   /** Alignment of every block, a power of two from 4 to 4096. Default: 8. */
   align?: number;
   /**
-   * Debug mode for this realm: `free` swaps the owner byte atomically, so two threads freeing
-   * one block at the same moment are caught too (about 7-9 ns more per free, measured). Default:
-   * on when HOTPATH_DEBUG=1.
+   * Debug mode for this realm: `free` of its own blocks clears the owner byte by CAS too (a free
+   * of another Worker's block always does), so a double free racing the allocator's own free is
+   * caught as well (about 7-9 ns more per free, measured). Default: on when HOTPATH_DEBUG=1.
    */
   debug?: boolean;
 }
