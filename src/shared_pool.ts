@@ -31,6 +31,8 @@ import { closedError, detachedError, HotpathError, statusError } from "./errors.
 import { isOwnBufferDetached } from "./typed_arrays.ts";
 import { alignment, describe, readOptions } from "./validate.ts";
 import { LIMITS, SHARED_CACHE_HEADER, SHARED_POOL_HEADER, STATUS } from "../ffi/abi.generated.ts";
+import { type EpochGuard, EpochMember, OWNER_RETIRED } from "./shared_epochs.ts";
+import { type Attached, attachedRequest, attachOrCreate, withLayout } from "./shared_pool_open.ts";
 import { type Schema, type StructCursor, StructLayout } from "./struct.ts";
 import { track, untrack } from "./metrics.ts";
 import { debugOption } from "./pool_options.ts";
@@ -43,14 +45,11 @@ import {
   type SharedOpenOptions,
   type SharedPoolDescriptor,
   type SharedPoolOptions,
-  sharedPoolSettings,
   type SharedPoolStats,
   type SharedStructPoolOptions,
 } from "./shared_pool_options.ts";
 import {
   attachSharedRegion,
-  createSharedRegion,
-  holdSharedRegion,
   openSharedRegion,
   pathMatches,
   readCaches,
@@ -60,6 +59,7 @@ import {
 } from "./shared_pool_region.ts";
 
 export type {
+  EpochGuard,
   SharedCacheStats,
   SharedOpenOptions,
   SharedPoolDescriptor,
@@ -77,23 +77,6 @@ export type SharedStructPool<S extends Schema> = SharedPool & {
 // deno-lint-ignore no-explicit-any
 type AnyCursor = StructCursor<any>;
 
-/** A region this realm already attached, handed from the static openers to the constructor. */
-interface Attached {
-  id: number;
-  path: string | undefined;
-  layout: StructLayout<never> | undefined;
-  debug: boolean;
-}
-
-const attachedOf = new WeakMap<object, Attached>();
-const layoutOf = new WeakMap<object, StructLayout<never>>();
-
-/** What `enter()` returns: `using guard = pool.enter();` leaves the epoch at the end of the scope. */
-export interface EpochGuard {
-  /** Leaves the epoch (as `pool.exit()`). */
-  [Symbol.dispose](): void;
-}
-
 /** Cold state of one attachment. */
 interface SharedPoolState {
   native: Native;
@@ -102,63 +85,10 @@ interface SharedPoolState {
   closed: boolean;
   bytes: Uint8Array;
   layout: StructLayout<never> | undefined;
-  /** The region's header, for the global epoch. */
-  header: Uint32Array;
-  /** This realm's retire ring: (handle, epoch) pairs. */
-  ring: Uint32Array;
   /** The whole region as u32 words: home stack heads and the links in freed blocks. */
   words: Uint32Array;
-  /** Nesting of enter() calls. */
-  depth: number;
-  /** The ring count at which retire collects first (hysteresis: collecting frees in batches). */
-  collectAt: number;
-  guard: EpochGuard;
-}
-
-const GLOBAL_EPOCH = SHARED_POOL_HEADER.epoch / 4;
-const LOCAL_EPOCH = SHARED_CACHE_HEADER.epoch / 4;
-const RETIRED = SHARED_CACHE_HEADER.retired / 4;
-/** The owner byte of a retired block: still readable by readers inside an epoch, not free. */
-const OWNER_RETIRED = 255;
-
-/** What a SharedPool object is built on: a held region, its path, layout and mode. */
-interface Opened {
-  attachment: SharedAttachment;
-  path: string | undefined;
-  layout: StructLayout<never> | undefined;
-  debug: boolean;
-}
-
-/** Creates the region for `new SharedPool(options)`, or holds the one an opener attached. */
-function attachOrCreate(native: Native, options: SharedPoolOptions): Opened {
-  const attached = attachedOf.get(options as object);
-  if (attached !== undefined) {
-    const attachment = holdSharedRegion(native, attached.id, "SharedPool.attach");
-    try {
-      const g = attachment.geometry;
-      const layout = checkLayout("SharedPool.attach", attached.layout, g.blockSize, g.alignment);
-      return { attachment, path: attached.path, layout, debug: attached.debug };
-    } catch (error) {
-      native.symbols.hp_shared_cache_release(attachment.id, attachment.cacheToken);
-      native.symbols.hp_region_close(attachment.id);
-      throw error;
-    }
-  }
-  const where = "new SharedPool";
-  const settings = sharedPoolSettings(where, options);
-  const config = {
-    blockSize: settings.blockSize,
-    capacity: settings.capacity,
-    capacityMax: settings.growth.maxCapacity,
-    growChunk: settings.growth.chunk,
-    alignment: settings.align,
-    cachesMax: settings.maxWorkers,
-    cacheCapacity: settings.cacheCapacity,
-    retireCapacity: settings.retireCapacity,
-  };
-  const id = createSharedRegion(native, config, settings.path, where, settings.committedEstimate);
-  const attachment = holdSharedRegion(native, id, where);
-  return { attachment, path: settings.path, layout: layoutOf.get(options as object), debug: settings.debug };
+  /** Its side of epoch reclamation: enter/exit nesting and the retire ring. */
+  epochs: EpochMember;
 }
 
 /** A lock-free pool shared by Workers and processes; see the module documentation. */
@@ -218,8 +148,7 @@ export class SharedPool {
       );
     }
     const poolOptions = { ...given, blockSize: layout.size, align } as SharedPoolOptions;
-    layoutOf.set(poolOptions, layout as StructLayout<never>);
-    return new SharedPool(poolOptions) as unknown as SharedStructPool<S>;
+    return new SharedPool(withLayout(poolOptions, layout as StructLayout<never>)) as unknown as SharedStructPool<S>;
   }
 
   /**
@@ -277,9 +206,7 @@ export class SharedPool {
   }
 
   static #attached(attached: Attached): SharedPool {
-    const request = {};
-    attachedOf.set(request, attached);
-    return new SharedPool(request as SharedPoolOptions);
+    return new SharedPool(attachedRequest(attached));
   }
 
   /**
@@ -310,6 +237,11 @@ export class SharedPool {
     this.name = path ?? "";
     this.debug = debug;
     const ringStart = g.cachesOffset + attachment.cacheIndex * g.cacheStride + g.retireOffset;
+    const epochViews = {
+      cache: this.cache,
+      header: new Uint32Array(buffer, 0, SHARED_POOL_HEADER.size / 4),
+      ring: new Uint32Array(buffer, ringStart, 2 * g.retireCapacity),
+    };
     this.#c = {
       native,
       attachment,
@@ -317,12 +249,8 @@ export class SharedPool {
       closed: false,
       bytes,
       layout,
-      header: new Uint32Array(buffer, 0, SHARED_POOL_HEADER.size / 4),
-      ring: new Uint32Array(buffer, ringStart, 2 * g.retireCapacity),
       words: new Uint32Array(buffer, 0, buffer.byteLength >>> 2),
-      depth: 0,
-      collectAt: g.retireCapacity >>> 1,
-      guard: { [Symbol.dispose]: () => this.exit() },
+      epochs: new EpochMember(epochViews, () => this.#collectNative(), () => this.exit()),
     };
     if (debug) Object.defineProperty(this, "free", { value: SharedPool.#freeAtomic });
     track(this);
@@ -453,23 +381,15 @@ export class SharedPool {
    * every retired block (reported as `stuckReaders` in stats after 100 ms).
    */
   enter(): EpochGuard {
-    const c = this.#c;
-    if (c.depth === 0) {
-      this.#checkOpen();
-      // Sequentially consistent: the epoch is published before any read of the shared structure.
-      Atomics.store(this.cache, LOCAL_EPOCH, Atomics.load(c.header, GLOBAL_EPOCH));
-    }
-    c.depth++;
-    return c.guard;
+    const epochs = this.#c.epochs;
+    if (!epochs.inside) this.#checkOpen();
+    return epochs.enter();
   }
 
   /** Leaves the epoch entered last (INVALID_ARGUMENT without a matching `enter()`). */
   exit(): void {
-    const c = this.#c;
-    if (c.closed) return; // close() left the epoch already: a `using` guard may still end after it
-    if (c.depth === 0) throw new HotpathError("INVALID_ARGUMENT", "SharedPool.exit: no enter() to match.");
-    c.depth--;
-    if (c.depth === 0 && !c.closed) Atomics.store(this.cache, LOCAL_EPOCH, 0);
+    // close() left the epoch already: a `using` guard may still end after it.
+    if (!this.#c.closed) this.#c.epochs.exit();
   }
 
   /**
@@ -493,7 +413,8 @@ export class SharedPool {
 
   /** Frees this Worker's retired blocks that no reader can still see; returns how many remain retired. */
   collect(): number {
-    return this.#collect(false);
+    this.#checkOpen();
+    return this.#c.epochs.collect();
   }
 
   /** A descriptor that `SharedPool.attach` accepts in a Worker (or, for a named pool, another process). */
@@ -600,7 +521,7 @@ export class SharedPool {
     const c = this.#c;
     if (c.closed) return;
     c.closed = true;
-    c.depth = 0;
+    c.epochs.leave();
     c.native.symbols.hp_shared_cache_close(c.attachment.id, c.attachment.cacheToken);
     c.native.symbols.hp_region_close(c.attachment.id);
     untrack(this);
@@ -663,47 +584,43 @@ export class SharedPool {
     if (typeof handle !== "number" || !(handle < this.maxCapacity) || handle >>> 0 !== handle) {
       throw this.#invalidHandle(handle);
     }
-    const c = this.#c;
     const owners = this.owners;
     const owner = owners[handle];
     if (owner === 0 || owner === OWNER_RETIRED) throw this.#doubleFree(handle, "SharedPool.retire");
-    const cache = this.cache;
-    let count = cache[RETIRED];
-    if (!(count < c.collectAt)) {
-      count = this.#collect(throwWhenFull);
-      if (count >= c.ring.length >>> 1) return false;
-    }
+    const epochs = this.#c.epochs;
     // The ring entry before the owner byte: a Worker stopped in between leaves an entry that
     // reclamation frees, never a retired block that nothing will free.
-    c.ring[2 * count] = handle;
-    c.ring[2 * count + 1] = Atomics.load(c.header, GLOBAL_EPOCH);
-    cache[RETIRED] = count + 1;
-    if (this.debug) {
-      if (Atomics.compareExchange(owners, handle, owner, OWNER_RETIRED) !== owner) {
-        cache[RETIRED] = count;
-        throw this.#doubleFree(handle, "SharedPool.retire");
-      }
-    } else owners[handle] = OWNER_RETIRED;
+    if (!epochs.append(handle)) {
+      if (throwWhenFull) throw this.#stuckReader();
+      return false;
+    }
+    if (!this.debug) owners[handle] = OWNER_RETIRED;
+    else if (Atomics.compareExchange(owners, handle, owner, OWNER_RETIRED) !== owner) {
+      epochs.unappend();
+      throw this.#doubleFree(handle, "SharedPool.retire");
+    }
     return true;
   }
 
-  #collect(forRetire: boolean): number {
+  /** One native collection for this attachment's ring; returns the entries left. */
+  #collectNative(): number {
     this.#checkOpen();
     const { native, attachment } = this.#c;
     const remaining = native.symbols.hp_shared_collect(attachment.id, attachment.cacheToken);
     if (remaining < 0) throw this.#cacheError(remaining, "SharedPool.collect");
-    const capacity = attachment.geometry.retireCapacity;
-    this.#c.collectAt = Math.min(capacity, remaining + Math.max(1, capacity >>> 2));
-    if (forRetire && remaining >= capacity) {
-      const counters = readCounters(native, attachment.id, "SharedPool.retire");
-      throw new HotpathError(
-        "LIMIT_REACHED",
-        `SharedPool.retire: all ${capacity} retired blocks of this Worker are still visible to a reader that ` +
-          `has stayed inside an epoch for ${counters.blockingMs} ms (${counters.stuckReaders} stuck reader(s); ` +
-          "see stats().caches). Readers must exit() soon after enter(); or create the pool with a larger retire.",
-      );
-    }
     return remaining;
+  }
+
+  #stuckReader(): HotpathError {
+    const { native, attachment } = this.#c;
+    const capacity = attachment.geometry.retireCapacity;
+    const counters = readCounters(native, attachment.id, "SharedPool.retire");
+    return new HotpathError(
+      "LIMIT_REACHED",
+      `SharedPool.retire: all ${capacity} retired blocks of this Worker are still visible to a reader that ` +
+        `has stayed inside an epoch for ${counters.blockingMs} ms (${counters.stuckReaders} stuck reader(s); ` +
+        "see stats().caches). Readers must exit() soon after enter(); or create the pool with a larger retire.",
+    );
   }
 
   /** A cold native call on this pool: open first, a negative status becomes its HotpathError. */
