@@ -12,32 +12,32 @@ export interface PrebuiltLibrary {
 export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
-    bytes: 65480,
-    sha256: "2c7f19dbc1c772feb0ddc0863cc1ad6ee1ca5c6687162679815be3ec33f8999c",
+    bytes: 66056,
+    sha256: "fa7e60cf3bca0cda67ec9f52a0679deabe8614e7f7cbe1dbec55fa6e781d4387",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
-    bytes: 62408,
-    sha256: "c998c71408caab0c3ab2cc8053c6cdcd66f3dae81a4a986089198440be5a7d34",
+    bytes: 63128,
+    sha256: "7df3c16056f1ab8b720f90e67ffea6b7d0eef81f25eeacc5749f6de6b436545b",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
-    bytes: 64960,
-    sha256: "5f990db93715cf104e3f15902e1d9b9bac034dba333f515853c9a65575ee93ca",
+    bytes: 65536,
+    sha256: "9316c6edad6a81b5ad5bbb883fde2ed3af56792351b110c31787899ca25c7035",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
-    bytes: 62000,
-    sha256: "891bc7b3b9e98b90bf0990c7c9e367999c46b71bbb15689d8cb9a99f6515deec",
+    bytes: 62720,
+    sha256: "cbf0ce08f12d3864d2a8022457b4350315cb7fb680c1bd1277bf48ba42166a71",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",
     bytes: 56912,
-    sha256: "45e3442bfb001e48092495a0531df29048f39e4b32402183f51581a74c6fc22e",
+    sha256: "269bccbe3b8097d758bd83f0fd37d966728b7f052e740205b3f4b69fecce7aba",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libhotpath.dylib",
     bytes: 86160,
-    sha256: "d6f6670a531276471af2724eccd7745e64884828e9d8ea2b4f28a8924c50cde0",
+    sha256: "01e9fab6ce3a9698d6d60446ae293f08c194782b2634db6b124e8bfcdfaa8721",
   },
 };

@@ -16,6 +16,7 @@ test {
     _ = @import("memory/shared_free_list.zig");
     _ = @import("memory/shared_region.zig");
     _ = @import("memory/shared_pool.zig");
+    _ = @import("memory/shared_pool_layout.zig");
     _ = @import("memory/shared_pool_test.zig");
     _ = @import("memory/shared_epochs.zig");
     _ = @import("memory/shared_recovery.zig");
