@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { symbols } from "../ffi/symbols.ts";
 import { runtime, test } from "./harness.ts";
-import { crashed, failureOf, tail } from "./processes/child_outcome.ts";
+import { crashed, failureOf, parseReport, replayCrash, tail } from "./processes/child_outcome.ts";
 import type { FuzzReport } from "./processes/abi_fuzz_report.ts";
 
 const childScript = fileURLToPath(new URL("./processes/abi_fuzz_child.ts", import.meta.url));
@@ -51,22 +51,6 @@ function runChild(seed: number, calls: number, traceFrom?: number): SpawnSyncRet
   });
 }
 
-/** Replays a crashed seed with a trace from its last progress mark: the last call traced is the crash. */
-function replayCrash(seed: number, calls: number, stderr: string): string {
-  const marks = [...stderr.matchAll(/^progress calls=(\d+)/gm)];
-  const from = marks.length === 0 ? 0 : Number(marks[marks.length - 1][1]);
-  const replay = runChild(seed, calls, from);
-  const traced = [...(replay.stderr ?? "").matchAll(/^call #\d+ .*$/gm)];
-  const lastCall = traced.length === 0 ? "(no call traced)" : traced[traced.length - 1][0];
-  return `replay (HOTPATH_FUZZ_TRACE_FROM=${from}) ${failureOf(replay) ?? "did not crash"}; ` +
-    `crashing call: ${lastCall}`;
-}
-
-function parseReport(stdout: string): FuzzReport | undefined {
-  const line = stdout.trimEnd().split("\n").reverse().find((text) => text.startsWith("{"));
-  return line === undefined ? undefined : JSON.parse(line) as FuzzReport;
-}
-
 test("abi fuzz every export survives 1,000,000 random and boundary calls in a child process", () => {
   const calls = integerFromEnvironment("HOTPATH_FUZZ_CALLS") ?? callsDefault;
   const seed = (integerFromEnvironment("HOTPATH_FUZZ_SEED") ?? Math.floor(Math.random() * 2 ** 32)) >>> 0;
@@ -87,12 +71,14 @@ test("abi fuzz every export survives 1,000,000 random and boundary calls in a ch
     assert.equal(
       crashes,
       0,
-      `ABI fuzz child on ${runtime} ${failure}; ${replayCrash(seed, calls, stderr)}\n${context()}`,
+      `ABI fuzz child on ${runtime} ${failure}; ${
+        replayCrash(stderr, "HOTPATH_FUZZ_TRACE_FROM", (from) => runChild(seed, calls, from))
+      }\n${context()}`,
     );
   }
   assert.equal(failure, undefined, `ABI fuzz child on ${runtime} ${failure}; ${context()}`);
 
-  const report = parseReport(stdout);
+  const report = parseReport<FuzzReport>(stdout);
   assert.ok(report !== undefined, `the child printed no JSON report; ${context()}`);
   assert.equal(report.seed, seed);
   assert.equal(report.runtime, runtime);

@@ -24,7 +24,7 @@ import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { symbols } from "../ffi/symbols.ts";
 import { runtime, test } from "./harness.ts";
-import { crashed, failureOf, tail } from "./processes/child_outcome.ts";
+import { crashed, failureOf, parseReport, replayCrash, tail } from "./processes/child_outcome.ts";
 import type { SharedFuzzReport } from "./processes/shared_abi_fuzz_child.ts";
 
 const childScript = fileURLToPath(new URL("./processes/shared_abi_fuzz_child.ts", import.meta.url));
@@ -67,22 +67,6 @@ function runChild(seed: number, calls: number, traceFrom?: number): SpawnSyncRet
   }
 }
 
-/** Replays a crashed seed with a trace from its last progress mark: the last call traced is the crash. */
-function replayCrash(seed: number, calls: number, stderr: string): string {
-  const marks = [...stderr.matchAll(/^progress calls=(\d+)/gm)];
-  const from = marks.length === 0 ? 0 : Number(marks[marks.length - 1][1]);
-  const replay = runChild(seed, calls, from);
-  const traced = [...(replay.stderr ?? "").matchAll(/^call #\d+ .*$/gm)];
-  const lastCall = traced.length === 0 ? "(no call traced)" : traced[traced.length - 1][0];
-  return `replay (HOTPATH_SHARED_FUZZ_TRACE_FROM=${from}) ${failureOf(replay) ?? "did not crash"}; ` +
-    `crashing call: ${lastCall}`;
-}
-
-function parseReport(stdout: string): SharedFuzzReport | undefined {
-  const line = stdout.trimEnd().split("\n").reverse().find((text) => text.startsWith("{"));
-  return line === undefined ? undefined : JSON.parse(line) as SharedFuzzReport;
-}
-
 /** The exports the fuzz must reach: every hp_shared_* one, and the close that detaches. */
 const targets = Object.keys(symbols).filter((name) => name.startsWith("hp_shared_") || name === "hp_region_close");
 
@@ -100,11 +84,15 @@ test("shared abi fuzz every hp_shared_* export survives hostile calls and keeps 
 
   assert.equal(stdout.split("\n")[0], `seed=${seed}`, `the child must print the seed first; ${context()}`);
   if (failure !== undefined && crashed(result)) {
-    assert.fail(`shared ABI fuzz child on ${runtime} ${failure}; ${replayCrash(seed, calls, stderr)}\n${context()}`);
+    assert.fail(
+      `shared ABI fuzz child on ${runtime} ${failure}; ${
+        replayCrash(stderr, "HOTPATH_SHARED_FUZZ_TRACE_FROM", (from) => runChild(seed, calls, from))
+      }\n${context()}`,
+    );
   }
   assert.equal(failure, undefined, `shared ABI fuzz child on ${runtime} ${failure}; ${context()}`);
 
-  const report = parseReport(stdout);
+  const report = parseReport<SharedFuzzReport>(stdout);
   assert.ok(report !== undefined, `the child printed no JSON report; ${context()}`);
   assert.equal(report.seed, seed);
   assert.equal(report.runtime, runtime);

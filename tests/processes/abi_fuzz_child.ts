@@ -40,6 +40,7 @@ import { type NativeType, symbols, type SymbolSpec } from "../../ffi/symbols.ts"
 import * as library from "../../ffi/library.ts";
 import type { FunctionStats } from "./abi_fuzz_report.ts";
 import { draws } from "../random.ts";
+import { loadWithRetry } from "./child_outcome.ts";
 
 /**
  * Exports never called by the fuzz, each with the reason: only functions that are unsafe BY
@@ -131,20 +132,7 @@ function openLibrary(): LoadedLibrary {
   return open() as LoadedLibrary;
 }
 
-async function load(): Promise<LoadedLibrary> {
-  // The library may be rebuilt under a running test suite: a load failure is retried.
-  for (let attempt = 1;; attempt++) {
-    try {
-      return openLibrary();
-    } catch (error) {
-      if (attempt >= 3) throw error;
-      write(2, `load failed (attempt ${attempt}), retrying in 5 s: ${String(error)}\n`);
-      await new Promise((resolve) => setTimeout(resolve, 5_000));
-    }
-  }
-}
-
-const native = await load();
+const native = await loadWithRetry(openLibrary, (line) => write(2, line));
 type NativeFunction = (...args: unknown[]) => unknown;
 const functions = native.symbols as unknown as Record<string, NativeFunction | undefined>;
 

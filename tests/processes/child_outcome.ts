@@ -25,3 +25,40 @@ export function crashed(result: SpawnSyncReturns<string>): boolean {
   return result.signal !== null && result.signal !== "SIGTERM" ||
     /Segmentation fault|Bus error|Illegal instruction|panic[(:]/.test(result.stderr ?? "");
 }
+
+/**
+ * Replays a crashed seed with a trace from its last progress mark (`progress calls=N` on
+ * stderr): the last call the replay traces (`call #N ...`) is the crash. `run` replays with
+ * tracing from a call number, under the variable `traceVariable`.
+ */
+export function replayCrash(
+  stderr: string,
+  traceVariable: string,
+  run: (traceFrom: number) => SpawnSyncReturns<string>,
+): string {
+  const marks = [...stderr.matchAll(/^progress calls=(\d+)/gm)];
+  const from = marks.length === 0 ? 0 : Number(marks[marks.length - 1][1]);
+  const replay = run(from);
+  const traced = [...(replay.stderr ?? "").matchAll(/^call #\d+ .*$/gm)];
+  const lastCall = traced.length === 0 ? "(no call traced)" : traced[traced.length - 1][0];
+  return `replay (${traceVariable}=${from}) ${failureOf(replay) ?? "did not crash"}; crashing call: ${lastCall}`;
+}
+
+/** The child's report: the last line of its stdout that is a JSON object. */
+export function parseReport<T>(stdout: string): T | undefined {
+  const line = stdout.trimEnd().split("\n").reverse().find((text) => text.startsWith("{"));
+  return line === undefined ? undefined : JSON.parse(line) as T;
+}
+
+/** Opens the library in a fuzz child, retrying: the suite may be rebuilding it at that moment. */
+export async function loadWithRetry<T>(open: () => T, log: (line: string) => void): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return open();
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      log(`load failed (attempt ${attempt}), retrying in 5 s: ${String(error)}\n`);
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+    }
+  }
+}

@@ -46,6 +46,7 @@ import {
   STATUS,
 } from "../../ffi/abi.generated.ts";
 import { draws } from "../random.ts";
+import { loadWithRetry } from "./child_outcome.ts";
 
 /** Counts of one export's calls. */
 export interface SharedFunctionStats {
@@ -106,20 +107,7 @@ const RSS_ABORT_BYTES = 900 * 2 ** 20;
 const GENERATION_STEP = 2 ** LIMITS.slotBits;
 const S = STATUS;
 
-async function load() {
-  // The library may be rebuilt under a running test suite: a load failure is retried.
-  for (let attempt = 1;; attempt++) {
-    try {
-      return openNative();
-    } catch (error) {
-      if (attempt >= 3) throw error;
-      write(2, `load failed (attempt ${attempt}), retrying in 5 s: ${String(error)}\n`);
-      await new Promise((resolve) => setTimeout(resolve, 5_000));
-    }
-  }
-}
-
-const native = await load();
+const native = await loadWithRetry(openNative, (line) => write(2, line));
 type NativeFunction = (...args: unknown[]) => unknown;
 const calls = native.symbols as unknown as Record<string, NativeFunction>;
 
