@@ -34,13 +34,12 @@
  *
  * @module
  */
-import { writeSync } from "node:fs";
 import process from "node:process";
 import { type NativeType, symbols, type SymbolSpec } from "../../ffi/symbols.ts";
 import * as library from "../../ffi/library.ts";
 import type { FunctionStats } from "./abi_fuzz_report.ts";
 import { draws } from "../random.ts";
-import { loadWithRetry } from "./child_outcome.ts";
+import { loadWithRetry, parseInteger, write } from "./child_outcome.ts";
 
 /**
  * Exports never called by the fuzz, each with the reason: only functions that are unsafe BY
@@ -96,17 +95,6 @@ const GENERATION_STEP = 1 << 14;
 
 // ----------------------------------------------------------------------------------------
 // Process plumbing.
-
-function write(fd: 1 | 2, text: string): void {
-  writeSync(fd, text);
-}
-
-function parseInteger(text: string | undefined): number | undefined {
-  if (text === undefined || text.trim() === "") return undefined;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`not a non-negative integer: ${text}`);
-  return value;
-}
 
 const argv = process.argv.slice(2);
 const seed = (parseInteger(argv[0]) ?? parseInteger(process.env.HOTPATH_FUZZ_SEED) ??

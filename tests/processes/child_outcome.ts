@@ -1,9 +1,24 @@
 /**
- * How a child process of a fuzz test ended: cleanly, with a failure, or crashed.
+ * What the fuzz tests and their child processes share: how a child ended (cleanly, with a
+ * failure, or crashed), replaying a crash, the child's report, and the child's own plumbing.
  *
  * @module
  */
 import type { SpawnSyncReturns } from "node:child_process";
+import { writeSync } from "node:fs";
+
+/** Writes to stdout (1) or stderr (2) at once: a crash right after loses nothing. */
+export function write(fd: 1 | 2, text: string): void {
+  writeSync(fd, text);
+}
+
+/** A non-negative integer argument or variable; undefined when absent or blank. */
+export function parseInteger(text: string | undefined): number | undefined {
+  if (text === undefined || text.trim() === "") return undefined;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`not a non-negative integer: ${text}`);
+  return value;
+}
 
 /** The last `lines` lines of an output. */
 export function tail(text: string | null | undefined, lines: number): string {

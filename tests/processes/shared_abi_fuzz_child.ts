@@ -30,7 +30,7 @@
  *
  * @module
  */
-import { existsSync, readFileSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import process from "node:process";
@@ -46,7 +46,7 @@ import {
   STATUS,
 } from "../../ffi/abi.generated.ts";
 import { draws } from "../random.ts";
-import { loadWithRetry } from "./child_outcome.ts";
+import { loadWithRetry, parseInteger, write } from "./child_outcome.ts";
 
 /** Counts of one export's calls. */
 export interface SharedFunctionStats {
@@ -78,17 +78,6 @@ export interface SharedFuzzReport {
 
 // ---------------------------------------------------------------------------------------------
 // Process plumbing
-
-function write(fd: 1 | 2, text: string): void {
-  writeSync(fd, text);
-}
-
-function parseInteger(text: string | undefined): number | undefined {
-  if (text === undefined || text.trim() === "") return undefined;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`not a non-negative integer: ${text}`);
-  return value;
-}
 
 const argv = process.argv.slice(2);
 const seed = (parseInteger(argv[0]) ?? crypto.getRandomValues(new Uint32Array(1))[0]) >>> 0;
