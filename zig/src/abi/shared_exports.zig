@@ -11,6 +11,7 @@ const Status = @import("../status.zig").Status;
 const registry = @import("../memory/registry.zig");
 const shared_region = @import("../memory/shared_region.zig");
 const shared_pool = @import("../memory/shared_pool.zig");
+const layout = @import("../memory/shared_pool_layout.zig");
 const SharedPool = shared_pool.SharedPool;
 const liveness = @import("../system/liveness.zig");
 const epochs = @import("../memory/shared_epochs.zig");
@@ -115,16 +116,8 @@ export fn hp_shared_pool_create(
 ) callconv(.c) i32 {
     const options = config.read(config.SharedPoolConfig, config_pointer, config_bytes) orelse
         return Status.invalid_argument.code();
-    const geometry = shared_pool.Geometry.compute(.{
-        .block_size = options.block_size,
-        .alignment = options.alignment,
-        .capacity = options.capacity,
-        .capacity_max = options.capacity_max,
-        .grow_chunk = options.grow_chunk,
-        .caches_max = options.caches_max,
-        .cache_capacity = options.cache_capacity,
-        .retire_capacity = options.retire_capacity,
-    }) catch return Status.invalid_argument.code();
+    const geometry = shared_pool.Geometry.compute(layout.paramsOf(options)) catch
+        return Status.invalid_argument.code();
     const committed = geometry.committedBytes(geometry.params.capacity);
     if (path_bytes == 0) {
         const region = shared_region.mapAnonymous(geometry.region_bytes, committed) catch |failure|

@@ -121,6 +121,13 @@ pub const Params = struct {
     retire_capacity: u32,
 };
 
+/// The parameters among the fields of `source` (a creation config or a header: same names).
+pub fn paramsOf(source: anytype) Params {
+    var params: Params = undefined;
+    inline for (@typeInfo(Params).@"struct".field_names) |name| @field(params, name) = @field(source, name);
+    return params;
+}
+
 /// Owner byte of a retired block: allocated to nobody, not free yet.
 pub const owner_retired: u8 = 255;
 
@@ -218,16 +225,7 @@ pub fn checkHeader(bytes: []const u8, file_bytes: u64) OpenError!Geometry {
     if (header.magic != magic) return error.Incompatible;
     if (header.abi_version != constants.abi_version or header.layout_version != layout_version) return error.Incompatible;
     if (header.kind != kind_shared_pool) return error.Incompatible;
-    const geometry = Geometry.compute(.{
-        .block_size = header.block_size,
-        .alignment = header.alignment,
-        .capacity = header.capacity,
-        .capacity_max = header.capacity_max,
-        .grow_chunk = header.grow_chunk,
-        .caches_max = header.caches_max,
-        .cache_capacity = header.cache_capacity,
-        .retire_capacity = header.retire_capacity,
-    }) catch return error.Corrupted;
+    const geometry = Geometry.compute(paramsOf(header)) catch return error.Corrupted;
     // Every field written once by the creator must be what this geometry makes, reserved words
     // zero, the ready mark set and the layout hash right: one comparison covers them all.
     var expected = headerFor(geometry, header.creator_pid);
