@@ -12,6 +12,7 @@
  * @module
  */
 import { HotpathError } from "./errors.ts";
+import { environment } from "./environment.ts";
 
 /** Byte every free block is filled with; a reused block must still hold it. */
 export const POISON_BYTE = 0xdd;
@@ -23,19 +24,6 @@ export const GUARD_BYTES_MIN = 8;
 const LINK_BYTES = 4;
 /** Handles stay below 2^31: small integers in both engines, and `handle >>> 0 === handle`. */
 export const HANDLE_BITS_MAX = 31;
-
-/** An environment variable, or undefined when it is unset or cannot be read. */
-export function environment(name: string): string | undefined {
-  try {
-    const deno = (globalThis as { Deno?: { env: { get(name: string): string | undefined } } }).Deno;
-    return deno !== undefined
-      ? deno.env.get(name)
-      : (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env[name];
-  } catch {
-    // Deno without --allow-env: the variable cannot be read, so it is not set for us.
-    return undefined;
-  }
-}
 
 /** True when the environment asks for debug mode (`HOTPATH_DEBUG=1`); false if it cannot be read. */
 export function debugFromEnvironment(): boolean {

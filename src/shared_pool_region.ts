@@ -9,7 +9,7 @@ import type { Native } from "../ffi/library.ts";
 import { SHARED_CACHE_INFO, SHARED_GEOMETRY, SHARED_POOL_CONFIG, SHARED_STATS, STATUS } from "../ffi/abi.generated.ts";
 import { HotpathError, statusError } from "./errors.ts";
 import type { SharedCacheStats } from "./shared_pool_options.ts";
-import { environment } from "./pool_debug.ts";
+import { environment } from "./environment.ts";
 
 /** The geometry of an attached region, as the library validated it (never re-read from the region). */
 export interface SharedGeometry {
