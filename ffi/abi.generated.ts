@@ -162,7 +162,9 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["SharedGeometry.retire_offset", 112],
   ["SharedGeometry.limbo_entries", 120],
   ["SharedGeometry.homes_offset", 128],
-  ["SharedGeometry.reserved", 136],
+  ["SharedGeometry.bitmaps_offset", 136],
+  ["SharedGeometry.bitmap_words", 144],
+  ["SharedGeometry.reserved", 152],
   ["SharedCacheInfo.size", 64],
   ["SharedCacheInfo.state", 0],
   ["SharedCacheInfo.generation", 8],
@@ -171,7 +173,7 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["SharedCacheInfo.count", 32],
   ["SharedCacheInfo.verdict", 40],
   ["SharedCacheInfo.reserved", 48],
-  ["limits.abi_version", 4],
+  ["limits.abi_version", 5],
   ["limits.slots_max", 16384],
   ["limits.slot_bits", 14],
   ["limits.generation_max", 65535],
@@ -197,7 +199,7 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["limits.arena_magic", 1095648594],
   ["limits.shared_magic_low", 1213419592],
   ["limits.shared_magic_high", 1280266064],
-  ["limits.shared_layout_version", 1],
+  ["limits.shared_layout_version", 2],
   ["limits.shared_kind", 1],
   ["limits.shared_ready", 1380271193],
   ["limits.shared_closed_count", 4294967280],
@@ -227,7 +229,7 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
 ];
 
 /** FNV-1a over the table's names and values; the library's hp_abi_fingerprint() must equal it. */
-export const ABI_FINGERPRINT = 3405152395;
+export const ABI_FINGERPRINT = 2355076278;
 
 /** `PoolHeader` of the Zig sources: its size and the byte offset of every field. */
 export const POOL_HEADER = {
@@ -422,7 +424,9 @@ export const SHARED_GEOMETRY = {
   retireOffset: 112,
   limboEntries: 120,
   homesOffset: 128,
-  reserved: 136,
+  bitmapsOffset: 136,
+  bitmapWords: 144,
+  reserved: 152,
 } as const;
 
 /** `SharedCacheInfo` of the Zig sources: its size and the byte offset of every field. */
@@ -439,7 +443,7 @@ export const SHARED_CACHE_INFO = {
 
 /** `limits` of the Zig sources: every u32/u64 constant of constants.zig and the magic values. */
 export const LIMITS = {
-  abiVersion: 4,
+  abiVersion: 5,
   slotsMax: 16384,
   slotBits: 14,
   generationMax: 65535,
@@ -465,7 +469,7 @@ export const LIMITS = {
   arenaMagic: 1095648594,
   sharedMagicLow: 1213419592,
   sharedMagicHigh: 1280266064,
-  sharedLayoutVersion: 1,
+  sharedLayoutVersion: 2,
   sharedKind: 1,
   sharedReady: 1380271193,
   sharedClosedCount: 4294967280,

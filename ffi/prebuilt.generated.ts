@@ -12,32 +12,32 @@ export interface PrebuiltLibrary {
 export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
-    bytes: 66056,
-    sha256: "fa7e60cf3bca0cda67ec9f52a0679deabe8614e7f7cbe1dbec55fa6e781d4387",
+    bytes: 67336,
+    sha256: "69f2d015ae6526ee81f1b64e1528180d72b23cbbb7abf5f0a82e3ed8418eef9e",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
-    bytes: 63128,
-    sha256: "7df3c16056f1ab8b720f90e67ffea6b7d0eef81f25eeacc5749f6de6b436545b",
+    bytes: 63880,
+    sha256: "6c85b5545dc53963a1d9e1cbcaf7214591556f78c89ccd0d3c3da934d84521c5",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
-    bytes: 65536,
-    sha256: "9316c6edad6a81b5ad5bbb883fde2ed3af56792351b110c31787899ca25c7035",
+    bytes: 66816,
+    sha256: "a459f2f3da3c6096bfdab3b9ae6834f99eda859102c8bf019f5c7fb76b24acc1",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
-    bytes: 62720,
-    sha256: "cbf0ce08f12d3864d2a8022457b4350315cb7fb680c1bd1277bf48ba42166a71",
+    bytes: 63472,
+    sha256: "10acf205dc4828cddc9618866c18053a032deb9afe1f642f89379e4f5bad1313",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",
-    bytes: 56912,
-    sha256: "269bccbe3b8097d758bd83f0fd37d966728b7f052e740205b3f4b69fecce7aba",
+    bytes: 56920,
+    sha256: "e83c7adb3c7997e2e04bbb651989d59d4c9ddfae076eaaea67e0f61cac292dc4",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libhotpath.dylib",
-    bytes: 86160,
-    sha256: "01e9fab6ce3a9698d6d60446ae293f08c194782b2634db6b124e8bfcdfaa8721",
+    bytes: 86176,
+    sha256: "89dc41684275bf99b0bb4c2b073e385f8f3feb05f1f302623234f6f9d8d4d3da",
   },
 };

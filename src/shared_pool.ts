@@ -3,26 +3,30 @@
  * user, can allocate from and free at the same time. Lock-free: no thread waits for another.
  *
  * The region holds all state (zig/src/memory/shared_pool.zig). Each SharedPool object is one
- * realm's attachment with its own cache, a magazine of free handles in the region that only
- * this realm touches, so alloc and free of its own blocks make no FFI call:
- * - alloc takes the top handle of the cache and stamps the block's owner byte with its tag;
- * - free of a block this attachment allocated puts it on top of the cache and clears the byte;
- *   free of another attachment's block clears the byte by CAS (of two Workers freeing it at once,
- *   one gets DOUBLE_FREE) and sends it to that attachment's home stack, taken back at its next
- *   refill, so that blocks stay with the Worker that allocates them;
+ * realm's attachment with its own cache: a magazine of free handles and a bitmap with the bit
+ * of every handle in the magazine, in the region, that only this realm writes. A block's owner
+ * byte says which cache has it (0: none), and changes only in native batch calls and frees
+ * across Workers. So alloc and free of its own blocks make no FFI call and write no cache line
+ * that another Worker writes:
+ * - alloc takes the top handle of the magazine and clears its bit;
+ * - free of a block this attachment has (owner byte = its tag, bit clear: allocated) puts it on
+ *   top of the magazine and sets its bit; free of another attachment's block swaps its owner
+ *   byte to 0 by CAS (of two Workers freeing it at once, one gets DOUBLE_FREE), after checking
+ *   in that attachment's bitmap that the block is not sitting free in its magazine, and sends
+ *   it to that attachment's home stack, taken back at its next refill;
  * - an empty cache is refilled (home stack first, then the shared free list), a full one flushed,
  *   by half its capacity in one native call.
  *
  * The order of the stores is what makes a crash safe: a Worker terminated or a process killed
- * between any two of them leaves every block either free in its cache (reclaimed, with its
- * owner byte cleared, when another thread finds the owner dead), allocated, or stranded with
- * its owner byte 0 (found by `recover()`), never in two places.
+ * between any two of them leaves every block either in its cache (reclaimed when another thread
+ * finds the owner dead), allocated, or stranded with its owner byte 0 (found by `recover()`),
+ * never in two places.
  *
- * One test per operation on the common path, as in Pool: `owners[handle] !== 0` in alloc also
- * catches the empty cache (the word before the first handle holds 0xffffffff, past the owners),
- * a closed one (its count reads 0xfffffff0, past the view, so the handle reads undefined) and a
- * cache overwritten with allocated handles; `owners[handle] !== ownerTag` in free sends every
- * other case (another's block, a double free, a moved buffer) to the slow path.
+ * Few tests on the common path: alloc tests the bit of the top handle (which also catches the
+ * empty cache, whose word before the first handle holds 0xffffffff, past the bitmap, and a
+ * magazine overwritten with other handles) and the count (closed: 0xfffffff0); free tests the
+ * owner byte and the bit, and sends every other case (another's block, a double free, a moved
+ * buffer) to the slow path.
  *
  * @module
  */
@@ -96,8 +100,13 @@ export class SharedPool {
   // Hot state, assigned once in the constructor (shared/PERF-NOTES.md: JSC watchpoints).
   /** This realm's cache: word 0 its count, word 15 + i its i-th handle. */
   declare private readonly cache: Uint32Array;
-  /** One byte per block: 0 free, else the allocating cache's index + 1. */
+  /** One byte per block: 0 free, else the index + 1 of the cache that has it (read-only here). */
   declare private readonly owners: Uint8Array;
+  /** This cache's bitmap: bit h set while handle h is in its magazine. */
+  declare private readonly bits: Uint32Array;
+  /** Every cache's bitmap, `bitmapWords` words each (the cache with tag t at (t - 1) * bitmapWords). */
+  declare private readonly bitmaps: Uint32Array;
+  declare private readonly bitmapWords: number;
   declare private readonly ownerTag: number;
   declare private readonly cacheCapacity: number;
   declare private readonly cursor: AnyCursor | undefined;
@@ -226,6 +235,9 @@ export class SharedPool {
       SHARED_CACHE_HEADER.size / 4 + g.cacheCapacity,
     );
     this.owners = new Uint8Array(buffer, g.ownersOffset, g.capacityMax);
+    this.bits = new Uint32Array(buffer, g.bitmapsOffset + attachment.cacheIndex * g.bitmapWords * 4, g.bitmapWords);
+    this.bitmaps = new Uint32Array(buffer, g.bitmapsOffset, g.cachesMax * g.bitmapWords);
+    this.bitmapWords = g.bitmapWords;
     this.ownerTag = attachment.cacheIndex + 1;
     this.cacheCapacity = g.cacheCapacity;
     const bytes = new Uint8Array(buffer, g.blocksOffset, g.capacityMax * g.blockStride);
@@ -285,11 +297,14 @@ export class SharedPool {
     const count = cache[0];
     // Handle i sits in word 15 + i; word 15 holds 0xffffffff (empty), a closed count reads undefined.
     const handle = cache[count + 15];
-    const owners = this.owners;
-    // One test: a handle past the pool (empty, closed) reads undefined; one the region says is
-    // allocated (something wrote over the cache) is not 0 either.
-    if (owners[handle] !== 0) return this.#refill();
-    owners[handle] = this.ownerTag;
+    const bits = this.bits;
+    const index = handle >>> 5;
+    const word = bits[index];
+    const mask = 1 << handle;
+    // The handle's bit: 0xffffffff (empty) reads past the bitmap, a handle not in the magazine
+    // has none. A count past the capacity (closed, or overwritten) reads no handle at all.
+    if ((word & mask) === 0 || count > this.cacheCapacity) return this.#refill();
+    bits[index] = word & ~mask;
     cache[0] = count - 1;
     return handle;
   }
@@ -297,27 +312,31 @@ export class SharedPool {
   /**
    * Returns a block, from any Worker or process. A block this attachment allocated goes back to
    * its cache; one another attachment allocated goes home to that attachment's home stack, so
-   * that each Worker keeps using its own blocks (their owner bytes stay on cache lines only it
-   * writes). Throws INVALID_HANDLE for a value that is not a handle of this pool and DOUBLE_FREE
-   * for a block that is not allocated (a free of another's block swaps its owner byte by CAS, so
-   * of two Workers freeing it at the same moment one gets DOUBLE_FREE). In release mode the
-   * allocating Worker's own free clears the byte with a plain store: a free by another Worker at
-   * that same moment is not caught. Debug mode (`debug: true`) uses a CAS there too.
+   * that each Worker keeps using its own blocks. Throws INVALID_HANDLE for a value that is not a
+   * handle of this pool and DOUBLE_FREE for a block that is not allocated (a free of another's
+   * block swaps its owner byte by CAS, so of two Workers freeing it at the same moment one gets
+   * DOUBLE_FREE). In release mode the allocating Worker's own free writes only its own cache: a
+   * free of the same block by another Worker at that same moment is not caught. Debug mode
+   * (`debug: true`) holds the owner byte by CAS for the length of the free to catch it too.
    */
   free(handle: number): void {
     if (typeof handle !== "number" || !(handle < this.maxCapacity) || handle >>> 0 !== handle) {
       throw this.#invalidHandle(handle);
     }
-    const owners = this.owners;
-    // Not this attachment's allocation (another's, free, retired, or a moved buffer: undefined).
-    if (owners[handle] !== this.ownerTag) return this.#freeForeign(handle);
+    // Not this attachment's block (another's, free, retired, or a moved buffer: undefined).
+    if (this.owners[handle] !== this.ownerTag) return this.#freeForeign(handle);
+    const bits = this.bits;
+    const index = handle >>> 5;
+    const mask = 1 << handle;
+    // In this magazine already: freed before.
+    if ((bits[index] & mask) !== 0) throw this.#doubleFree(handle);
     const cache = this.cache;
     let count = cache[0] + 1;
     if (!(count <= this.cacheCapacity)) count = this.#flush() + 1;
     // Into the cache first: a thread stopped after this line leaves a block that reclaim frees.
     cache[count + 15] = handle;
     cache[0] = count;
-    owners[handle] = 0;
+    bits[index] |= mask;
   }
 
   /** `free` of debug mode: the allocating Worker's own free clears the owner byte by CAS too. */
@@ -326,23 +345,33 @@ export class SharedPool {
       throw this.#invalidHandle(handle);
     }
     const owners = this.owners;
-    if (owners[handle] !== this.ownerTag) return this.#freeForeign(handle);
+    const tag = this.ownerTag;
+    if (Atomics.load(owners, handle) !== tag) return this.#freeForeign(handle);
+    const bits = this.bits;
+    const index = handle >>> 5;
+    const mask = 1 << handle;
+    if ((bits[index] & mask) !== 0) throw this.#doubleFree(handle);
     const cache = this.cache;
     let count = cache[0] + 1;
     if (!(count <= this.cacheCapacity)) count = this.#flush() + 1;
+    // The owner byte held at 0 while the block goes in: a free by another Worker now fails its
+    // CAS, and one after finds the bit set.
+    if (Atomics.compareExchange(owners, handle, tag, 0) !== tag) throw this.#doubleFree(handle);
     cache[count + 15] = handle;
     cache[0] = count;
-    if (Atomics.compareExchange(owners, handle, this.ownerTag, 0) !== this.ownerTag) {
-      cache[0] = count - 1;
-      throw this.#doubleFree(handle);
-    }
+    Atomics.or(bits, index, mask);
+    Atomics.store(owners, handle, tag);
   };
 
   /** For a pool of records: its one cursor, moved to allocated block `handle`. */
   at<S extends Schema>(this: SharedStructPool<S>, handle: number): StructCursor<S>;
   at(handle: number): AnyCursor {
     const cursor = this.cursor;
-    if (typeof handle !== "number" || !(this.owners[handle] > 0) || cursor === undefined || this.#c.closed) {
+    if (typeof handle !== "number" || cursor === undefined || this.#c.closed) return this.#atChecked(handle);
+    // Allocated (or retired): an owner byte, and not in that cache's magazine. A retired
+    // block's byte (255) reads past the bitmaps: undefined, no bit.
+    const owner = this.owners[handle];
+    if (!(owner > 0) || (this.bitmaps[(owner - 1) * this.bitmapWords + (handle >>> 5)] & (1 << handle)) !== 0) {
       return this.#atChecked(handle);
     }
     cursor.$base = handle * this.stride;
@@ -371,7 +400,7 @@ export class SharedPool {
     this.#checkOpen();
     if (typeof handle !== "number" || handle >>> 0 !== handle || !(handle < this.maxCapacity)) return false;
     const owner = Atomics.load(this.owners, handle);
-    return owner > 0 && owner !== OWNER_RETIRED;
+    return this.#held(owner, handle);
   }
 
   /**
@@ -543,8 +572,13 @@ export class SharedPool {
     const owners = this.owners;
     const owner = Atomics.load(owners, handle);
     const g = this.#c.attachment.geometry;
-    if (owner === 0 || owner === OWNER_RETIRED || owner > g.cachesMax) throw this.#doubleFree(handle);
+    if (!this.#held(owner, handle)) throw this.#doubleFree(handle);
     if (Atomics.compareExchange(owners, handle, owner, 0) !== owner) throw this.#doubleFree(handle);
+    // Its owner freed it into its magazine meanwhile (a double free): the byte goes back.
+    if (this.#inMagazine(owner, handle)) {
+      Atomics.compareExchange(owners, handle, 0, owner);
+      throw this.#doubleFree(handle);
+    }
     const words = this.#c.words;
     const head = (g.homesOffset + (owner - 1) * LIMITS.cacheLineBytes) >>> 2;
     const link = (g.blocksOffset + handle * this.stride) >>> 2;
@@ -564,8 +598,8 @@ export class SharedPool {
     if (count < 0) throw this.#cacheError(count, "SharedPool.alloc");
     if (count === 0) return -1;
     const handle = this.cache[count + 15];
-    if (this.owners[handle] !== 0) throw this.#corrupted();
-    this.owners[handle] = this.ownerTag;
+    if (this.owners[handle] !== this.ownerTag || !this.#inMagazine(this.ownerTag, handle)) throw this.#corrupted();
+    this.bits[handle >>> 5] &= ~(1 << handle);
     this.cache[0] = count - 1;
     return handle;
   }
@@ -585,8 +619,8 @@ export class SharedPool {
       throw this.#invalidHandle(handle);
     }
     const owners = this.owners;
-    const owner = owners[handle];
-    if (owner === 0 || owner === OWNER_RETIRED) throw this.#doubleFree(handle, "SharedPool.retire");
+    const owner = Atomics.load(owners, handle);
+    if (!this.#held(owner, handle)) throw this.#doubleFree(handle, "SharedPool.retire");
     const epochs = this.#c.epochs;
     // The ring entry before the owner byte: a Worker stopped in between leaves an entry that
     // reclamation frees, never a retired block that nothing will free.
@@ -594,8 +628,14 @@ export class SharedPool {
       if (throwWhenFull) throw this.#stuckReader();
       return false;
     }
-    if (!this.debug) owners[handle] = OWNER_RETIRED;
+    // This Worker's own block in release mode: nobody else may change its byte but a racing
+    // free (not caught in release mode, as for free). Otherwise by CAS, then the bit again.
+    if (!this.debug && owner === this.ownerTag) owners[handle] = OWNER_RETIRED;
     else if (Atomics.compareExchange(owners, handle, owner, OWNER_RETIRED) !== owner) {
+      epochs.unappend();
+      throw this.#doubleFree(handle, "SharedPool.retire");
+    } else if (this.#inMagazine(owner, handle)) {
+      Atomics.compareExchange(owners, handle, OWNER_RETIRED, owner);
       epochs.unappend();
       throw this.#doubleFree(handle, "SharedPool.retire");
     }
@@ -644,10 +684,23 @@ export class SharedPool {
     if (typeof handle !== "number" || !(handle < this.maxCapacity) || handle >>> 0 !== handle) {
       throw this.#invalidHandle(handle);
     }
-    if (!(Atomics.load(this.owners, handle) > 0)) {
+    const owner = Atomics.load(this.owners, handle);
+    if (owner !== OWNER_RETIRED && !this.#held(owner, handle)) {
       throw new HotpathError("INVALID_HANDLE", `SharedPool: block ${handle} is not allocated.`);
     }
     return handle;
+  }
+
+  /** Whether the cache with owner byte `owner` holds `handle` free in its magazine. */
+  #inMagazine(owner: number, handle: number): boolean {
+    const word = Atomics.load(this.bitmaps, (owner - 1) * this.bitmapWords + (handle >>> 5));
+    return (word & (1 << handle)) !== 0;
+  }
+
+  /** Whether a block with owner byte `owner` is allocated from a cache (not free, not retired). */
+  #held(owner: number, handle: number): boolean {
+    const cachesMax = this.#c.attachment.geometry.cachesMax;
+    return owner > 0 && owner <= cachesMax && !this.#inMagazine(owner, handle);
   }
 
   #atChecked(handle: number): AnyCursor {

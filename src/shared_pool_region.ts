@@ -24,6 +24,9 @@ export interface SharedGeometry {
   retireOffset: number;
   limboEntries: number;
   homesOffset: number;
+  /** One bitmap per cache, `bitmapWords` u32 words each: bit h set while h is in that magazine. */
+  bitmapsOffset: number;
+  bitmapWords: number;
   blockStride: number;
   cacheStride: number;
   ownersOffset: number;

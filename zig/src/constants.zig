@@ -5,7 +5,7 @@ const std = @import("std");
 const assert = std.debug.assert;
 
 /// Bumped whenever an exported signature or a shared layout changes.
-pub const abi_version: u32 = 4;
+pub const abi_version: u32 = 5;
 
 /// Pools and arenas alive, or closed and waiting for their views to be collected.
 pub const slots_max: u32 = 1 << 14;

@@ -64,7 +64,9 @@ pub const GeometryOut = extern struct {
     retire_offset: f64,
     limbo_entries: f64,
     homes_offset: f64,
-    reserved: [3]f64,
+    bitmaps_offset: f64,
+    bitmap_words: f64,
+    reserved: f64,
 };
 
 /// What `hp_shared_cache_info` writes about one cache slot.
@@ -286,9 +288,9 @@ export fn hp_shared_geometry(id: u32, out: ?*anyopaque, out_bytes: u32) callconv
         @field(target, name) = @floatFromInt(@field(g.params, name));
     }
     const derived = .{
-        "block_stride",  "cache_stride", "owners_offset", "caches_offset",
-        "blocks_offset", "region_bytes", "retire_offset", "limbo_entries",
-        "homes_offset",
+        "block_stride",  "cache_stride",   "owners_offset", "caches_offset",
+        "blocks_offset", "region_bytes",   "retire_offset", "limbo_entries",
+        "homes_offset",  "bitmaps_offset", "bitmap_words",
     };
     inline for (derived) |name| {
         @field(target, name) = @floatFromInt(@field(g, name));

@@ -84,7 +84,8 @@ pub fn tryAdvance(pool: *const SharedPool) bool {
 
 /// Frees retired blocks: each must carry `owner_retired`, or the owner byte of a block whose
 /// retiring Worker stopped between writing the entry and marking the block (it is freed all the
-/// same: it was being retired). A block already free is skipped and reported as corruption.
+/// same: it was being retired). A block already free (owner byte 0, or in a cache's magazine) is
+/// skipped and reported as corruption.
 fn freeRetired(pool: *const SharedPool, handles: []const u32) error{Corrupted}!void {
     if (handles.len == 0) return;
     var corrupted = false;
@@ -95,7 +96,13 @@ fn freeRetired(pool: *const SharedPool, handles: []const u32) error{Corrupted}!v
             corrupted = true;
             continue;
         }
-        if (@atomicRmw(u8, &pool.owners()[handle], .Xchg, 0, .acq_rel) == 0) {
+        // Not free already: not 0, and not a block sitting in a cache's magazine.
+        const owner = @atomicLoad(u8, &pool.owners()[handle], .acquire);
+        if (owner == 0 or pool.inMagazine(owner, handle)) {
+            corrupted = true;
+            continue;
+        }
+        if (@cmpxchgStrong(u8, &pool.owners()[handle], owner, 0, .acq_rel, .monotonic) != null) {
             corrupted = true;
             continue;
         }

@@ -8,12 +8,21 @@
 //! - Each attached Worker owns one cache slot: a magazine of free handles that its JavaScript
 //!   alloc and free use without an FFI call. Refill and flush move half a magazine from and to
 //!   the free list in one native call and one CAS.
-//! - The owner byte of a block is 0 while it is free (on the list, on a home stack or in a
-//!   cache) and the allocating cache's index + 1 while allocated (255: retired, epochs).
+//! - The owner byte of a block says who has it: 0 while it is on the free list or a home
+//!   stack, the cache's index + 1 while it is in that cache's magazine or allocated from it (255:
+//!   retired, epochs). Each cache also has a bitmap with the bit of every handle in its
+//!   magazine. JavaScript alloc and free write only their own cache's magazine and bitmap (lines
+//!   no other Worker writes) and read the owner byte: the owner bytes change only in batch calls
+//!   and on frees across Workers, so Workers whose blocks share an owner cache line do not
+//!   contend for it.
 //! - A block freed by another Worker than its allocator has its byte swapped to 0 by CAS (of two
-//!   such frees exactly one wins: double-free detection) and goes onto its allocator's home
-//!   stack, which the allocator pops first when it refills: blocks stay with the Worker that
-//!   allocates them, so owner bytes stay on lines one Worker writes.
+//!   such frees exactly one wins: double-free detection; a block whose bit says it sits in its
+//!   cache is not allocated, so the free is refused) and goes onto its allocator's home stack,
+//!   which the allocator pops first when it refills.
+//! - Order of the writes, so that nothing is in two places: a refill sets the count, then the
+//!   bits, then the owner bytes; a flush or drain clears the bits, then swaps each owner byte to
+//!   0 and pushes only the blocks whose byte it took from its own tag (a block whose byte a
+//!   racing free across Workers took is that free's to send home).
 //! - A cache records its owner (pid, tid and their start times). A cache whose owner died
 //!   (Worker ended, process killed) is reclaimed: its handles go back to the list.
 //! - Growth: the thread that finds the list empty claims the next chunk with one CAS on
@@ -117,6 +126,45 @@ pub const SharedPool = struct {
         return words[handles_word - 1 ..][0 .. pool.geometry.params.cache_capacity + 1];
     }
 
+    /// Cache `index`'s bitmap: bit h is set while handle h is in its magazine. Only the cache's
+    /// owner writes it (or a reclaimer, once the owner is dead); anyone may read it.
+    pub fn bitmap(pool: *const SharedPool, index: u32) []u32 {
+        assert(index < pool.geometry.params.caches_max);
+        const words = pool.geometry.bitmap_words;
+        const offset = pool.geometry.bitmaps_offset + index * words * 4;
+        const start: [*]u32 = @ptrCast(@alignCast(pool.memory.ptr + offset));
+        return start[0..words];
+    }
+
+    /// Whether `handle` sits in the magazine of the cache whose owner byte is `tag`.
+    pub fn inMagazine(pool: *const SharedPool, tag: u8, handle: u32) bool {
+        assert(handle < pool.geometry.params.capacity_max);
+        if (tag == 0 or tag > pool.geometry.params.caches_max) return false;
+        const bits = @atomicLoad(u32, &pool.bitmap(tag - 1)[handle >> 5], .acquire);
+        return bits & bitOf(handle) != 0;
+    }
+
+    fn markInMagazine(pool: *const SharedPool, index: u32, handle: u32, present: bool) void {
+        const bits = &pool.bitmap(index)[handle >> 5];
+        const old = @atomicLoad(u32, bits, .monotonic);
+        @atomicStore(u32, bits, if (present) old | bitOf(handle) else old & ~bitOf(handle), .release);
+    }
+
+    /// Clears the bits of `handles`, then swaps each one's owner byte from cache `index`'s tag to
+    /// 0, keeping (compacted to the front) those it took: a block whose byte a free across
+    /// Workers took at the same moment is that free's to send home. Returns how many it kept.
+    fn release(pool: *const SharedPool, index: u32, handles: []u32) u32 {
+        const tag: u8 = @intCast(index + 1);
+        for (handles) |handle| pool.markInMagazine(index, handle, false);
+        var kept: u32 = 0;
+        for (handles) |handle| {
+            if (@cmpxchgStrong(u8, &pool.owners()[handle], tag, 0, .acq_rel, .monotonic) != null) continue;
+            handles[kept] = handle;
+            kept += 1;
+        }
+        return kept;
+    }
+
     /// Formats freshly mapped (zeroed) memory; the region is ready for openers when this returns.
     pub fn format(memory: []align(region_module.page_alignment) u8, geometry: Geometry, fd: i32) SharedPool {
         assert(memory.len == geometry.region_bytes);
@@ -153,6 +201,7 @@ pub const SharedPool = struct {
                 if (@cmpxchgStrong(u32, &slot.state, state, word(generation, .busy), .acq_rel, .monotonic) != null) continue;
                 slot.owner = liveness.current();
                 slot.owner_tag = index + 1;
+                for (pool.bitmap(index)) |*bits| @atomicStore(u32, bits, 0, .release);
                 @atomicStore(u32, &slot.epoch, 0, .seq_cst);
                 @atomicStore(u32, &slot.retired, 0, .release);
                 @atomicStore(u32, &slot.blocking_since_ms, 0, .monotonic);
@@ -175,6 +224,9 @@ pub const SharedPool = struct {
         const live = word(token.generation, .live);
         if (@cmpxchgStrong(u32, &slot.state, live, word(token.generation, .busy), .acq_rel, .monotonic) != null) return false;
         const drained = pool.drain(token.index);
+        // Every bit clear, even if the drain found the magazine overwritten: a JavaScript alloc
+        // through a kept object then reads "not in the magazine" and reports CLOSED.
+        for (pool.bitmap(token.index)) |*bits| @atomicStore(u32, bits, 0, .release);
         _ = pool.drainHome(token.index);
         const parked = epochs.park(pool, token.index);
         @atomicStore(u32, &slot.count, closed_count, .release);
@@ -233,8 +285,8 @@ pub const SharedPool = struct {
     }
 
     /// Pushes every handle of a cache this thread holds busy; returns how many. A handle whose
-    /// owner byte is set was mid-alloc or mid-free when its owner stopped: either way it was
-    /// never handed out (or was being freed), so it is free now.
+    /// owner byte no longer carries the cache's tag is left where it is: a free across Workers
+    /// is sending it home, or its owner stopped inside a refill (recover() finds it).
     fn drain(pool: *const SharedPool, index: u32) error{Corrupted}!u32 {
         const slot = pool.cache(index);
         const count = @atomicLoad(u32, &slot.count, .acquire);
@@ -244,13 +296,13 @@ pub const SharedPool = struct {
         try pool.checkHandles(handles);
         // Owner bytes, then the count, then the push: a drainer killed on the way strands the
         // batch (recover() finds it) but never leaves it both cached and listed.
-        for (handles) |handle| @atomicStore(u8, &pool.owners()[handle], 0, .release);
         @atomicStore(u32, &slot.transit, 1, .release);
+        const kept = pool.release(index, handles);
         @atomicStore(u32, &slot.count, 0, .release);
-        pool.list().pushBatch(handles);
-        _ = @atomicRmw(u32, &pool.header().free_count, .Add, count, .monotonic);
+        if (kept > 0) pool.list().pushBatch(handles[0..kept]);
+        _ = @atomicRmw(u32, &pool.header().free_count, .Add, kept, .monotonic);
         @atomicStore(u32, &slot.transit, 0, .release);
-        return count;
+        return kept;
     }
 
     /// Handles just popped must be committed and free, each once: a free list that another
@@ -384,7 +436,13 @@ pub const SharedPool = struct {
         _ = @atomicRmw(u32, &h.high_water, .Max, highest, .monotonic);
         _ = @atomicRmw(u32, &h.free_count, .Sub, listed, .monotonic);
         _ = @atomicRmw(u64, &h.refills, .Add, 1, .monotonic);
+        // The count, then the bits, then the owner bytes: a free across Workers that reads this
+        // cache's tag then finds the bit and refuses; an owner killed half-way leaves blocks
+        // that drain() or recover() frees.
         @atomicStore(u32, &slot.count, count + got, .release);
+        for (space[0..got]) |handle| pool.markInMagazine(index, handle, true);
+        const tag: u8 = @intCast(index + 1);
+        for (space[0..got]) |handle| @atomicStore(u8, &pool.owners()[handle], tag, .release);
         return count + got;
     }
 
@@ -399,13 +457,15 @@ pub const SharedPool = struct {
         if (count <= keep) return count;
         const handles = pool.slots(index)[1 + keep .. 1 + count];
         try pool.checkHandles(handles);
-        // The count first: an owner killed before the push strands the batch (recover() finds
-        // it) instead of leaving it both in its cache and on the list (given out twice).
+        // The owner bytes and the count first: an owner killed before the push strands the
+        // batch (recover() finds it) instead of leaving it both in its cache and on the list
+        // (given out twice).
         @atomicStore(u32, &slot.transit, 1, .release);
+        const kept = pool.release(index, handles);
         @atomicStore(u32, &slot.count, keep, .release);
-        pool.list().pushBatch(handles);
+        if (kept > 0) pool.list().pushBatch(handles[0..kept]);
         const h = pool.header();
-        _ = @atomicRmw(u32, &h.free_count, .Add, count - keep, .monotonic);
+        _ = @atomicRmw(u32, &h.free_count, .Add, kept, .monotonic);
         _ = @atomicRmw(u64, &h.flushes, .Add, 1, .monotonic);
         @atomicStore(u32, &slot.transit, 0, .release);
         return keep;
@@ -493,38 +553,51 @@ pub const SharedPool = struct {
         return result;
     }
 
-    /// While nothing runs: every committed handle is exactly once on the free list, in a live
-    /// cache or allocated (owner byte set), and the free count agrees. Returns the blocks in
-    /// use, or error.Corrupted. Uses one bit per block of scratch memory from `allocator`.
+    /// While nothing runs: every committed handle is exactly once on the free list (owner byte
+    /// 0), on a home stack (0), in a live cache (its tag, its bit set) or allocated (a tag, the
+    /// bit clear; or retired), and the free count agrees. Returns the blocks in use, or
+    /// error.Corrupted. Uses one bit per block of scratch memory from `allocator`.
     pub fn verify(pool: *const SharedPool, allocator: std.mem.Allocator) (error{Corrupted} || std.mem.Allocator.Error)!u32 {
         const p = pool.geometry.params;
         const committed = @atomicLoad(u32, &pool.header().committed, .acquire);
         if (committed > p.capacity_max) return error.Corrupted;
+        const bytes = pool.owners();
         var seen = try std.DynamicBitSetUnmanaged.initEmpty(allocator, committed);
         defer seen.deinit(allocator);
         var listed: u32 = 0;
         var cursor = (@as(free_list.Head, @bitCast(@atomicLoad(u64, &pool.header().free_head, .acquire)))).top;
         while (cursor != free_list.end) : (listed += 1) {
             try pool.mark(&seen, cursor, committed);
+            if (bytes[cursor] != 0) return error.Corrupted;
             cursor = pool.list().links.at(cursor).load(.monotonic);
         }
         if (listed != @atomicLoad(u32, &pool.header().free_count, .monotonic)) return error.Corrupted;
+        var cached: u32 = 0;
         var index: u32 = 0;
         while (index < p.caches_max) : (index += 1) {
+            var bits: u32 = 0;
+            for (pool.bitmap(index)) |bitmap_word| bits += @popCount(bitmap_word);
             const slot = pool.cache(index);
-            if (stateOf(@atomicLoad(u32, &slot.state, .acquire)) != .live) continue;
+            if (stateOf(@atomicLoad(u32, &slot.state, .acquire)) != .live) {
+                if (bits != 0) return error.Corrupted;
+                continue;
+            }
             const count = @atomicLoad(u32, &slot.count, .acquire);
-            if (count > p.cache_capacity) return error.Corrupted;
-            for (pool.slots(index)[1..][0..count]) |handle| try pool.mark(&seen, handle, committed);
+            if (count > p.cache_capacity or bits != count) return error.Corrupted;
+            for (pool.slots(index)[1..][0..count]) |handle| {
+                try pool.mark(&seen, handle, committed);
+                if (bytes[handle] != index + 1 or !pool.inMagazine(@intCast(index + 1), handle)) return error.Corrupted;
+            }
+            cached += count;
         }
         const at_home = try pool.homed(&seen);
         var in_use: u32 = 0;
-        for (pool.owners()[0..committed], 0..) |owner, handle| {
-            if (owner == 0) continue;
-            if (seen.isSet(handle)) return error.Corrupted;
+        for (bytes[0..committed], 0..) |owner, handle| {
+            if (owner == 0 or seen.isSet(handle)) continue;
+            if (pool.inMagazine(owner, @intCast(handle))) return error.Corrupted;
             in_use += 1;
         }
-        if (listed + at_home + in_use + countCached(pool) != committed) return error.Corrupted;
+        if (listed + at_home + in_use + cached != committed) return error.Corrupted;
         return in_use;
     }
 
@@ -533,20 +606,13 @@ pub const SharedPool = struct {
         if (handle >= committed or seen.isSet(handle)) return error.Corrupted;
         seen.set(handle);
     }
-
-    fn countCached(pool: *const SharedPool) u32 {
-        var total: u32 = 0;
-        var index: u32 = 0;
-        while (index < pool.geometry.params.caches_max) : (index += 1) {
-            const slot = pool.cache(index);
-            if (stateOf(@atomicLoad(u32, &slot.state, .acquire)) != .live) continue;
-            total += @atomicLoad(u32, &slot.count, .acquire);
-        }
-        return total;
-    }
 };
 
 const generation_mask: u32 = (1 << 22) - 1;
+
+fn bitOf(handle: u32) u32 {
+    return @as(u32, 1) << @as(u5, @truncate(handle));
+}
 
 fn word(generation: u32, state: CacheState) u32 {
     assert(generation <= generation_mask);

@@ -9,7 +9,7 @@ const liveness = @import("../system/liveness.zig");
 
 /// "HPSHPOOL" read as a little-endian u64.
 pub const magic: u64 = 0x4c4f_4f50_4853_5048;
-pub const layout_version: u32 = 1;
+pub const layout_version: u32 = 2;
 pub const kind_shared_pool: u32 = 1;
 /// Written last by the creator: a region without it is not (yet) formatted.
 pub const ready_value: u32 = 0x5245_4459;
@@ -143,6 +143,10 @@ pub const Geometry = struct {
     limbo_entries: u32,
     /// One cache line per cache: the head of its home stack (see `popHome`).
     homes_offset: u32,
+    /// One bitmap per cache, `bitmap_words` u32 words each (whole cache lines): bit h is set
+    /// while handle h sits in that cache's magazine (see `SharedPool.bitmap`).
+    bitmaps_offset: u32,
+    bitmap_words: u32,
     blocks_offset: u32,
     region_bytes: u64,
 
@@ -170,7 +174,10 @@ pub const Geometry = struct {
         const limbo_end = limbo_offset + 8 * limbo_entries;
         const homes_offset = std.mem.alignForward(u64, limbo_end, line);
         const homes_end = homes_offset + @as(u64, line) * p.caches_max;
-        const blocks_offset = std.mem.alignForward(u64, homes_end, @max(line, p.alignment));
+        const bitmap_bytes = std.mem.alignForward(u64, 4 * ((@as(u64, p.capacity_max) + 31) / 32), line);
+        const bitmaps_offset = homes_end;
+        const bitmaps_end = bitmaps_offset + bitmap_bytes * p.caches_max;
+        const blocks_offset = std.mem.alignForward(u64, bitmaps_end, @max(line, p.alignment));
         const end = blocks_offset + stride * p.capacity_max;
         if (end > constants.region_bytes_max) return error.Invalid;
         return .{
@@ -183,6 +190,8 @@ pub const Geometry = struct {
             .limbo_offset = @intCast(limbo_offset),
             .limbo_entries = @intCast(limbo_entries),
             .homes_offset = @intCast(homes_offset),
+            .bitmaps_offset = @intCast(bitmaps_offset),
+            .bitmap_words = @intCast(bitmap_bytes / 4),
             .blocks_offset = @intCast(blocks_offset),
             .region_bytes = std.mem.alignForward(u64, end, constants.page_bytes),
         };
@@ -204,7 +213,7 @@ pub const Geometry = struct {
             p.block_size,    p.alignment,      p.capacity,     p.capacity_max,    p.grow_chunk,
             p.caches_max,    p.cache_capacity, g.block_stride, g.cache_stride,    g.owners_offset,
             g.caches_offset, g.blocks_offset,  g.region_bytes, p.retire_capacity, g.retire_offset,
-            g.limbo_offset,  g.limbo_entries,  g.homes_offset,
+            g.limbo_offset,  g.limbo_entries,  g.homes_offset, g.bitmaps_offset,  g.bitmap_words,
         };
         for (words) |field| {
             for (std.mem.asBytes(&field)) |byte| value = (value ^ byte) *% 0x01000193;

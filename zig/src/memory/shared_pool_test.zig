@@ -1,6 +1,7 @@
 //! Model and thread tests of SharedPool (shared_pool.zig), driving caches the way the
-//! TypeScript hot path does (src/shared_pool.ts): alloc takes the top handle and stamps the
-//! owner byte, free puts the handle on top and swaps the owner byte to 0.
+//! TypeScript hot path does (src/shared_pool.ts): alloc takes the top handle and clears its bit
+//! in the cache's bitmap, free puts the handle on top and sets the bit; the owner byte says
+//! which cache has the block and changes only in batch calls and frees across Workers.
 const std = @import("std");
 const testing = std.testing;
 const constants = @import("../constants.zig");
@@ -45,41 +46,63 @@ const Local = struct {
         return &local.pool.cache(local.token.index).count;
     }
 
+    fn tag(local: Local) u8 {
+        return @intCast(local.token.index + 1);
+    }
+
+    fn bit(local: Local, handle: u32) *u32 {
+        return &local.pool.bitmap(local.token.index)[handle >> 5];
+    }
+
+    fn mark(local: Local, handle: u32, present: bool) void {
+        const mask = @as(u32, 1) << @as(u5, @truncate(handle));
+        const old = @atomicLoad(u32, local.bit(handle), .monotonic);
+        @atomicStore(u32, local.bit(handle), if (present) old | mask else old & ~mask, .release);
+    }
+
     fn alloc(local: Local) !?u32 {
         var n = @atomicLoad(u32, local.count(), .monotonic);
         if (n == 0) n = try local.pool.refill(local.token.index);
         if (n == 0) return null;
         const handle = local.slots()[n];
-        @atomicStore(u8, &local.pool.owners()[handle], @intCast(local.token.index + 1), .monotonic);
+        if (!local.pool.inMagazine(local.tag(), handle)) return error.Corrupted;
+        local.mark(handle, false);
         @atomicStore(u32, local.count(), n - 1, .monotonic);
         return handle;
     }
 
-    /// Its own block back into its cache; another Worker's block sent home (debug mode's atomic
-    /// checks, so that the race tests below hold).
+    /// Its own block back into its cache; another Worker's block sent home. Debug mode's
+    /// atomic own free (owner byte to 0 by CAS for the length of the free), so that the race
+    /// tests below hold.
     fn free(local: Local, handle: u32) !void {
         const owners = local.pool.owners();
-        const tag: u8 = @intCast(local.token.index + 1);
-        if (@atomicLoad(u8, &owners[handle], .acquire) != tag) return local.freeForeign(handle);
+        if (@atomicLoad(u8, &owners[handle], .acquire) != local.tag()) return local.freeForeign(handle);
+        if (local.pool.inMagazine(local.tag(), handle)) return error.DoubleFree;
+        if (@cmpxchgStrong(u8, &owners[handle], local.tag(), 0, .acq_rel, .monotonic) != null) return error.DoubleFree;
         var n = @atomicLoad(u32, local.count(), .monotonic) + 1;
         if (n > local.pool.geometry.params.cache_capacity) n = try local.pool.flush(local.token.index) + 1;
         local.slots()[n] = handle;
         @atomicStore(u32, local.count(), n, .monotonic);
-        if (@cmpxchgStrong(u8, &owners[handle], tag, 0, .acq_rel, .monotonic) != null) {
-            @atomicStore(u32, local.count(), n - 1, .monotonic);
-            return error.DoubleFree;
-        }
+        local.mark(handle, true);
+        @atomicStore(u8, &owners[handle], local.tag(), .release);
     }
 
-    /// A block another cache allocated: its owner byte goes to 0 by CAS (of two such frees, one
-    /// wins), then it is pushed on its allocator's home stack.
+    /// A block another cache has: refused if its bit says it sits in that cache's magazine;
+    /// its owner byte goes to 0 by CAS (of two such frees, one wins), the bit is checked again
+    /// (the owner may have freed it meanwhile: then the byte goes back), then it is pushed on
+    /// its allocator's home stack.
     fn freeForeign(local: Local, handle: u32) !void {
         const owners = local.pool.owners();
         const owner = @atomicLoad(u8, &owners[handle], .acquire);
         if (owner == 0 or owner == shared_pool.owner_retired or owner > local.pool.geometry.params.caches_max) {
             return error.DoubleFree;
         }
+        if (local.pool.inMagazine(owner, handle)) return error.DoubleFree;
         if (@cmpxchgStrong(u8, &owners[handle], owner, 0, .acq_rel, .monotonic) != null) return error.DoubleFree;
+        if (local.pool.inMagazine(owner, handle)) {
+            _ = @cmpxchgStrong(u8, &owners[handle], 0, owner, .acq_rel, .monotonic);
+            return error.DoubleFree;
+        }
         const head = local.pool.home(owner - 1);
         const link = local.pool.list().links.at(handle);
         var top = @atomicLoad(u32, head, .acquire);
@@ -293,7 +316,7 @@ test "SharedPool: a header that disagrees with itself, the limits or the file is
     const cases = [_]Field{
         .{ .name = "magic", .value = 0x1234, .expected = error.Incompatible },
         .{ .name = "abi_version", .value = 999, .expected = error.Incompatible },
-        .{ .name = "layout_version", .value = 2, .expected = error.Incompatible },
+        .{ .name = "layout_version", .value = shared_pool.layout_version + 1, .expected = error.Incompatible },
         .{ .name = "kind", .value = 7, .expected = error.Incompatible },
         .{ .name = "ready", .value = 0, .expected = error.Corrupted },
         .{ .name = "block_size", .value = 0, .expected = error.Corrupted },
@@ -328,6 +351,7 @@ fn retire(local: Local, handle: u32) !void {
     const epoch = @atomicLoad(u32, &local.pool.header().epoch, .seq_cst);
     epochs.ring(local.pool, local.token.index)[count] = .{ .handle = handle, .epoch = epoch };
     @atomicStore(u32, &slot.retired, count + 1, .release);
+    if (local.pool.inMagazine(local.pool.owners()[handle], handle)) return error.DoubleFree;
     @atomicStore(u8, &local.pool.owners()[handle], shared_pool.owner_retired, .release);
 }
 
@@ -411,7 +435,12 @@ test "SharedPool recovery: a batch stranded by a killed owner comes back, only w
     const mine = try Local.claim(&pool);
     const other = try Local.claim(&pool);
     _ = try other.alloc(); // its cache now holds 3 more
-    // As if `other` died inside a flush: its count dropped, the push never happened.
+    // As if `other` died inside a flush: bits and owner bytes cleared, its count dropped, the
+    // push never happened.
+    for (other.slots()[1..4]) |handle| {
+        other.mark(handle, false);
+        pool.owners()[handle] = 0;
+    }
     @atomicStore(u32, other.count(), 0, .release);
     try testing.expectError(error.Busy, recovery.recover(&pool, mine.token.index, testing.allocator));
     try testing.expectError(error.Corrupted, pool.verify(testing.allocator));
