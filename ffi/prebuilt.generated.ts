@@ -13,31 +13,31 @@ export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
     bytes: 67336,
-    sha256: "69f2d015ae6526ee81f1b64e1528180d72b23cbbb7abf5f0a82e3ed8418eef9e",
+    sha256: "aca0c89cb63317c4de0806b9216b39d0e2a650ffb38e1e295b5c0b266c958e06",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
     bytes: 63880,
-    sha256: "6c85b5545dc53963a1d9e1cbcaf7214591556f78c89ccd0d3c3da934d84521c5",
+    sha256: "a7522333b229c0cbb9af97e95a19cece3433f9f8151c70c271fc7c5098aa5f1c",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
     bytes: 66816,
-    sha256: "a459f2f3da3c6096bfdab3b9ae6834f99eda859102c8bf019f5c7fb76b24acc1",
+    sha256: "f50548bad025b8434d8c4faed175a32c0b0941610ee83e7c9f043fbff10b4b4d",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
     bytes: 63472,
-    sha256: "10acf205dc4828cddc9618866c18053a032deb9afe1f642f89379e4f5bad1313",
+    sha256: "508fe488e29f662eb4b57e2b4c23c3099a8407d5cfda388f8fb9a697a9e3708c",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",
     bytes: 56920,
-    sha256: "e83c7adb3c7997e2e04bbb651989d59d4c9ddfae076eaaea67e0f61cac292dc4",
+    sha256: "2d1ca5d523a9a913c2b1260a81b20d646b6e311fa2d260f4aa746979c00d19df",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libhotpath.dylib",
     bytes: 86176,
-    sha256: "89dc41684275bf99b0bb4c2b073e385f8f3feb05f1f302623234f6f9d8d4d3da",
+    sha256: "d9b8656704397716fe92156638a691b761038be78729bac691f283eab35f0bbb",
   },
 };

@@ -27,15 +27,14 @@ export interface SharedPoolOptions {
   /** Grow in chunks when exhausted, up to a hard limit reserved at creation. Default: fixed. */
   grow?: PoolGrowth;
   /**
-   * Handles each Worker's cache holds, 2 to 4096; refill and flush move half. Default: 128, so
-   * that a refill from a fresh pool takes 64 consecutive handles: one cache line of owner bytes
-   * (with 64, two Workers' first refills shared a line and two Workers ran at half the speed of
-   * one, measured in bench/RESULTS.md).
+   * Handles each Worker's cache holds, 2 to 4096; refill and flush move half (one native call
+   * per half a cache of allocations or frees). Default: 128.
    */
   cache?: number;
   /**
-   * Workers and processes attached at once (one cache each), 1 to 254. Each costs about 1.6 KiB
-   * of metadata with the default cache and retire sizes. Default: 16.
+   * Workers and processes attached at once (one cache each), 1 to 254. Each costs about 1.7 KiB
+   * of metadata with the default cache and retire sizes, plus one bit per block (its bitmap of
+   * the blocks in its cache). Default: 16.
    */
   maxWorkers?: number;
   /**
@@ -227,7 +226,9 @@ export function sharedPoolSettings(where: string, options: SharedPoolOptions) {
   const stride = Math.ceil(blockSize / align) * align;
   const cacheStride = Math.ceil((72 + 4 * cacheCapacity + 8 * retireCapacity) / 64) * 64;
   const limbo = 8 * Math.min(growth.maxCapacity, LIMITS.sharedLimboMax);
-  const metadata = SHARED_POOL_HEADER.size + growth.maxCapacity + 64 + maxWorkers * cacheStride + limbo;
+  const bitmapBytes = Math.ceil(growth.maxCapacity / 512) * 64;
+  const perCache = cacheStride + 64 + bitmapBytes; // cache, home stack head, bitmap
+  const metadata = SHARED_POOL_HEADER.size + growth.maxCapacity + 64 + maxWorkers * perCache + limbo;
   if (metadata + growth.maxCapacity * stride + align > LIMITS.regionBytesMax) {
     throw new HotpathError(
       "INVALID_ARGUMENT",

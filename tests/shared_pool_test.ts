@@ -65,6 +65,37 @@ test("SharedPool attachments share blocks: one frees what another allocated", ()
   assert.equal(first.check(), 0);
 });
 
+test("SharedPool alloc and free from the cache write no owner byte; a block in a cache is free to all", () => {
+  using first = new SharedPool({ blockSize: 16, capacity: 256, cache: 16 });
+  using second = SharedPool.attach(first.share());
+  // The owner bytes, which every attachment reads and only batch calls and frees across Workers
+  // write (white box: the private view over the region).
+  const owners = (first as unknown as { owners: Uint8Array }).owners;
+  const warm = [first.alloc(), second.alloc()]; // both caches refilled: 7 handles left in each
+  const before = owners.slice();
+  for (let round = 0; round < 50; round++) {
+    const mine = [first.alloc(), first.alloc(), first.alloc()];
+    const theirs = [second.alloc(), second.alloc()];
+    assert.deepEqual(owners, before, "an alloc from the cache wrote an owner byte");
+    for (const handle of mine.reverse()) first.free(handle);
+    for (const handle of theirs) second.free(handle);
+  }
+  assert.deepEqual(owners, before, "a free into the cache wrote an owner byte");
+  // A block freed into its cache is free for everyone: another attachment's free of it is a
+  // double free, and so is a retire; isAllocated says false from both sides.
+  const parked = first.alloc();
+  first.free(parked);
+  assert.equal(owners[parked], before[warm[0]]); // still this cache's block: in its magazine
+  assert.equal(first.isAllocated(parked), false);
+  assert.equal(second.isAllocated(parked), false);
+  assertCode(() => second.free(parked), "DOUBLE_FREE");
+  assertCode(() => second.retire(parked), "DOUBLE_FREE");
+  assertCode(() => first.free(parked), "DOUBLE_FREE");
+  first.free(warm[0]);
+  second.free(warm[1]);
+  assert.equal(first.check(), 0);
+});
+
 test("SharedPool grows in chunks up to its maximum, from whichever attachment runs dry", () => {
   using pool = new SharedPool({ blockSize: 32, capacity: 10, grow: { chunk: 20, maxCapacity: 55 }, cache: 4 });
   using other = SharedPool.attach(pool.share());

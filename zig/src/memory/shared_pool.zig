@@ -120,7 +120,7 @@ pub const SharedPool = struct {
         return @ptrCast(@alignCast(pool.memory.ptr + offset));
     }
 
-    /// Handle slots 1 .. cache_capacity of a cache (slot 0 is `empty_mark`).
+    /// Handle slots 1 .. cache_capacity of a cache (slot 0 holds `empty_mark`).
     pub fn slots(pool: *const SharedPool, index: u32) []u32 {
         const words: [*]u32 = @ptrCast(pool.cache(index));
         return words[handles_word - 1 ..][0 .. pool.geometry.params.cache_capacity + 1];
@@ -174,7 +174,7 @@ pub const SharedPool = struct {
         h.* = layout.headerFor(geometry, liveness.current().pid);
         h.free_count = p.capacity; // pushed below
         var index: u32 = 0;
-        while (index < p.caches_max) : (index += 1) pool.cache(index).empty_mark = free_list.end;
+        while (index < p.caches_max) : (index += 1) pool.cache(index).empty_mark = layout.empty_mark;
         index = 0;
         while (index < p.caches_max) : (index += 1) pool.home(index).* = free_list.end;
         pool.list().pushRange(0, p.capacity);
@@ -206,7 +206,7 @@ pub const SharedPool = struct {
                 @atomicStore(u32, &slot.retired, 0, .release);
                 @atomicStore(u32, &slot.blocking_since_ms, 0, .monotonic);
                 @atomicStore(u32, &slot.transit, 0, .release);
-                slot.empty_mark = free_list.end;
+                slot.empty_mark = layout.empty_mark;
                 @atomicStore(u32, &slot.count, 0, .release);
                 @atomicStore(u32, &slot.state, word(generation, .live), .release);
                 return .{ .index = index, .generation = generation };
@@ -254,7 +254,7 @@ pub const SharedPool = struct {
         while (index < pool.geometry.params.caches_max) : (index += 1) {
             const slot = pool.cache(index);
             slot.count = closed_count;
-            slot.empty_mark = free_list.end;
+            slot.empty_mark = layout.empty_mark;
         }
     }
 

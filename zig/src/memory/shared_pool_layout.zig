@@ -70,7 +70,7 @@ pub const Header = extern struct {
 
 /// One Worker's magazine. JavaScript reads `count` and the handles through a Uint32Array:
 /// handle i (1-based) is word `handles_word - 1 + i`, and the word before the first handle,
-/// `empty_mark`, holds `free_list.end` so that an empty magazine reads "no handle".
+/// `empty_mark`, holds the constant `empty_mark` so that an empty magazine reads "no handle".
 pub const CacheHeader = extern struct {
     count: u32,
     /// generation << 2 | CacheState, changed by CAS only.
@@ -91,6 +91,11 @@ pub const CacheHeader = extern struct {
     empty_mark: u32,
 };
 
+/// What an empty magazine's "top handle" reads: past every bitmap (so its bit reads as clear),
+/// and below 2^31 so that JavaScript's loads of handles stay small integers (a Uint32Array read
+/// of 0xffffffff is a double, which makes the JITs compile the alloc path for doubles).
+pub const empty_mark: u32 = 0x7fff_ffff;
+
 pub const CacheState = enum(u2) { free = 0, live = 1, busy = 2, closed = 3 };
 
 /// What `count` holds after close: past every handle, so JavaScript alloc and free both take
@@ -106,6 +111,7 @@ comptime {
     assert(@sizeOf(CacheHeader) == constants.cache_line_bytes);
     assert(@offsetOf(CacheHeader, "empty_mark") == @sizeOf(CacheHeader) - 4);
     assert(constants.shared_caches_max < 255); // owner bytes 1..255
+    assert(empty_mark >= constants.pool_capacity_max and empty_mark <= std.math.maxInt(i32));
     assert(constants.shared_cache_capacity_max <= free_list.batch_max);
 }
 
