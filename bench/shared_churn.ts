@@ -35,7 +35,8 @@ export type ChurnKind =
   | "malloc"
   | "mallocLocal"
   | "treiber"
-  | "pool";
+  | "pool"
+  | "poolSwap";
 
 export const CHURN_KINDS: Record<ChurnKind, { allocator: Allocator; cross: boolean; label: string }> = {
   shared: { allocator: "shared", cross: true, label: "SharedPool" },
@@ -46,6 +47,7 @@ export const CHURN_KINDS: Record<ChurnKind, { allocator: Allocator; cross: boole
   mallocLocal: { allocator: "malloc", cross: false, label: "glibc malloc/free via FFI, local" },
   treiber: { allocator: "treiber", cross: true, label: "JS Treiber stack over a SAB" },
   pool: { allocator: "pool", cross: false, label: "Pool, one per Worker, local (ceiling)" },
+  poolSwap: { allocator: "pool", cross: true, label: "Pool per Worker, swap only (ceiling)" },
 };
 const KINDS = Object.keys(CHURN_KINDS) as ChurnKind[];
 const ALLOCATORS: Allocator[] = ["shared", "sharedWide", "sharedDebug", "malloc", "treiber", "pool"];

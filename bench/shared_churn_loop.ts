@@ -37,6 +37,8 @@ export interface ChurnSpec {
   put(x: string): string;
   /** An expression: the handle or pointer in slot value `v`, which it consumes. */
   take(v: string): string;
+  /** Swap a dummy token instead (private Pools): the cost of the exchange, with nothing crossing. */
+  swapOnly?: boolean;
 }
 
 /** What one churn did. */
@@ -53,6 +55,7 @@ export interface Churn {
 
 /** The swap of the cross variant: `held[0]` goes to the slot, the slot's value comes back. */
 function swap(spec: ChurnSpec): string {
+  if (spec.swapOnly) return "Atomics.exchange(slots, slot, id);";
   return `${spec.put("held[0]")}
       const got = Atomics.exchange(slots, slot, token);
       if (got !== -1) {
@@ -83,7 +86,7 @@ export function compileChurn(spec: ChurnSpec, cross: boolean): Churn {
   function drain(slots, slot) {
     ${spec.prelude}
     const got = Atomics.exchange(slots, slot, -1);
-    if (got !== -1) { ${spec.free(spec.take("got"))}; }
+    if (got !== -1 && ${!spec.swapOnly}) { ${spec.free(spec.take("got"))}; }
   }
   return { run, drain };`;
   return new Function(...spec.names, source)(...spec.values) as Churn;

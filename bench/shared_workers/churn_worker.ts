@@ -48,7 +48,8 @@ function build(allocator: Allocator, setup: WorkerSetup): { spec: ChurnSpec; clo
   }
   if (allocator === "pool") {
     const pool = new Pool({ blockSize: 64, capacity: 4096, debug: false });
-    return { spec: handleChurn("private Pool churn", pool, "alloc", "free"), close: () => pool.close() };
+    const spec = { ...handleChurn("private Pool churn", pool, "alloc", "free"), swapOnly: true };
+    return { spec, close: () => pool.close() };
   }
   if (allocator === "treiber") {
     return { spec: handleChurn("Treiber stack churn", new TreiberStack(setup.treiber), "pop", "push"), close() {} };
