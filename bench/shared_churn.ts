@@ -24,7 +24,7 @@ import { TreiberStack } from "./treiber_stack.ts";
 import { PARKING_ENTRIES } from "./shared_churn_loop.ts";
 
 /** The allocators a Worker can churn. */
-export type Allocator = "shared" | "sharedWide" | "sharedDebug" | "malloc" | "treiber" | "pool";
+export type Allocator = "shared" | "sharedLocal" | "sharedWide" | "sharedDebug" | "malloc" | "treiber" | "pool";
 
 /** What is measured: an allocator, and whether Workers free each other's blocks. */
 export type ChurnKind =
@@ -40,7 +40,7 @@ export type ChurnKind =
 
 export const CHURN_KINDS: Record<ChurnKind, { allocator: Allocator; cross: boolean; label: string }> = {
   shared: { allocator: "shared", cross: true, label: "SharedPool" },
-  sharedLocal: { allocator: "shared", cross: false, label: "SharedPool, local" },
+  sharedLocal: { allocator: "sharedLocal", cross: false, label: "SharedPool, local" },
   sharedWide: { allocator: "sharedWide", cross: false, label: "SharedPool cache: 256, local" },
   sharedDebug: { allocator: "sharedDebug", cross: true, label: "SharedPool, debug mode" },
   malloc: { allocator: "malloc", cross: true, label: "glibc malloc/free via FFI" },
@@ -50,7 +50,7 @@ export const CHURN_KINDS: Record<ChurnKind, { allocator: Allocator; cross: boole
   poolSwap: { allocator: "pool", cross: true, label: "Pool per Worker, swap only (ceiling)" },
 };
 const KINDS = Object.keys(CHURN_KINDS) as ChurnKind[];
-const ALLOCATORS: Allocator[] = ["shared", "sharedWide", "sharedDebug", "malloc", "treiber", "pool"];
+const ALLOCATORS: Allocator[] = ["shared", "sharedLocal", "sharedWide", "sharedDebug", "malloc", "treiber", "pool"];
 
 /** What the main thread gives each Worker. */
 export interface WorkerSetup {

@@ -42,8 +42,12 @@ let state: State | undefined;
  * alloc and free hot runs another instance's more slowly (bench/shared_second_instance.ts).
  */
 function build(allocator: Allocator, setup: WorkerSetup): { spec: ChurnSpec; close: () => void } {
-  if (allocator === "shared" || allocator === "sharedWide" || allocator === "sharedDebug") {
-    const shared = SharedPool.attach(setup[allocator]);
+  if (
+    allocator === "shared" || allocator === "sharedLocal" || allocator === "sharedWide" || allocator === "sharedDebug"
+  ) {
+    // "sharedLocal": the pool the cross rows mix, from Workers of its own (a realm's feedback
+    // from cross frees would otherwise shape the local loop too).
+    const shared = SharedPool.attach(setup[allocator === "sharedLocal" ? "shared" : allocator]);
     return { spec: handleChurn(`${allocator} churn`, shared, "alloc", "free"), close: () => shared.close() };
   }
   if (allocator === "pool") {
