@@ -12,32 +12,32 @@ export interface PrebuiltLibrary {
 export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
-    bytes: 67336,
-    sha256: "aca0c89cb63317c4de0806b9216b39d0e2a650ffb38e1e295b5c0b266c958e06",
+    bytes: 67224,
+    sha256: "4021ffcf266e32fd13e9cd44cd079e551b564b244c8b43530323becc1aa94247",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
-    bytes: 63880,
-    sha256: "a7522333b229c0cbb9af97e95a19cece3433f9f8151c70c271fc7c5098aa5f1c",
+    bytes: 63992,
+    sha256: "aa605103da28e3c68f7241908d12a4a57278596bfe8dd85a50aa00831ebf9576",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
-    bytes: 66816,
-    sha256: "f50548bad025b8434d8c4faed175a32c0b0941610ee83e7c9f043fbff10b4b4d",
+    bytes: 66704,
+    sha256: "d3bf4919186a584f1cbbd09590852fb0f52f2ce83861f8b42eb75701793dfed6",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
-    bytes: 63472,
-    sha256: "508fe488e29f662eb4b57e2b4c23c3099a8407d5cfda388f8fb9a697a9e3708c",
+    bytes: 63584,
+    sha256: "061a8675d8d925193278d43cc45f0c9270529297ee6cc7e4652b3cce307a412c",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",
     bytes: 56920,
-    sha256: "2d1ca5d523a9a913c2b1260a81b20d646b6e311fa2d260f4aa746979c00d19df",
+    sha256: "3f1415ebb1698a5637fc1b50cf90c85bc1b8ae3fd6c4526e41d4b3cda562be21",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libhotpath.dylib",
     bytes: 86176,
-    sha256: "d9b8656704397716fe92156638a691b761038be78729bac691f283eab35f0bbb",
+    sha256: "94a4941e229bd4c7455d8fe9fa9df2b7553bdd8f22a9a7569077734e127057c0",
   },
 };

@@ -100,6 +100,19 @@ test("SharedPool alloc and free from the cache write no owner byte; a block in a
   assert.equal(first.check(), 0);
 });
 
+test("SharedPool blocks freed after their allocator closed come back to the pool", () => {
+  using pool = new SharedPool({ blockSize: 16, capacity: 64, cache: 4 });
+  const other = SharedPool.attach(pool.share());
+  const handle = other.alloc();
+  other.close();
+  pool.free(handle); // home to a cache nobody refills from any more
+  const handles = new Set<number>();
+  for (let got = pool.tryAlloc(); got >= 0; got = pool.tryAlloc()) handles.add(got);
+  assert.equal(handles.size, 64);
+  assert.ok(handles.has(handle));
+  assert.equal(pool.stats().homed, 0);
+});
+
 test("SharedPool grows in chunks up to its maximum, from whichever attachment runs dry", () => {
   using pool = new SharedPool({ blockSize: 32, capacity: 10, grow: { chunk: 20, maxCapacity: 55 }, cache: 4 });
   using other = SharedPool.attach(pool.share());

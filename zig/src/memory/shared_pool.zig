@@ -20,9 +20,10 @@
 //!   cache is not allocated, so the free is refused) and goes onto its allocator's home stack,
 //!   which the allocator pops first when it refills.
 //! - Order of the writes, so that nothing is in two places: a refill sets the count, then the
-//!   bits, then the owner bytes; a flush or drain clears the bits, then swaps each owner byte to
-//!   0 and pushes only the blocks whose byte it took from its own tag (a block whose byte a
-//!   racing free across Workers took is that free's to send home).
+//!   bits, then the owner bytes; a flush or drain swaps each owner byte from its tag to 0, then
+//!   clears the bit, and pushes only the blocks whose byte it took (see `release`). A free
+//!   across Workers reads the bit, swaps the byte by CAS, reads the bit again: a block sitting
+//!   in a magazine has its bit set for as long as its byte carries the cache's tag.
 //! - A cache records its owner (pid, tid and their start times). A cache whose owner died
 //!   (Worker ended, process killed) is reclaimed: its handles go back to the list.
 //! - Growth: the thread that finds the list empty claims the next chunk with one CAS on
@@ -150,19 +151,24 @@ pub const SharedPool = struct {
         @atomicStore(u32, bits, if (present) old | bitOf(handle) else old & ~bitOf(handle), .release);
     }
 
-    /// Clears the bits of `handles`, then swaps each one's owner byte from cache `index`'s tag to
-    /// 0, keeping (compacted to the front) those it took: a block whose byte a free across
-    /// Workers took at the same moment is that free's to send home. Returns how many it kept.
+    /// Takes the owner byte of each of `handles` (in cache `index`'s magazine) from the cache's
+    /// tag to 0, then clears its bit. A handle whose byte another Worker's free holds at this
+    /// moment is refused: that free raced this cache's own free of the block (the window release
+    /// mode does not guard), finds the bit still set and gives the byte back, so the block stays
+    /// in this magazine. Refused handles are moved to the front, taken ones after them (by swaps:
+    /// an owner killed half-way leaves each handle once). Returns how many were refused.
     fn release(pool: *const SharedPool, index: u32, handles: []u32) u32 {
         const tag: u8 = @intCast(index + 1);
-        for (handles) |handle| pool.markInMagazine(index, handle, false);
-        var kept: u32 = 0;
-        for (handles) |handle| {
-            if (@cmpxchgStrong(u8, &pool.owners()[handle], tag, 0, .acq_rel, .monotonic) != null) continue;
-            handles[kept] = handle;
-            kept += 1;
+        var refused: u32 = 0;
+        for (handles, 0..) |handle, at| {
+            if (@cmpxchgStrong(u8, &pool.owners()[handle], tag, 0, .acq_rel, .monotonic) != null) {
+                std.mem.swap(u32, &handles[refused], &handles[at]);
+                refused += 1;
+                continue;
+            }
+            pool.markInMagazine(index, handle, false);
         }
-        return kept;
+        return refused;
     }
 
     /// Formats freshly mapped (zeroed) memory; the region is ready for openers when this returns.
@@ -266,6 +272,13 @@ pub const SharedPool = struct {
             const slot = pool.cache(index);
             const state = @atomicLoad(u32, &slot.state, .acquire);
             const kind = stateOf(state);
+            // Blocks freed by other Workers after this cache closed went to its home stack,
+            // which nobody pops any more: back to the list.
+            if ((kind == .free or kind == .closed) and @atomicLoad(u32, pool.home(index), .acquire) != free_list.end) {
+                const moved = pool.drainHome(index);
+                blocks += moved;
+                _ = @atomicRmw(u64, &pool.header().reclaimed_blocks, .Add, moved, .monotonic);
+            }
             if (kind != .live and kind != .closed) continue;
             if (liveness.check(slot.owner) != .dead) continue;
             if (@cmpxchgStrong(u32, &slot.state, state, word(generationOf(state), .busy), .acq_rel, .monotonic) != null) continue;
@@ -285,8 +298,8 @@ pub const SharedPool = struct {
     }
 
     /// Pushes every handle of a cache this thread holds busy; returns how many. A handle whose
-    /// owner byte no longer carries the cache's tag is left where it is: a free across Workers
-    /// is sending it home, or its owner stopped inside a refill (recover() finds it).
+    /// owner byte does not carry the cache's tag is left out: a racing free across Workers holds
+    /// it (see `release`), or its owner stopped inside a refill (recover() finds it).
     fn drain(pool: *const SharedPool, index: u32) error{Corrupted}!u32 {
         const slot = pool.cache(index);
         const count = @atomicLoad(u32, &slot.count, .acquire);
@@ -297,12 +310,12 @@ pub const SharedPool = struct {
         // Owner bytes, then the count, then the push: a drainer killed on the way strands the
         // batch (recover() finds it) but never leaves it both cached and listed.
         @atomicStore(u32, &slot.transit, 1, .release);
-        const kept = pool.release(index, handles);
+        const taken = handles[pool.release(index, handles)..];
         @atomicStore(u32, &slot.count, 0, .release);
-        if (kept > 0) pool.list().pushBatch(handles[0..kept]);
-        _ = @atomicRmw(u32, &pool.header().free_count, .Add, kept, .monotonic);
+        if (taken.len > 0) pool.list().pushBatch(taken);
+        _ = @atomicRmw(u32, &pool.header().free_count, .Add, @intCast(taken.len), .monotonic);
         @atomicStore(u32, &slot.transit, 0, .release);
-        return kept;
+        return @intCast(taken.len);
     }
 
     /// Handles just popped must be committed and free, each once: a free list that another
@@ -461,14 +474,16 @@ pub const SharedPool = struct {
         // batch (recover() finds it) instead of leaving it both in its cache and on the list
         // (given out twice).
         @atomicStore(u32, &slot.transit, 1, .release);
-        const kept = pool.release(index, handles);
-        @atomicStore(u32, &slot.count, keep, .release);
-        if (kept > 0) pool.list().pushBatch(handles[0..kept]);
+        const refused = pool.release(index, handles);
+        const taken = handles[refused..];
+        // Refused handles stay in the magazine, right above the kept half.
+        @atomicStore(u32, &slot.count, keep + refused, .release);
+        if (taken.len > 0) pool.list().pushBatch(taken);
         const h = pool.header();
-        _ = @atomicRmw(u32, &h.free_count, .Add, kept, .monotonic);
+        _ = @atomicRmw(u32, &h.free_count, .Add, @intCast(taken.len), .monotonic);
         _ = @atomicRmw(u64, &h.flushes, .Add, 1, .monotonic);
         @atomicStore(u32, &slot.transit, 0, .release);
-        return keep;
+        return keep + refused;
     }
 
     /// Commits the next chunk if the pool may grow: whoever wins the CAS on `claimed` commits

@@ -475,3 +475,40 @@ test "SharedPool home stacks: a block freed by another Worker goes back to its a
     try testing.expect(try pool.closeCache(b.token));
     try testing.expectEqual(@as(u32, 0), try pool.verify(testing.allocator));
 }
+
+test "SharedPool flush: a block whose owner byte a racing free holds stays in the magazine" {
+    const pool = try create(fixed(64, 4, 8));
+    defer pool.region().unmap();
+    const a = try Local.claim(&pool);
+    var handles: [8]u32 = undefined;
+    for (&handles) |*handle| handle.* = (try a.alloc()).?;
+    for (handles) |handle| try a.free(handle); // 4 left + 8 = 12 > 8: one flush on the way
+    const count = a.count().*;
+    const top = a.slots()[count];
+    // Another Worker's free of `top` (a double free racing) holds its owner byte at 0 now.
+    pool.owners()[top] = 0;
+    const after = try pool.flush(a.token.index);
+    try testing.expectEqual(@as(u32, 4 + 1), after);
+    try testing.expect(pool.inMagazine(a.tag(), top));
+    var found = false;
+    for (a.slots()[1 .. after + 1]) |handle| found = found or handle == top;
+    try testing.expect(found);
+    pool.owners()[top] = a.tag(); // that free finds the bit set and gives the byte back
+    try testing.expectEqual(@as(u32, 0), try pool.verify(testing.allocator));
+}
+
+test "SharedPool home stacks: blocks sent home to a closed cache come back through reclaimAbandoned" {
+    const pool = try create(fixed(64, 4, 8));
+    defer pool.region().unmap();
+    const a = try Local.claim(&pool);
+    const b = try Local.claim(&pool);
+    const handle = (try b.alloc()).?;
+    try testing.expect(try pool.closeCache(b.token));
+    try a.free(handle); // onto b's home stack, which nobody pops any more
+    try testing.expectEqual(@as(u32, 1), pool.stats().homed);
+    try testing.expectEqual(@as(u64, 1), pool.reclaimAbandoned());
+    try testing.expectEqual(@as(u32, 0), pool.stats().homed);
+    var got: u32 = 0;
+    while (try a.alloc()) |_| got += 1;
+    try testing.expectEqual(@as(u32, 64), got);
+}
