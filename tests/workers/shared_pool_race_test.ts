@@ -60,17 +60,9 @@ function sum(reports: Report[], key: "violations" | "legitRefused" | "unexpected
 
 function variantTotals(reports: Report[]): VariantCounts[] {
   return VARIANT_NAMES.map((_, variant) => {
-    const total: VariantCounts = {
-      rounds: 0,
-      attempts: 0,
-      doubleFree: 0,
-      freed: 0,
-      exact: 0,
-      windowed: 0,
-      corrupted: 0,
-      none: 0,
-      leaked: 0,
-    };
+    // Every counter the Workers keep (shared_pool_race_worker.ts's newReport), from 0.
+    const keys = Object.keys(reports[0].variants[variant]) as (keyof VariantCounts)[];
+    const total = Object.fromEntries(keys.map((key) => [key, 0])) as unknown as VariantCounts;
     for (const report of reports) {
       const counts = report.variants[variant];
       for (const key of Object.keys(total) as (keyof VariantCounts)[]) total[key] += counts[key];
