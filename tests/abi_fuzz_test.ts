@@ -15,23 +15,20 @@ import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { symbols } from "../ffi/symbols.ts";
 import { runtime, test } from "./harness.ts";
-import { crashed, failureOf, parseReport, replayCrash, tail } from "./processes/child_outcome.ts";
+import {
+  CHILD_RSS_LIMIT_BYTES,
+  CHILD_TIMEOUT_MS,
+  crashed,
+  failureOf,
+  integerFromEnvironment,
+  parseReport,
+  replayCrash,
+  tail,
+} from "./processes/child_outcome.ts";
 import type { FuzzReport } from "./processes/abi_fuzz_report.ts";
 
 const childScript = fileURLToPath(new URL("./processes/abi_fuzz_child.ts", import.meta.url));
 const callsDefault = 1_000_000;
-/** Below the 120 s test timeout, with room for one replay after a crash. */
-const childTimeoutMs = 55_000;
-const rssLimitBytes = 1 << 30;
-
-function integerFromEnvironment(name: string): number | undefined {
-  const text = process.env[name];
-  if (text === undefined || text.trim() === "") return undefined;
-  const value = Number(text);
-  assert.ok(Number.isSafeInteger(value) && value >= 0, `${name} must be a non-negative integer, got "${text}"`);
-  return value;
-}
-
 function runChild(seed: number, calls: number, traceFrom?: number): SpawnSyncReturns<string> {
   const permissions = ["--allow-ffi", "--allow-read", "--allow-env"];
   const args = runtime === "deno"
@@ -45,7 +42,7 @@ function runChild(seed: number, calls: number, traceFrom?: number): SpawnSyncRet
   return spawnSync(process.execPath, args, {
     env,
     encoding: "utf8",
-    timeout: childTimeoutMs,
+    timeout: CHILD_TIMEOUT_MS,
     // A replay with a trace writes one line a call from the last progress mark on.
     maxBuffer: 256 << 20,
   });
@@ -95,7 +92,7 @@ test("abi fuzz every export survives 1,000,000 random and boundary calls in a ch
     assert.ok(report.regionsCreated > 0, `no region was ever created, so no live id was exercised; ${context()}`);
   }
   assert.ok(
-    report.peakRssBytes < rssLimitBytes,
+    report.peakRssBytes < CHILD_RSS_LIMIT_BYTES,
     `the fuzz peaked at ${Math.round(report.peakRssBytes / 2 ** 20)} MiB RSS; ${context()}`,
   );
 

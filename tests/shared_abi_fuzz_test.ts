@@ -24,23 +24,20 @@ import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { symbols } from "../ffi/symbols.ts";
 import { runtime, test } from "./harness.ts";
-import { crashed, failureOf, parseReport, replayCrash, tail } from "./processes/child_outcome.ts";
+import {
+  CHILD_RSS_LIMIT_BYTES,
+  CHILD_TIMEOUT_MS,
+  crashed,
+  failureOf,
+  integerFromEnvironment,
+  parseReport,
+  replayCrash,
+  tail,
+} from "./processes/child_outcome.ts";
 import type { SharedFuzzReport } from "./processes/shared_abi_fuzz_child.ts";
 
 const childScript = fileURLToPath(new URL("./processes/shared_abi_fuzz_child.ts", import.meta.url));
 const callsDefault = 300_000;
-/** Below the 120 s test timeout, with room for one replay after a crash. */
-const childTimeoutMs = 55_000;
-const rssLimitBytes = 1 << 30;
-
-function integerFromEnvironment(name: string): number | undefined {
-  const text = process.env[name];
-  if (text === undefined || text.trim() === "") return undefined;
-  const value = Number(text);
-  assert.ok(Number.isSafeInteger(value) && value >= 0, `${name} must be a non-negative integer, got "${text}"`);
-  return value;
-}
-
 /** A private directory of mode 0700: in /dev/shm if node:fs may reach it (not on Deno), else in tmpdir. */
 function privateDirectory(): string {
   try {
@@ -61,7 +58,12 @@ function runChild(seed: number, calls: number, traceFrom?: number): SpawnSyncRet
       if (value !== undefined && name !== "HOTPATH_SHARED_FUZZ_TRACE_FROM") env[name] = value;
     }
     if (traceFrom !== undefined) env.HOTPATH_SHARED_FUZZ_TRACE_FROM = String(traceFrom);
-    return spawnSync(process.execPath, args, { env, encoding: "utf8", timeout: childTimeoutMs, maxBuffer: 256 << 20 });
+    return spawnSync(process.execPath, args, {
+      env,
+      encoding: "utf8",
+      timeout: CHILD_TIMEOUT_MS,
+      maxBuffer: 256 << 20,
+    });
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }
@@ -110,7 +112,7 @@ test("shared abi fuzz every hp_shared_* export survives hostile calls and keeps 
     assert.ok(report.namedCreated > 0 && report.opened > 0, `no named region was created and opened; ${context()}`);
   }
   assert.ok(
-    report.peakRssBytes < rssLimitBytes,
+    report.peakRssBytes < CHILD_RSS_LIMIT_BYTES,
     `the fuzz peaked at ${Math.round(report.peakRssBytes / 2 ** 20)} MiB RSS; ${context()}`,
   );
   console.log(

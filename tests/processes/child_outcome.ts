@@ -6,6 +6,12 @@
  */
 import type { SpawnSyncReturns } from "node:child_process";
 import { writeSync } from "node:fs";
+import process from "node:process";
+
+/** How long a fuzz child may run: below the 120 s test timeout, with room for one replay after a crash. */
+export const CHILD_TIMEOUT_MS = 55_000;
+/** The most memory a fuzz child may have used at its peak. */
+export const CHILD_RSS_LIMIT_BYTES = 1 << 30;
 
 /** Writes to stdout (1) or stderr (2) at once: a crash right after loses nothing. */
 export function write(fd: 1 | 2, text: string): void {
@@ -18,6 +24,16 @@ export function parseInteger(text: string | undefined): number | undefined {
   const value = Number(text);
   if (!Number.isSafeInteger(value) || value < 0) throw new Error(`not a non-negative integer: ${text}`);
   return value;
+}
+
+/** A non-negative integer environment variable of the test; undefined when unset or blank. */
+export function integerFromEnvironment(name: string): number | undefined {
+  const text = process.env[name];
+  try {
+    return parseInteger(text);
+  } catch {
+    throw new Error(`${name} must be a non-negative integer, got "${text}"`);
+  }
 }
 
 /** The last `lines` lines of an output. */
