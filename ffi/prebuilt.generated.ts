@@ -13,31 +13,31 @@ export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
     bytes: 67224,
-    sha256: "4021ffcf266e32fd13e9cd44cd079e551b564b244c8b43530323becc1aa94247",
+    sha256: "4eadbabd289639bc2846cf01231dc16eb1438e7bdad0de6d3bdb0824ec588f1d",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
     bytes: 63992,
-    sha256: "aa605103da28e3c68f7241908d12a4a57278596bfe8dd85a50aa00831ebf9576",
+    sha256: "f9f18b5d78ab1f7a1f8616d3717f74038f98f95847b0a7ffa230160934b10025",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
     bytes: 66704,
-    sha256: "d3bf4919186a584f1cbbd09590852fb0f52f2ce83861f8b42eb75701793dfed6",
+    sha256: "57f8b1fd14af74fb8849cfa99f58968e9f7f94c9dd7206f9304e05de971f6382",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
     bytes: 63584,
-    sha256: "061a8675d8d925193278d43cc45f0c9270529297ee6cc7e4652b3cce307a412c",
+    sha256: "12675f6c0442b26bcda085b6812c7b89428a23724cad8685010657e9d55b095d",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",
     bytes: 56920,
-    sha256: "3f1415ebb1698a5637fc1b50cf90c85bc1b8ae3fd6c4526e41d4b3cda562be21",
+    sha256: "496c01c6bac808a96f78cd8d878a15a3e74d6f37c87bb92878c7f02edd0a2a9f",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libhotpath.dylib",
     bytes: 86176,
-    sha256: "94a4941e229bd4c7455d8fe9fa9df2b7553bdd8f22a9a7569077734e127057c0",
+    sha256: "a0e1ae9d5774c1a7345dc2555d6d4a75befc0c49d4c4569332d41dd8a9d7f531",
   },
 };

@@ -526,31 +526,18 @@ pub const SharedPool = struct {
     pub fn stats(pool: *const SharedPool) Stats {
         const h = pool.header();
         const p = pool.geometry.params;
-        var result: Stats = .{
-            .capacity = @min(@atomicLoad(u32, &h.committed, .acquire), p.capacity_max),
-            .capacity_max = p.capacity_max,
-            .free_listed = @atomicLoad(u32, &h.free_count, .monotonic),
-            .cached = 0,
-            .homed = pool.homed(null) catch 0,
-            .in_use = 0,
-            .high_water = @atomicLoad(u32, &h.high_water, .monotonic),
-            .caches_live = 0,
-            .caches_dead = 0,
-            .refills = @atomicLoad(u64, &h.refills, .monotonic),
-            .flushes = @atomicLoad(u64, &h.flushes, .monotonic),
-            .reclaimed_blocks = @atomicLoad(u64, &h.reclaimed_blocks, .monotonic),
-            .reclaimed_caches = @atomicLoad(u64, &h.reclaimed_caches, .monotonic),
-            .failed = @atomicLoad(u64, &h.failed, .monotonic),
-            .grows = @atomicLoad(u64, &h.grows, .monotonic),
-            .grow_failures = @atomicLoad(u64, &h.grow_failures, .monotonic),
-            .retired_freed = @atomicLoad(u64, &h.retired_freed, .monotonic),
-            .epoch = 0,
-            .retired = 0,
-            .limbo = 0,
-            .stuck_readers = 0,
-            .blocking_ms = 0,
-            .interrupted_batches = @atomicLoad(u32, &h.interrupted_batches, .monotonic),
+        var result = std.mem.zeroes(Stats);
+        result.capacity = @min(@atomicLoad(u32, &h.committed, .acquire), p.capacity_max);
+        result.capacity_max = p.capacity_max;
+        result.free_listed = @atomicLoad(u32, &h.free_count, .monotonic);
+        result.homed = pool.homed(null) catch 0;
+        result.high_water = @atomicLoad(u32, &h.high_water, .monotonic);
+        result.interrupted_batches = @atomicLoad(u32, &h.interrupted_batches, .monotonic);
+        // The header's batch counters, under the same names.
+        const counters = .{
+            "refills", "flushes", "reclaimed_blocks", "reclaimed_caches", "failed", "grows", "grow_failures", "retired_freed",
         };
+        inline for (counters) |name| @field(result, name) = @atomicLoad(u64, &@field(h, name), .monotonic);
         const epoch_stats = epochs.stats(pool);
         inline for (@typeInfo(epochs.EpochStats).@"struct".field_names) |name| {
             @field(result, name) = @field(epoch_stats, name);
