@@ -23,6 +23,7 @@ function denoInterface(table: Record<string, SymbolSpec>): Deno.ForeignLibraryIn
     result[name] = {
       parameters: spec.parameters.map((type) => mapType(type, denoTypes) as Deno.NativeType),
       result: mapType(spec.result, denoTypes),
+      ...(spec.nonblocking ? { nonblocking: true } : {}),
     };
   }
   return result;

@@ -12,32 +12,32 @@ export interface PrebuiltLibrary {
 export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
-    bytes: 67224,
-    sha256: "4eadbabd289639bc2846cf01231dc16eb1438e7bdad0de6d3bdb0824ec588f1d",
+    bytes: 91856,
+    sha256: "091b9998fd323555b3117e482ae7ecb79677b566756829584d98aeae32e523a4",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
-    bytes: 63992,
-    sha256: "f9f18b5d78ab1f7a1f8616d3717f74038f98f95847b0a7ffa230160934b10025",
+    bytes: 87888,
+    sha256: "f2366d0ff61662f32181ab170522429b21a1504e92feef6756c63986413d64ea",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
-    bytes: 66704,
-    sha256: "57f8b1fd14af74fb8849cfa99f58968e9f7f94c9dd7206f9304e05de971f6382",
+    bytes: 91288,
+    sha256: "63ae491511fdc60dc55fa136cbde63e71dfe4e3840e333bb32e820e76e629699",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
-    bytes: 63584,
-    sha256: "12675f6c0442b26bcda085b6812c7b89428a23724cad8685010657e9d55b095d",
+    bytes: 87432,
+    sha256: "cee3c6521e45832c7e598b2d92c150beb1838875b469b03427c3ec625631e268",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",
-    bytes: 56920,
-    sha256: "496c01c6bac808a96f78cd8d878a15a3e74d6f37c87bb92878c7f02edd0a2a9f",
+    bytes: 70422,
+    sha256: "0922f5ee720dc36ffe41af31da0549725f6ab21a6df681e30bd3cf1ab92e4fe6",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libhotpath.dylib",
-    bytes: 86176,
-    sha256: "a0e1ae9d5774c1a7345dc2555d6d4a75befc0c49d4c4569332d41dd8a9d7f531",
+    bytes: 87392,
+    sha256: "39d39693f915cac24e734a23b06c51255e3d383494aff65eca0c33f34f945bbc",
   },
 };

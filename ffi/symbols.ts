@@ -18,6 +18,9 @@ export type NativeType = "u32" | "i32" | "f64" | "void" | "buffer" | "pointer" |
 export interface SymbolSpec {
   readonly parameters: readonly NativeType[];
   readonly result: NativeType;
+  /** Deno only: run on a worker thread and return a Promise (Bun has no such calls and runs it
+   * synchronously, so callers use such a symbol on Deno only). */
+  readonly nonblocking?: true;
 }
 
 /** An opaque native pointer as the runtime represents it (an object in Deno, a number in Bun). */
@@ -36,7 +39,9 @@ type JsArguments<P extends readonly NativeType[]> = {
 };
 
 /** The function an entry describes. */
-export type NativeFunction<S extends SymbolSpec> = (...args: JsArguments<S["parameters"]>) => JsValue<S["result"]>;
+export type NativeFunction<S extends SymbolSpec> = (
+  ...args: JsArguments<S["parameters"]>
+) => S["nonblocking"] extends true ? Promise<JsValue<S["result"]>> : JsValue<S["result"]>;
 
 /** Every function of a table, typed from its entries. */
 export type NativeSymbolsOf<T extends Record<string, SymbolSpec>> = { readonly [K in keyof T]: NativeFunction<T[K]> };
@@ -117,6 +122,36 @@ export const symbols = {
   hp_shared_unlink: { parameters: ["buffer", "u32"], result: "i32" },
   /** fn hp_shared_free_bytes(path: ?[*]const u8, path_bytes: u32) f64 */
   hp_shared_free_bytes: { parameters: ["buffer", "u32"], result: "f64" },
+  /** fn hp_ring_create(config: ?[*]const u8, config_bytes: u32, path: ?[*]const u8, path_bytes: u32) i32 */
+  hp_ring_create: { parameters: ["buffer", "u32", "buffer", "u32"], result: "i32" },
+  /** fn hp_ring_open(path: ?[*]const u8, path_bytes: u32) i32 */
+  hp_ring_open: { parameters: ["buffer", "u32"], result: "i32" },
+  /** fn hp_ring_attach(id: u32) i32 */
+  hp_ring_attach: { parameters: ["u32"], result: "i32" },
+  /** fn hp_ring_attachment(id: u32) i32 */
+  hp_ring_attachment: { parameters: ["u32"], result: "i32" },
+  /** fn hp_ring_geometry(id: u32, out: ?*anyopaque, out_bytes: u32) i32 */
+  hp_ring_geometry: { parameters: ["u32", "buffer", "u32"], result: "i32" },
+  /** fn hp_ring_role_claim(id: u32, kind: u32, gating: u32, attachment: u32) i32 */
+  hp_ring_role_claim: { parameters: ["u32", "u32", "u32", "u32"], result: "i32" },
+  /** fn hp_ring_role_release(id: u32, token: u32) i32 */
+  hp_ring_role_release: { parameters: ["u32", "u32"], result: "i32" },
+  /** fn hp_ring_park(id: u32, token: u32, selector: u32, expected: i32, timeout_ms: f64) i32 */
+  hp_ring_park: { parameters: ["u32", "u32", "u32", "i32", "f64"], result: "i32" },
+  /** fn hp_ring_park_async(id: u32, token: u32, selector: u32, expected: i32, timeout_ms: f64) i32 (Deno: a Promise) */
+  hp_ring_park_async: { parameters: ["u32", "u32", "u32", "i32", "f64"], result: "i32", nonblocking: true },
+  /** fn hp_ring_wake(id: u32, selector: u32) i32 */
+  hp_ring_wake: { parameters: ["u32", "u32"], result: "i32" },
+  /** fn hp_ring_reap(id: u32) i32 */
+  hp_ring_reap: { parameters: ["u32"], result: "i32" },
+  /** fn hp_yield() void */
+  hp_yield: { parameters: [], result: "void" },
+  /** fn hp_ring_stats(id: u32, out: ?*anyopaque, out_bytes: u32) i32 */
+  hp_ring_stats: { parameters: ["u32", "buffer", "u32"], result: "i32" },
+  /** fn hp_ring_role_info(id: u32, index: u32, out: ?*anyopaque, out_bytes: u32) i32 */
+  hp_ring_role_info: { parameters: ["u32", "u32", "buffer", "u32"], result: "i32" },
+  /** fn hp_ring_path_matches(id: u32, path: ?[*]const u8, path_bytes: u32) i32 */
+  hp_ring_path_matches: { parameters: ["u32", "buffer", "u32"], result: "i32" },
 } as const satisfies Record<string, SymbolSpec>;
 
 /** The functions of libhotpath, called the same way on every runtime. */

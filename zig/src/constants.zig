@@ -5,7 +5,7 @@ const std = @import("std");
 const assert = std.debug.assert;
 
 /// Bumped whenever an exported signature or a shared layout changes.
-pub const abi_version: u32 = 5;
+pub const abi_version: u32 = 6;
 
 /// Pools and arenas alive, or closed and waiting for their views to be collected.
 pub const slots_max: u32 = 1 << 14;
@@ -44,6 +44,16 @@ pub const shared_cache_capacity_max: u32 = 4096;
 pub const shared_retire_capacity_max: u32 = 4096;
 /// Entries of a SharedPool's limbo table: retired blocks of closed or dead caches.
 pub const shared_limbo_max: u32 = 4096;
+/// Payload bytes of one ring slot.
+pub const ring_slot_bytes_max: u32 = 1 << 16;
+/// Slots of one ring: positions are u32 and wrap, so differences must stay below 2^31.
+pub const ring_capacity_max: u32 = 1 << 24;
+/// Producers and consumers attached to one ring at once.
+pub const ring_roles_max: u32 = 64;
+/// Longest an MPMC consumer waits for a claimed slot's commit before it skips the slot.
+pub const ring_unblock_timeout_ms_max: u32 = 3_600_000;
+/// Longest one futex wait, so that a lost wake-up costs at most this much latency.
+pub const ring_park_ns_max: u32 = 100_000_000;
 /// Bytes of a named region's path, including the `/dev/shm/` a bare name gets.
 pub const shared_path_bytes_max: u32 = 256;
 

@@ -2,6 +2,7 @@
 comptime {
     _ = @import("abi/exports.zig");
     _ = @import("abi/shared_exports.zig");
+    _ = @import("abi/ring_exports.zig");
     _ = @import("abi/napi.zig");
 }
 
@@ -21,6 +22,9 @@ test {
     _ = @import("memory/shared_epochs.zig");
     _ = @import("memory/shared_recovery.zig");
     _ = @import("abi/shared_exports.zig");
+    _ = @import("abi/ring_exports.zig");
+    _ = @import("ring/ring_layout.zig");
+    _ = @import("ring/ring.zig");
     _ = @import("system/liveness.zig");
     _ = @import("system/clock.zig");
 }

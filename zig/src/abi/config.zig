@@ -38,6 +38,24 @@ pub const SharedPoolConfig = extern struct {
     reserved: [7]u32,
 };
 
+pub const RingConfig = extern struct {
+    config_bytes: u32,
+    /// 1 SPSC, 2 MPMC, 3 broadcast (ring/ring_layout.zig `Kind`).
+    kind: u32,
+    slot_bytes: u32,
+    /// Alignment of each slot's payload: 1, 2, 4 or 8.
+    slot_align: u32,
+    /// A power of two.
+    capacity: u32,
+    /// Producers and consumers attached at once (2 for SPSC).
+    roles_max: u32,
+    /// Broadcast: 0 a slow consumer blocks the producer, 1 it is cut loose.
+    policy: u32,
+    /// MPMC: how long a claimed slot may stay uncommitted before consumers skip it.
+    unblock_timeout_ms: u32,
+    reserved: [8]u32,
+};
+
 pub const ArenaConfig = extern struct {
     config_bytes: u32,
     capacity: u32,
@@ -49,6 +67,7 @@ comptime {
     assert(@sizeOf(PoolConfig) == constants.config_bytes);
     assert(@sizeOf(ArenaConfig) == constants.config_bytes);
     assert(@sizeOf(SharedPoolConfig) == constants.config_bytes);
+    assert(@sizeOf(RingConfig) == constants.config_bytes);
     assert(@alignOf(PoolConfig) == 4);
     assert(@alignOf(ArenaConfig) == 4);
 }

@@ -11,6 +11,8 @@ const config = @import("config.zig");
 const Status = @import("../status.zig").Status;
 const shared_pool = @import("../memory/shared_pool.zig");
 const shared_exports = @import("shared_exports.zig");
+const ring_exports = @import("ring_exports.zig");
+const ring_layout = @import("../ring/ring_layout.zig");
 
 pub const Entry = struct {
     /// The TypeScript object the entry belongs to, e.g. "PoolHeader", "limits", "Status".
@@ -32,6 +34,12 @@ pub const structs = .{
     .{ "SharedStats", shared_exports.StatsOut },
     .{ "SharedGeometry", shared_exports.GeometryOut },
     .{ "SharedCacheInfo", shared_exports.CacheInfoOut },
+    .{ "RingConfig", config.RingConfig },
+    .{ "RingHeader", ring_layout.Header },
+    .{ "RingRole", ring_layout.Role },
+    .{ "RingGeometry", ring_exports.RingGeometryOut },
+    .{ "RingStats", ring_exports.RingStatsOut },
+    .{ "RingRoleInfo", ring_exports.RingRoleOut },
 };
 
 /// Values of SharedPool's region format that TypeScript reads or writes (tests forge headers).
@@ -43,6 +51,11 @@ const shared_values = .{
     .{ "shared_ready", shared_pool.ready_value },
     .{ "shared_closed_count", shared_pool.closed_count },
     .{ "shared_handles_word", shared_pool.handles_word },
+    .{ "ring_magic_low", ring_layout.magic & 0xffff_ffff },
+    .{ "ring_magic_high", ring_layout.magic >> 32 },
+    .{ "ring_layout_version", ring_layout.layout_version },
+    .{ "ring_ready", ring_layout.ready_value },
+    .{ "ring_line_bytes", ring_layout.line_bytes },
 };
 
 pub const entries: []const Entry = &build();

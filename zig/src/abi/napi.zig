@@ -11,6 +11,7 @@ const std = @import("std");
 const assert = std.debug.assert;
 const registry = @import("../memory/registry.zig");
 const shared_exports = @import("shared_exports.zig");
+const ring_exports = @import("ring_exports.zig");
 
 const Env = ?*opaque {};
 const Value = ?*opaque {};
@@ -89,6 +90,10 @@ fn release(env: Env, data: ?*anyopaque, hint: ?*anyopaque) callconv(.c) void {
     const id: usize = value & ((@as(usize, 1) << half) - 1);
     const token: usize = value >> half;
     assert(id > 0 and id <= std.math.maxInt(i32));
-    if (token != 0) shared_exports.releaseCache(@intCast(id), @intCast(token));
+    // A token is a shared pool's cache or a ring object's attachment; each ignores other kinds.
+    if (token != 0) {
+        shared_exports.releaseCache(@intCast(id), @intCast(token));
+        ring_exports.releaseAttachment(@intCast(id), @intCast(token));
+    }
     registry.drop(@intCast(id));
 }

@@ -81,9 +81,9 @@ pub const CacheInfoOut = extern struct {
     reserved: [2]f64,
 };
 
-const Path = struct { bytes: [constants.shared_path_bytes_max:0]u8, length: u32 };
+pub const Path = struct { bytes: [constants.shared_path_bytes_max:0]u8, length: u32 };
 
-fn pathOf(pointer: ?[*]const u8, length: u32) ?Path {
+pub fn pathOf(pointer: ?[*]const u8, length: u32) ?Path {
     if (length == 0 or length >= constants.shared_path_bytes_max) return null;
     const source = pointer orelse return null;
     var path: Path = .{ .bytes = @splat(0), .length = length };
@@ -92,11 +92,11 @@ fn pathOf(pointer: ?[*]const u8, length: u32) ?Path {
     return path;
 }
 
-fn sentinel(path: *const Path) [:0]const u8 {
+pub fn sentinel(path: *const Path) [:0]const u8 {
     return path.bytes[0..path.length :0];
 }
 
-fn regionStatus(failure: shared_region.Error) i32 {
+pub fn regionStatus(failure: shared_region.Error) i32 {
     return switch (failure) {
         error.OutOfMemory => Status.out_of_memory.code(),
         error.NoSpace => Status.no_space.code(),
@@ -157,10 +157,15 @@ export fn hp_shared_pool_open(path_pointer: ?[*]const u8, path_bytes: u32) callc
     return publish(region, .{ .shared_pool = SharedPool.over(region.memory, geometry, opened.fd) }, null);
 }
 
-fn publish(region: @import("../memory/region.zig").Region, object: registry.Object, created: ?*const Path) i32 {
+pub fn publish(region: @import("../memory/region.zig").Region, object: registry.Object, created: ?*const Path) i32 {
     const id = registry.insert(region, object) orelse {
         region.unmap();
-        if (object.shared_pool.fd >= 0) shared_region.closeFd(object.shared_pool.fd);
+        const fd = switch (object) {
+            .shared_pool => |pool| pool.fd,
+            .ring => |ring| ring.fd,
+            else => -1,
+        };
+        if (fd >= 0) shared_region.closeFd(fd);
         if (created) |path| shared_region.unlinkNamed(sentinel(path)) catch {};
         return Status.limit_reached.code();
     };
@@ -170,7 +175,7 @@ fn publish(region: @import("../memory/region.zig").Region, object: registry.Obje
 /// Adds this realm (a Worker of this process) to a live shared pool; it detaches with
 /// hp_region_close.
 export fn hp_shared_pool_attach(id: u32) callconv(.c) i32 {
-    return if (registry.attachRealm(id)) Status.ok.code() else Status.invalid_id.code();
+    return if (registry.attachRealm(id, .shared_pool)) Status.ok.code() else Status.invalid_id.code();
 }
 
 /// Claims a cache for the calling thread; returns its token (generation << 8 | index).
@@ -259,7 +264,7 @@ export fn hp_shared_grow(id: u32) callconv(.c) i32 {
     return @intCast(pool.stats().capacity);
 }
 
-fn outOf(comptime T: type, pointer: ?*anyopaque, bytes: u32) ?*T {
+pub fn outOf(comptime T: type, pointer: ?*anyopaque, bytes: u32) ?*T {
     if (bytes != @sizeOf(T)) return null;
     const address = @intFromPtr(pointer orelse return null);
     if (address % @alignOf(T) != 0) return null;

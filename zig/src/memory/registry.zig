@@ -28,18 +28,34 @@ const Pool = @import("pool.zig").Pool;
 const Arena = @import("arena.zig").Arena;
 const SharedPool = @import("shared_pool.zig").SharedPool;
 const shared_region = @import("shared_region.zig");
+const Ring = @import("../ring/ring.zig").Ring;
 
-pub const Kind = enum(u2) { pool = 1, arena = 2, shared_pool = 3 };
+pub const Kind = enum(u3) { pool = 1, arena = 2, shared_pool = 3, ring = 4 };
 pub const State = enum(u2) { free = 0, live = 1, retired = 2 };
 
 pub const Object = union(Kind) {
     pool: Pool,
     arena: Arena,
     shared_pool: SharedPool,
+    ring: Ring,
+
+    /// Regions that several realms and processes attach to (closed by the last detach).
+    fn isShared(object: Object) bool {
+        return object == .shared_pool or object == .ring;
+    }
+
+    /// A named region's descriptor, or -1.
+    fn fd(object: Object) i32 {
+        return switch (object) {
+            .shared_pool => |pool| pool.fd,
+            .ring => |ring| ring.fd,
+            else => -1,
+        };
+    }
 };
 
 const Slot = struct {
-    /// generation << 4 | kind << 2 | state. Stored with .release after the slot is filled;
+    /// generation << 5 | kind << 2 | state. Stored with .release after the slot is filled;
     /// read with .acquire by lock-free lookups.
     tag: std.atomic.Value(u32) = .init(0),
     generation: u32 = 0,
@@ -75,7 +91,7 @@ const Lock = struct {
 
 fn tagOf(generation: u32, kind: Kind, state: State) u32 {
     assert(generation <= constants.generation_max);
-    return generation << 4 | @as(u32, @backingInt(kind)) << 2 | @backingInt(state);
+    return generation << 5 | @as(u32, @backingInt(kind)) << 2 | @backingInt(state);
 }
 
 fn idOf(slot_index: u32, generation: u32) u32 {
@@ -113,7 +129,7 @@ fn slotOf(id: u32) ?*Slot {
     const generation = id >> constants.slot_bits;
     if (generation == 0 or generation > constants.generation_max) return null;
     const slot = &slots[index];
-    if (slot.tag.load(.acquire) >> 4 != generation) return null;
+    if (slot.tag.load(.acquire) >> 5 != generation) return null;
     return slot;
 }
 
@@ -143,13 +159,22 @@ pub fn lookupShared(id: u32) ?*const SharedPool {
     return &slot.object.shared_pool;
 }
 
-/// Adds a realm to a live shared pool (it closes it with `close`); false if not live or at
-/// the limit.
-pub fn attachRealm(id: u32) bool {
+/// The live ring named by `id`. Its fields are fixed after creation; everything it changes is
+/// in its region, with atomics.
+pub fn lookupRing(id: u32) ?*const Ring {
+    const slot = slotOf(id) orelse return null;
+    // Pairs with the .release store in `insert`.
+    if (slot.tag.load(.acquire) != tagOf(id >> constants.slot_bits, .ring, .live)) return null;
+    return &slot.object.ring;
+}
+
+/// Adds a realm to a live shared pool or ring of `kind` (it closes it with `close`); false if
+/// not live or at the limit.
+pub fn attachRealm(id: u32, kind: Kind) bool {
     const lock = Lock.acquire();
     defer lock.release();
     const slot = slotOf(id) orelse return false;
-    if (slot.tag.load(.monotonic) != tagOf(id >> constants.slot_bits, .shared_pool, .live)) return false;
+    if (slot.tag.load(.monotonic) != tagOf(id >> constants.slot_bits, kind, .live)) return false;
     if (slot.attaches >= constants.holders_max) return false;
     slot.attaches += 1;
     return true;
@@ -201,7 +226,7 @@ pub fn close(id: u32) bool {
         const slot = slotOf(id) orelse return false;
         const tag = slot.tag.load(.monotonic);
         if (slot.state() != .live) return false;
-        const shared = slot.object == .shared_pool;
+        const shared = slot.object.isShared();
         if (shared) {
             assert(slot.attaches > 0);
             slot.attaches -= 1;
@@ -215,7 +240,7 @@ pub fn close(id: u32) bool {
             slot.region.discard();
         } else if (shared_region.zeroOver(slot.region)) {
             // Private zero pages now: marking them touches no other process's pool.
-            slot.object.shared_pool.markRetired();
+            if (slot.object == .shared_pool) slot.object.shared_pool.markRetired();
         }
         assert(slot.state() == .retired);
         return true;
@@ -239,7 +264,7 @@ const Released = struct {
 fn free(slot: *Slot) Released {
     assert(slot.holders == 0);
     const region = slot.region;
-    const fd: i32 = if (slot.object == .shared_pool) slot.object.shared_pool.fd else -1;
+    const fd = slot.object.fd();
     slot.region = undefined;
     slot.attached = false;
     slot.attaches = 0;
