@@ -42,6 +42,21 @@ export {
   type SharedStructPool,
   type SharedStructPoolOptions,
 } from "./src/shared_pool.ts";
+export {
+  Ring,
+  type RingAttachOptions,
+  type RingConsumer,
+  type RingDescriptor,
+  type RingKind,
+  type RingOptions,
+  type RingProducer,
+  type RingRoleStats,
+  type RingSideOptions,
+  type RingSlots,
+  type RingStats,
+  type SlowConsumerPolicy,
+  type WaitStrategy,
+} from "./src/ring.ts";
 export { Arena, type ArenaOptions, type ArenaScope, type ArenaStats } from "./src/arena.ts";
 export {
   SizeClassPool,

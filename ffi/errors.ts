@@ -26,6 +26,7 @@ export type HotpathErrorCode =
   | "NO_SPACE"
   | "UNSUPPORTED"
   | "BUSY"
+  | "INVALID_STATE"
   | "OUT_OF_RANGE"
   | "TOO_LARGE"
   | "LIBRARY_NOT_FOUND"

@@ -1,0 +1,334 @@
+/**
+ * The two sides of an MPMC ring, in the manner of Vyukov's bounded queue (rigtorp's
+ * MPMCQueue): each slot starts with a turn word. Slot of position p is free for the producer
+ * of p when its turn is p, holds p's message when it is p + 1, and is free for position
+ * p + capacity once the consumer of p stores p + capacity. Producers take positions with a CAS
+ * on head, consumers with a CAS on tail (`Atomics.compareExchange` on native memory: atomic
+ * across Workers and processes).
+ *
+ * A producer that dies between claim and commit leaves its slot's turn at p forever. A
+ * consumer that finds the slot so for longer than the ring's unblock timeout takes position p
+ * and swaps the turn from p to p + capacity: the slot is skipped (counted in `skipped`) and
+ * free for the next lap. A producer that was only slow finds its commit refused (`commit()`
+ * returns false, counted in `lateCommits`); the timeout must exceed any pause a live producer
+ * can have between claim and commit (as Aeron's publication unblock timeout).
+ *
+ * @module
+ */
+import { HotpathError } from "./errors.ts";
+import { EMPTY, FULL, LATE, type RingCore, RingSide, SELECT_HEAD, SELECT_TAIL, WORD } from "./ring_side.ts";
+import type { WaitStrategy } from "./ring_options.ts";
+import { notFunction } from "./ring_spsc.ts";
+
+function pendingError(where: string, what: string): HotpathError {
+  return new HotpathError(
+    "INVALID_STATE",
+    `${where}: the slots of the last ${what} are still held; ${
+      what === "claim" ? "commit()" : "release()"
+    } them first ` +
+      "(an MPMC side holds one claim or peek at a time).",
+  );
+}
+
+/** Writes messages into an MPMC ring: claim slots, write them, commit. */
+export class MpmcProducer extends RingSide {
+  /** First slot of the last claim. */
+  claimed = 0;
+  declare private readonly turns: number;
+  declare private readonly turnStride: number;
+  /** Position of the first slot held, and how many are held (0: none). */
+  private first = 0;
+  private held = 0;
+
+  constructor(core: RingCore, token: number, wait: WaitStrategy) {
+    super(core, token, wait, core.bytes, "RingProducer");
+    this.turns = core.geometry.slotsOffset >>> 2;
+    this.turnStride = core.geometry.slotStride >>> 2;
+  }
+
+  /** Claims the next slot: its index, or -1 when the ring is full. */
+  tryClaim(): number {
+    if (this.held !== 0 || this.closedSide) throw this.#cannot();
+    return this.#take(1) === 0 ? this.#full() : this.claimed;
+  }
+
+  /** Claims up to `count` consecutive slots; returns how many (0: full). Slot i is `(claimed + i) & mask`. */
+  tryClaimBatch(count: number): number {
+    const wanted = this.checkCount(count, "tryClaimBatch count");
+    if (this.held !== 0 || this.closedSide) throw this.#cannot();
+    const taken = this.#take(wanted);
+    if (taken === 0) this.#full();
+    return taken;
+  }
+
+  #take(wanted: number): number {
+    const words = this.words;
+    const mask = this.mask;
+    let position = Atomics.load(words, WORD.head);
+    for (;;) {
+      let free = 0;
+      let difference = 0;
+      while (free < wanted) {
+        const at = (position + free) | 0;
+        difference = (Atomics.load(words, this.turns + (at & mask) * this.turnStride) - at) | 0;
+        if (difference !== 0) break;
+        free++;
+      }
+      if (free === 0) {
+        if (difference < 0) return 0; // the slot's last lap is not consumed: full
+        position = Atomics.load(words, WORD.head); // another producer moved on
+        continue;
+      }
+      const next = (position + free) | 0;
+      const seen = Atomics.compareExchange(words, WORD.head, position, next);
+      if (seen !== position) {
+        position = seen;
+        continue;
+      }
+      if (position < 0 && next >= 0) Atomics.add(words, WORD.headWraps, 1);
+      this.first = position;
+      this.held = free;
+      this.claimed = position & mask;
+      return free;
+    }
+  }
+
+  /**
+   * Publishes the slots claimed. False if a consumer skipped any of them because this commit
+   * came after the ring's unblock timeout (those messages are lost; counted in lateCommits).
+   */
+  commit(): boolean {
+    const held = this.held;
+    if (held === 0) {
+      this.checkOpen();
+      return true;
+    }
+    const words = this.words;
+    let late = 0;
+    for (let index = 0; index < held; index++) {
+      const position = (this.first + index) | 0;
+      const turn = this.turns + (position & this.mask) * this.turnStride;
+      if (Atomics.compareExchange(words, turn, position, (position + 1) | 0) !== position) late++;
+    }
+    this.held = 0;
+    if (Atomics.load(words, WORD.consumersParked) !== 0) this.wake(SELECT_HEAD);
+    if (late === 0) return true;
+    this.numbers[this.counter + LATE] += late;
+    return false;
+  }
+
+  /** Waits (by the wait strategy) for a free slot, then claims it; -1 after `timeoutMs`. */
+  claim(timeoutMs = Infinity): number {
+    const limit = this.checkTimeout(timeoutMs);
+    const deadline = performance.now() + limit;
+    for (;;) {
+      if (this.held !== 0 || this.closedSide) throw this.#cannot();
+      if (this.#take(1) === 1) return this.claimed;
+      const remaining = deadline - performance.now();
+      if (remaining <= 0 || this.waitReady(remaining, this.counter + FULL) === 0) return -1;
+    }
+  }
+
+  protected ready(): number {
+    this.checkOpen();
+    const head = Atomics.load(this.words, WORD.head);
+    const turn = Atomics.load(this.words, this.turns + (head & this.mask) * this.turnStride);
+    return ((turn - head) | 0) >= 0 ? 1 : 0;
+  }
+
+  protected parkSelector(): number {
+    return SELECT_TAIL;
+  }
+
+  protected parkValue(): number {
+    return Atomics.load(this.words, WORD.tail);
+  }
+
+  #full(): number {
+    this.numbers[this.counter + FULL]++;
+    return -1;
+  }
+
+  #cannot(): HotpathError {
+    this.checkOpen();
+    return pendingError("RingProducer", "claim");
+  }
+
+  protected poison(): void {}
+}
+
+/** Reads messages from an MPMC ring: peek slots, read them, release. */
+export class MpmcConsumer extends RingSide {
+  /** First slot of the last peek. */
+  peeked = 0;
+  declare private readonly turns: number;
+  declare private readonly turnStride: number;
+  declare private readonly unblockMs: number;
+  private first = 0;
+  private held = 0;
+  /** The position found claimed but not committed, and since when (ms). */
+  private stuckAt = 0;
+  private stuckSince = -1;
+
+  constructor(core: RingCore, token: number, wait: WaitStrategy) {
+    super(core, token, wait, core.bytes, "RingConsumer");
+    this.turns = core.geometry.slotsOffset >>> 2;
+    this.turnStride = core.geometry.slotStride >>> 2;
+    this.unblockMs = core.geometry.unblockTimeoutMs;
+  }
+
+  /** The next message's slot, or -1 when there is none. */
+  tryPeek(): number {
+    if (this.held !== 0 || this.closedSide) throw this.#cannot();
+    return this.#take(1) === 0 ? this.#empty() : this.peeked;
+  }
+
+  /** Peeks up to `count` consecutive messages; returns how many. Slot i is `(peeked + i) & mask`. */
+  peekBatch(count: number): number {
+    const wanted = this.checkCount(count, "peekBatch count");
+    if (this.held !== 0 || this.closedSide) throw this.#cannot();
+    const taken = this.#take(wanted);
+    if (taken === 0) this.#empty();
+    return taken;
+  }
+
+  #take(wanted: number): number {
+    const words = this.words;
+    const mask = this.mask;
+    let position = Atomics.load(words, WORD.tail);
+    for (;;) {
+      let ready = 0;
+      let difference = 0;
+      while (ready < wanted) {
+        const at = (position + ready) | 0;
+        difference = (Atomics.load(words, this.turns + (at & mask) * this.turnStride) - at - 1) | 0;
+        if (difference !== 0) break;
+        ready++;
+      }
+      if (ready === 0) {
+        if (difference < 0) return this.#stuck(position);
+        position = Atomics.load(words, WORD.tail); // another consumer moved on
+        continue;
+      }
+      const next = (position + ready) | 0;
+      const seen = Atomics.compareExchange(words, WORD.tail, position, next);
+      if (seen !== position) {
+        position = seen;
+        continue;
+      }
+      if (position < 0 && next >= 0) Atomics.add(words, WORD.tailWraps, 1);
+      this.first = position;
+      this.held = ready;
+      this.peeked = position & mask;
+      return ready;
+    }
+  }
+
+  /** Whether `position` was claimed and not committed for longer than the unblock timeout. */
+  #overdue(position: number): boolean {
+    if (Atomics.load(this.words, WORD.head) === position) {
+      this.stuckSince = -1; // empty, not stuck
+      return false;
+    }
+    const now = performance.now();
+    if (this.stuckSince < 0 || this.stuckAt !== position) {
+      this.stuckAt = position;
+      this.stuckSince = now;
+      return false;
+    }
+    return now - this.stuckSince >= this.unblockMs;
+  }
+
+  /** Nothing at `position`: empty, or claimed and not committed (skipped after the timeout). */
+  #stuck(position: number): number {
+    if (!this.#overdue(position)) return 0;
+    this.stuckSince = -1;
+    const words = this.words;
+    if (Atomics.compareExchange(words, WORD.tail, position, (position + 1) | 0) !== position) return 0;
+    if (position === -1) Atomics.add(words, WORD.tailWraps, 1);
+    const turn = this.turns + (position & this.mask) * this.turnStride;
+    if (Atomics.compareExchange(words, turn, position, (position + this.capacity) | 0) === position) {
+      Atomics.add(words, WORD.skipped, 1);
+      if (Atomics.load(words, WORD.producersParked) !== 0) this.wake(SELECT_TAIL);
+      return 0;
+    }
+    // Committed at the last moment: the message is ours.
+    this.first = position;
+    this.held = 1;
+    this.peeked = position & this.mask;
+    return 1;
+  }
+
+  /** Gives back the slots peeked: producers may reuse them. */
+  release(): void {
+    const held = this.held;
+    if (held === 0) return this.checkOpen();
+    const words = this.words;
+    for (let index = 0; index < held; index++) {
+      const position = (this.first + index) | 0;
+      Atomics.store(words, this.turns + (position & this.mask) * this.turnStride, (position + this.capacity) | 0);
+    }
+    this.held = 0;
+    if (Atomics.load(words, WORD.producersParked) !== 0) this.wake(SELECT_TAIL);
+  }
+
+  /**
+   * Calls `fn(slot)` for up to `max` messages and releases them; returns how many. If `fn`
+   * throws, the messages up to the one it threw on are released and the rest are released
+   * too (counted as delivered): an MPMC consumer cannot hand taken positions back.
+   */
+  drain(max: number, fn: (slot: number) => void): number {
+    if (typeof fn !== "function") throw notFunction(fn);
+    const count = this.peekBatch(max);
+    if (count === 0) return 0;
+    const first = this.peeked;
+    const mask = this.mask;
+    try {
+      for (let index = 0; index < count; index++) fn((first + index) & mask);
+    } finally {
+      this.release();
+    }
+    return count;
+  }
+
+  /** Waits until a message is there; returns 1, or 0 after `timeoutMs`. Another consumer may take it first. */
+  poll(timeoutMs = Infinity): number {
+    if (this.held !== 0) throw this.#cannot();
+    return this.waitReady(this.checkTimeout(timeoutMs), this.counter + EMPTY);
+  }
+
+  /** `poll` without blocking the thread. */
+  pollAsync(timeoutMs = Infinity): Promise<number> {
+    if (this.held !== 0) throw this.#cannot();
+    return this.waitReadyAsync(this.checkTimeout(timeoutMs), this.counter + EMPTY);
+  }
+
+  protected ready(): number {
+    this.checkOpen();
+    const tail = Atomics.load(this.words, WORD.tail);
+    const turn = Atomics.load(this.words, this.turns + (tail & this.mask) * this.turnStride);
+    if (((turn - tail - 1) | 0) >= 0) return 1;
+    // A slot overdue for its commit: the next peek skips it (or finds it committed after all).
+    return this.#overdue(tail) ? 1 : 0;
+  }
+
+  protected parkSelector(): number {
+    return SELECT_HEAD;
+  }
+
+  protected parkValue(): number {
+    return Atomics.load(this.words, WORD.head);
+  }
+
+  #empty(): number {
+    this.numbers[this.counter + EMPTY]++;
+    return -1;
+  }
+
+  #cannot(): HotpathError {
+    this.checkOpen();
+    return pendingError("RingConsumer", "peek");
+  }
+
+  protected poison(): void {}
+}

@@ -1,0 +1,267 @@
+/**
+ * What every producer and consumer of a Ring shares: its role in the region, slot addressing
+ * and typed cursors, counters in its role's own line, the wait strategies and close.
+ *
+ * Waiting (`waitReady`): each strategy re-reads the other side's index through `ready()`.
+ * "park" sleeps in the kernel on that index word (futex, at most 100 ms per call so that even
+ * a lost wake-up costs bounded latency); the other side makes the wake system call only when
+ * the header's parked count is not 0.
+ *
+ * @module
+ */
+import type { Native } from "../ffi/library.ts";
+import { RING_HEADER, RING_ROLE } from "../ffi/abi.generated.ts";
+import { closedError, HotpathError } from "./errors.ts";
+import type { StructCursor, StructLayout } from "./struct.ts";
+import type { RingGeometry } from "./ring_region.ts";
+import type { WaitStrategy } from "./ring_options.ts";
+import { describe } from "./validate.ts";
+
+/** Word indices (Int32) of the header's shared words. */
+export const WORD = {
+  head: RING_HEADER.head >>> 2,
+  headWraps: RING_HEADER.headWraps >>> 2,
+  tail: RING_HEADER.tail >>> 2,
+  tailWraps: RING_HEADER.tailWraps >>> 2,
+  consumersParked: RING_HEADER.consumersParked >>> 2,
+  producersParked: RING_HEADER.producersParked >>> 2,
+  skipped: RING_HEADER.skipped >>> 2,
+} as const;
+
+/** Park selectors of the library: the head, the tail, or 2 + a role's index (its cursor). */
+export const SELECT_HEAD = 0;
+export const SELECT_TAIL = 1;
+
+/** What one Ring object shares with the sides it made. */
+export interface RingCore {
+  native: Native;
+  id: number;
+  attachment: number;
+  words: Int32Array;
+  numbers: Float64Array;
+  bytes: Uint8Array;
+  geometry: RingGeometry;
+  layout: StructLayout<never> | undefined;
+  /** Longest a "spin" or "backoff" waiter spins before it checks the clock or yields. */
+  closed: boolean;
+}
+
+const SPIN = 0;
+const YIELD = 1;
+const PARK = 2;
+const BACKOFF = 3;
+const STRATEGY_CODES: Record<WaitStrategy, number> = { spin: SPIN, yield: YIELD, park: PARK, backoff: BACKOFF };
+/** Backoff: re-reads before the first yield, and yields before the first park. */
+const BACKOFF_SPINS = 256;
+const BACKOFF_YIELDS = 16;
+const PARK_SLICE_MS = 100;
+/** Largest batch count accepted (batches are cut to what the ring holds). */
+const COUNT_MAX = 2 ** 30;
+
+// deno-lint-ignore no-explicit-any
+type AnyCursor = StructCursor<any>;
+
+/** A producer or consumer: one role of the ring, held by this thread until `close()`. */
+export abstract class RingSide {
+  /** Slots in the ring (a power of two). */
+  declare readonly capacity: number;
+  /** `capacity - 1`: slot i of a batch starting at slot s is `(s + i) & mask`. */
+  declare readonly mask: number;
+  /** The bytes this side reads or writes slots through (see `offsetOf`). */
+  declare readonly bytes: Uint8Array;
+  /** Payload bytes of one slot. */
+  declare readonly slotSize: number;
+  declare protected readonly words: Int32Array;
+  declare protected readonly numbers: Float64Array;
+  declare protected readonly core: RingCore;
+  declare protected readonly token: number;
+  declare protected readonly roleIndex: number;
+  /** Index in `numbers` of this role's full_events; empty, parks, wakes, lost, late follow by name. */
+  declare protected readonly counter: number;
+  declare private readonly stride: number;
+  declare private readonly base: number;
+  declare private readonly strategy: number;
+  declare private readonly where: string;
+  #cursor: AnyCursor | undefined;
+  protected closedSide = false;
+
+  constructor(core: RingCore, token: number, wait: WaitStrategy, bytes: Uint8Array, where: string) {
+    const g = core.geometry;
+    this.capacity = g.capacity;
+    this.mask = g.capacity - 1;
+    this.bytes = bytes;
+    this.slotSize = g.slotBytes;
+    this.words = core.words;
+    this.numbers = core.numbers;
+    this.core = core;
+    this.token = token;
+    this.roleIndex = token & 0xff;
+    this.counter = (g.rolesOffset + this.roleIndex * RING_ROLE.size + RING_ROLE.fullEvents) / 8;
+    this.stride = g.slotStride;
+    this.base = g.slotsOffset + g.payloadOffset;
+    this.strategy = STRATEGY_CODES[wait];
+    this.where = where;
+  }
+
+  /** Byte offset in `bytes` of slot `slot`'s payload. */
+  offsetOf(slot: number): number {
+    if (!(slot >= 0 && slot <= this.mask && slot === Math.floor(slot))) throw this.slotError(slot);
+    return this.base + slot * this.stride;
+  }
+
+  /** Struct rings: this side's cursor, moved to slot `slot`. */
+  at(slot: number): AnyCursor {
+    const cursor = this.#cursor ?? this.#makeCursor();
+    return cursor.at(this.offsetOf(slot));
+  }
+
+  #makeCursor(): AnyCursor {
+    const layout = this.core.layout;
+    if (layout === undefined) {
+      throw new HotpathError(
+        "INVALID_STATE",
+        `${this.where}.at: this ring's slots are raw bytes (no struct layout); use bytes and offsetOf(slot), ` +
+          "or create or attach it with a struct layout.",
+      );
+    }
+    this.#cursor = layout.cursor(this.bytes);
+    return this.#cursor;
+  }
+
+  private slotError(slot: unknown): HotpathError {
+    this.checkOpen();
+    return new HotpathError(
+      "OUT_OF_RANGE",
+      `${this.where}: slot must be an integer from 0 to ${this.mask}; got ${describe(slot)}.`,
+    );
+  }
+
+  /** Gives the role back; later calls throw CLOSED. The ring stays open. */
+  close(): void {
+    if (this.closedSide) return;
+    this.closedSide = true;
+    this.poison();
+    if (!this.core.closed) this.core.native.symbols.hp_ring_role_release(this.core.id, this.token);
+  }
+
+  /** Makes the fast path of every operation take its slow path (which throws CLOSED). */
+  protected abstract poison(): void;
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  protected checkOpen(): void {
+    if (this.closedSide || this.core.closed) {
+      this.poison();
+      throw closedError(this.where);
+    }
+  }
+
+  /** Messages (consumer) or free slots (producer) available now, reading the other side. */
+  protected abstract ready(): number;
+  /** The selector and value `park` sleeps on while `ready()` is 0. */
+  protected abstract parkSelector(): number;
+  protected abstract parkValue(): number;
+
+  /** Waits by this side's strategy until `ready()` > 0; returns it, or 0 after `timeoutMs`. */
+  protected waitReady(timeoutMs: number, counter: number): number {
+    let ready = this.ready();
+    if (ready > 0) return ready;
+    this.checkOpen();
+    this.numbers[counter]++;
+    const deadline = performance.now() + timeoutMs;
+    const strategy = this.strategy;
+    const symbols = this.core.native.symbols;
+    for (let round = 1;; round++) {
+      ready = this.ready();
+      if (ready > 0) return ready;
+      if (strategy === SPIN || (strategy === BACKOFF && round < BACKOFF_SPINS)) {
+        if ((round & 1023) === 0 && this.expired(deadline)) return 0;
+        continue;
+      }
+      if (strategy === YIELD || (strategy === BACKOFF && round < BACKOFF_SPINS + BACKOFF_YIELDS)) {
+        symbols.hp_yield();
+        if (this.expired(deadline)) return 0;
+        continue;
+      }
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) return 0;
+      this.checkOpen();
+      const parked = symbols.hp_ring_park(
+        this.core.id,
+        this.token,
+        this.parkSelector(),
+        this.parkValue(),
+        Math.min(remaining, PARK_SLICE_MS),
+      );
+      if (parked < 0) this.checkOpen();
+    }
+  }
+
+  /** `waitReady` without blocking the thread: Deno parks on a worker thread (a nonblocking FFI
+   * call); Bun has no nonblocking FFI, so it polls on timers, 1 ms apart once idle. */
+  protected async waitReadyAsync(timeoutMs: number, counter: number): Promise<number> {
+    let ready = this.ready();
+    if (ready > 0) return ready;
+    this.checkOpen();
+    this.numbers[counter]++;
+    const deadline = performance.now() + timeoutMs;
+    const symbols = this.core.native.symbols;
+    const deno = this.core.native.runtime === "deno";
+    for (let round = 0;; round++) {
+      ready = this.ready();
+      if (ready > 0) return ready;
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) return 0;
+      this.checkOpen();
+      const slice = Math.min(remaining, PARK_SLICE_MS);
+      if (deno) {
+        await symbols.hp_ring_park_async(this.core.id, this.token, this.parkSelector(), this.parkValue(), slice);
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, round < 8 ? 0 : Math.min(slice, 1)));
+      }
+    }
+  }
+
+  private expired(deadline: number): boolean {
+    this.checkOpen();
+    return deadline !== Infinity && performance.now() >= deadline;
+  }
+
+  /** Wakes the threads parked on `selector` (the caller saw a parked count). */
+  protected wake(selector: number): void {
+    this.numbers[this.counter + WAKES]++;
+    this.core.native.symbols.hp_ring_wake(this.core.id, selector);
+  }
+
+  /** Throws INVALID_ARGUMENT unless `count` is an integer from 1 to 2^30 (more than a ring holds). */
+  protected checkCount(count: unknown, name: string): number {
+    if (typeof count === "number" && count >= 1 && count <= COUNT_MAX && count === Math.floor(count)) return count;
+    this.checkOpen();
+    throw new HotpathError(
+      "INVALID_ARGUMENT",
+      `${this.where}: ${name} must be an integer from 1 to ${COUNT_MAX}; got ${describe(count)}.`,
+    );
+  }
+
+  /** Throws INVALID_ARGUMENT unless `timeoutMs` is a number >= 0 (Infinity: no limit). */
+  protected checkTimeout(timeoutMs: unknown): number {
+    if (typeof timeoutMs === "number" && timeoutMs >= 0) return timeoutMs;
+    throw new HotpathError(
+      "INVALID_ARGUMENT",
+      `${this.where}: timeoutMs must be a number >= 0 or Infinity; got ${describe(timeoutMs)}.`,
+    );
+  }
+}
+
+/** Offsets, in f64s from `counter`, of a role's counters (ring/ring_layout.zig `Role`). */
+export const FULL = 0;
+export const EMPTY = (RING_ROLE.emptyEvents - RING_ROLE.fullEvents) / 8;
+export const WAKES = (RING_ROLE.wakes - RING_ROLE.fullEvents) / 8;
+export const LOST = (RING_ROLE.lost - RING_ROLE.fullEvents) / 8;
+export const LATE = (RING_ROLE.lateCommits - RING_ROLE.fullEvents) / 8;
+/** Word index of role `index`'s cursor and wrap count. */
+export function cursorWord(geometry: RingGeometry, index: number): number {
+  return (geometry.rolesOffset + index * RING_ROLE.size + RING_ROLE.cursor) >>> 2;
+}
