@@ -345,3 +345,29 @@ test "ring: park returns at once when the word moved, and times out when it does
     try testing.expectEqual(@as(f64, 1), r.parks);
     try testing.expectEqual(@as(u32, 0), ring.wake(head));
 }
+
+test "ring: a parked consumer wakes when another thread publishes and wakes" {
+    if (!supported) return error.SkipZigTest;
+    const t = try testRing(.spsc, 2);
+    defer t.region.unmap();
+    const ring = t.ring;
+    const token = try ring.claimRole(.consumer, false, ring.nextAttachment());
+    const r = ring.role(token.index);
+    const head = ring.wordOf(.head).?;
+    const Publisher = struct {
+        fn run(target: Ring) void {
+            const h = target.header();
+            // Wait until the consumer has counted itself parked, then publish and wake.
+            while (@atomicLoad(u32, &h.consumers_parked, .seq_cst) == 0) std.atomic.spinLoopHint();
+            @atomicStore(u32, &h.head, 1, .seq_cst);
+            _ = target.wake(&h.head);
+        }
+    };
+    const thread = try std.Thread.spawn(.{}, Publisher.run, .{ring});
+    // 100 ms is the cap of one park; a wake (or the store before the wait) ends it sooner.
+    const woken = ring.park(r, head, 0, constants.ring_park_ns_max);
+    thread.join();
+    try testing.expect(woken);
+    try testing.expectEqual(@as(u32, 1), @atomicLoad(u32, head, .seq_cst));
+    try testing.expectEqual(@as(u32, 0), ring.header().consumers_parked);
+}
