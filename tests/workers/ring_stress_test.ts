@@ -1,0 +1,316 @@
+/**
+ * Ring under load across Workers (tests/workers/ring_stress_worker.ts), each scenario moving
+ * 10,000,000 sequence-numbered, checksummed messages (RING_STRESS_MESSAGES lowers it for quick
+ * local runs):
+ * - SPSC, one producer Worker to one consumer Worker, one message at a time and in batches;
+ * - MPMC, two producer Workers and two consumer Workers: a bit per (producer, sequence) proves
+ *   none lost and none twice, and each consumer sees each producer's messages in order;
+ * - broadcast to three gating consumer Workers: each sees the whole sequence, in order;
+ * - the same with a fourth, "drop" consumer that sleeps on purpose: the others finish while it
+ *   is lapped, and what it read is intact, in order, and with what it lost adds up to the total.
+ * Scenarios mix the wait strategies (park and backoff among them), so blocking waits run under
+ * load; the machine may have fewer cores than Workers.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { Ring, type RingStats, type WaitStrategy } from "../../mod.ts";
+import { runtime, test } from "../harness.ts";
+import { integerFromEnvironment } from "../processes/child_outcome.ts";
+import { chain, CHAIN_START } from "../processes/ring_messages.ts";
+import { CONTROL_BYTES, type Mode, type StressReport, type StressSetup } from "./ring_stress_worker.ts";
+
+const workerUrl = new URL("./ring_stress_worker.ts", import.meta.url).href;
+/** Messages per scenario: the issue asks for 10,000,000. */
+const MESSAGES = integerFromEnvironment("RING_STRESS_MESSAGES") ?? 10_000_000;
+/** A Worker gives up after this long; the test waits a little longer for its report. */
+const WORKER_LIMIT_MS = 100_000;
+const REPLY_LIMIT_MS = 110_000;
+
+/** A started Worker and the one request it is answering. */
+class Hand {
+  readonly worker = new Worker(workerUrl, { type: "module" });
+  #settle: ((reply: { type: string; report?: StressReport; message?: string } | Error) => void) | undefined;
+
+  constructor() {
+    this.worker.onmessage = (event: MessageEvent) => this.#settle?.(event.data);
+    this.worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      this.#settle?.(new Error(`a Worker failed: ${event.message}`));
+    };
+  }
+
+  /** Sends `message`; the reply of type `expected` (rejects on an error reply, a Worker error or a hang). */
+  request(message: unknown, expected: string): Promise<{ type: string; report?: StressReport }> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no "${expected}" reply in ${REPLY_LIMIT_MS} ms`)),
+        REPLY_LIMIT_MS,
+      );
+      this.#settle = (reply) => {
+        clearTimeout(timer);
+        this.#settle = undefined;
+        if (reply instanceof Error) reject(reply);
+        else if (reply.type !== expected) reject(new Error(`a Worker replied ${reply.type}: ${reply.message}`));
+        else resolve(reply);
+      };
+      this.worker.postMessage(message);
+    });
+  }
+}
+
+/** The Workers of one scenario; `using` ends them with it. */
+class Crew {
+  readonly hands: Hand[] = [];
+
+  /** Starts a Worker for each setup, one after the other (each loads the library once). */
+  async start(setups: StressSetup[]): Promise<void> {
+    for (const setup of setups) {
+      const hand = new Hand();
+      this.hands.push(hand);
+      await hand.request({ type: "setup", setup }, "ready");
+    }
+  }
+
+  /** Runs every Worker at once: their reports, in setup order. */
+  async run(): Promise<StressReport[]> {
+    const replies = await Promise.all(this.hands.map((hand) => hand.request({ type: "run" }, "done")));
+    return replies.map((reply) => reply.report!);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.hands.map((hand) => hand.request({ type: "close" }, "closed")));
+  }
+
+  [Symbol.dispose](): void {
+    for (const hand of this.hands) hand.worker.terminate();
+  }
+}
+
+interface Outcome {
+  reports: StressReport[];
+  stats: RingStats;
+  elapsedMs: number;
+}
+
+/**
+ * Runs `setups` on `ring` (consumers first, so that they hold their roles before a message
+ * moves) and reads the ring's stats while every role is still held.
+ */
+async function stress(label: string, ring: Ring, setups: StressSetup[]): Promise<Outcome> {
+  using crew = new Crew();
+  const ordered = [...setups].sort((a, b) => (a.role === b.role ? 0 : a.role === "consumer" ? -1 : 1));
+  await crew.start(ordered);
+  const started = performance.now();
+  const reports = await crew.run();
+  const elapsedMs = performance.now() - started;
+  const stats = ring.stats();
+  await crew.close();
+  const moved = reports.filter((report) => report.role === "producer").reduce((sum, report) => sum + report.moved, 0);
+  console.log(JSON.stringify({
+    label,
+    runtime,
+    messages: moved,
+    elapsedMs: Math.round(elapsedMs),
+    millionsPerSecond: Number((moved / elapsedMs / 1000).toFixed(2)),
+    stats: { ...stats, roles: undefined },
+    sides: reports.map((r) => ({
+      role: r.role,
+      id: r.id,
+      moved: r.moved,
+      batches: r.batches,
+      waits: r.waits,
+      lost: r.lost,
+      maxLag: r.maxLag,
+      ms: Math.round(r.elapsedMs),
+    })),
+  }));
+  return { reports, stats, elapsedMs };
+}
+
+interface SideOptions {
+  role: "producer" | "consumer";
+  id: number;
+  wait: WaitStrategy;
+  mode: Mode;
+  messages: number;
+  check?: StressSetup["check"];
+  onSlow?: "block" | "drop";
+  slowEvery?: number;
+}
+
+/** The setups of one scenario, sharing one control buffer (and bitmap). */
+function setupsOf(
+  ring: Ring,
+  sides: SideOptions[],
+  shape: { words: number; maxBatch: number; producers: number; bitmap?: SharedArrayBuffer; bitmapWords?: number },
+): StressSetup[] {
+  const control = new SharedArrayBuffer(CONTROL_BYTES);
+  return sides.map((side, index) => ({
+    ...side,
+    ...shape,
+    descriptor: ring.share(),
+    control,
+    seed: 0x5eed + 7919 * index,
+    timeLimitMs: WORKER_LIMIT_MS,
+  }));
+}
+
+/** What every side of every scenario must report: no failure, nothing torn, nothing refused. */
+function assertClean(outcome: Outcome, context: string): void {
+  for (const report of outcome.reports) {
+    const where = `${context}: ${report.role} ${report.id}: ${report.notes.join("; ")}`;
+    assert.equal(report.timedOut, false, `timed out: ${where}`);
+    assert.equal(report.torn, 0, `torn messages: ${where}`);
+    assert.equal(report.outOfOrder, 0, `out of order: ${where}`);
+    assert.equal(report.duplicates, 0, `read twice: ${where}`);
+    assert.equal(report.strangers, 0, `unknown producer: ${where}`);
+    assert.equal(report.refused, 0, `commit refused: ${where}`);
+    assert.deepEqual(report.notes, [], where);
+  }
+}
+
+/** The hash of producer 1's sequence 0 .. count - 1, as an "exact" consumer computes it. */
+function expectedHash(count: number): number {
+  let hash = CHAIN_START;
+  for (let sequence = 0; sequence < count; sequence++) hash = chain(hash, 1, sequence);
+  return hash;
+}
+
+/** An "exact" consumer read producer 1's whole sequence, in order. */
+function assertWhole(report: StressReport, count: number, hash: number, context: string): void {
+  assert.equal(report.moved, count, `${context}: consumer ${report.id} read ${report.moved} of ${count}`);
+  assert.equal(report.counts[1], count, context);
+  assert.equal(report.sums[1], (count * (count - 1)) / 2, `${context}: sum of sequences`);
+  assert.equal(report.hash, hash, `${context}: consumer ${report.id} read another sequence`);
+}
+
+function assertStats(stats: RingStats, expected: Partial<RingStats>, context: string): void {
+  const picked = Object.fromEntries(Object.keys(expected).map((key) => [key, stats[key as keyof RingStats]]));
+  assert.deepEqual(picked, expected, `${context}: ${JSON.stringify({ ...stats, roles: undefined })}`);
+}
+
+/** One producer Worker, one consumer Worker, on an SPSC ring; both modes and waits given. */
+async function spsc(
+  label: string,
+  capacity: number,
+  producer: Omit<SideOptions, "role" | "id" | "messages">,
+  consumer: typeof producer,
+) {
+  using ring = Ring.spsc({ slot: 16, capacity });
+  const sides: SideOptions[] = [
+    { role: "producer", id: 1, messages: MESSAGES, ...producer },
+    { role: "consumer", id: 1, messages: MESSAGES, check: "exact", ...consumer },
+  ];
+  const outcome = await stress(label, ring, setupsOf(ring, sides, { words: 4, maxBatch: 64, producers: 1 }));
+  assertClean(outcome, label);
+  assertWhole(outcome.reports[0], MESSAGES, expectedHash(MESSAGES), label);
+  const expected = { pushed: MESSAGES, popped: MESSAGES, depth: 0, skipped: 0, lost: 0, producers: 1, consumers: 1 };
+  assertStats(outcome.stats, expected, label);
+  // A parking side waited in the kernel at least once (the consumer starts on an empty ring).
+  assert.ok(outcome.stats.parks > 0 && outcome.stats.wakes > 0, `${label}: no park or no wake`);
+}
+
+test("Ring SPSC across Workers: 10M messages one at a time arrive intact, in order, once", async () => {
+  await spsc("spsc single", 1024, { wait: "backoff", mode: "single" }, { wait: "park", mode: "single" });
+});
+
+test("Ring SPSC across Workers: 10M messages in claim batches, peekBatch and drain", async () => {
+  await spsc("spsc batch, capacity 64", 64, { wait: "park", mode: "batch" }, { wait: "backoff", mode: "mixed" });
+});
+
+test("Ring MPMC across Workers: 2 producers x 5M to 2 consumers, none lost, none twice, each in order", async () => {
+  const producers = 2;
+  const each = Math.ceil(MESSAGES / producers);
+  const bitmapWords = Math.ceil(each / 32);
+  const bitmap = new SharedArrayBuffer(4 * bitmapWords * producers);
+  using ring = Ring.mpmc({ slot: 16, capacity: 256 });
+  const sides: SideOptions[] = [
+    { role: "producer", id: 1, wait: "park", mode: "mixed", messages: each },
+    { role: "producer", id: 2, wait: "backoff", mode: "single", messages: each },
+    { role: "consumer", id: 1, wait: "park", mode: "mixed", messages: each * producers, check: "shared" },
+    { role: "consumer", id: 2, wait: "backoff", mode: "batch", messages: each * producers, check: "shared" },
+  ];
+  const shape = { words: 4, maxBatch: 16, producers, bitmap, bitmapWords };
+  const label = "mpmc 2x2";
+  const outcome = await stress(label, ring, setupsOf(ring, sides, shape));
+  assertClean(outcome, label);
+  const consumers = outcome.reports.filter((report) => report.role === "consumer");
+  for (let id = 1; id <= producers; id++) {
+    const count = consumers.reduce((sum, report) => sum + report.counts[id], 0);
+    const sum = consumers.reduce((total, report) => total + report.sums[id], 0);
+    assert.equal(count, each, `${label}: producer ${id}'s messages read`);
+    assert.equal(sum, (each * (each - 1)) / 2, `${label}: producer ${id}'s sum of sequences`);
+  }
+  assert.ok(consumers.every((report) => report.moved > each / 10), `${label}: a consumer starved`);
+  const bits = new Int32Array(bitmap);
+  for (let id = 1; id <= producers; id++) {
+    for (let sequence = 0; sequence < each; sequence += 32) {
+      const expected = each - sequence >= 32 ? -1 : (1 << (each - sequence)) - 1;
+      const word = bits[(id - 1) * bitmapWords + (sequence >>> 5)];
+      if (word !== expected) assert.fail(`${label}: producer ${id}, sequences from ${sequence}: bits ${word}`);
+    }
+  }
+  const total = each * producers;
+  const expected = { pushed: total, popped: total, depth: 0, skipped: 0, lateCommits: 0, producers: 2, consumers: 2 };
+  assertStats(outcome.stats, expected, label);
+  assert.ok(outcome.stats.parks > 0 && outcome.stats.wakes > 0, `${label}: no park or no wake`);
+});
+
+/** A broadcast producer and `gating` gating consumers (plus, with `slowEvery`, a slow "drop" one). */
+function broadcastSides(gating: number, slowEvery?: number): SideOptions[] {
+  const waits: WaitStrategy[] = ["park", "backoff", "yield"];
+  const modes: Mode[] = ["mixed", "batch", "drain"];
+  const sides: SideOptions[] = [{ role: "producer", id: 1, wait: "backoff", mode: "mixed", messages: MESSAGES }];
+  for (let index = 0; index < gating; index++) {
+    const wait = waits[index % waits.length];
+    sides.push({ role: "consumer", id: index + 1, wait, mode: modes[index % modes.length], messages: MESSAGES });
+  }
+  if (slowEvery !== undefined) {
+    sides.push({
+      role: "consumer",
+      id: gating + 1,
+      wait: "park",
+      mode: "mixed",
+      messages: MESSAGES,
+      check: "drop",
+      onSlow: "drop",
+      slowEvery,
+    });
+  }
+  return sides.map((side) => side.role === "consumer" && side.check === undefined ? { ...side, check: "exact" } : side);
+}
+
+test("Ring broadcast across Workers: 3 gating consumers each read all 10M messages, in order", async () => {
+  using ring = Ring.broadcast({ slot: 16, capacity: 1024 });
+  const label = "broadcast 3 gating";
+  const setups = setupsOf(ring, broadcastSides(3), { words: 4, maxBatch: 64, producers: 1 });
+  const outcome = await stress(label, ring, setups);
+  assertClean(outcome, label);
+  const hash = expectedHash(MESSAGES);
+  for (const report of outcome.reports.filter((r) => r.role === "consumer")) assertWhole(report, MESSAGES, hash, label);
+  const expected = { pushed: MESSAGES, popped: MESSAGES, depth: 0, lost: 0, producers: 1, consumers: 3 };
+  assertStats(outcome.stats, expected, label);
+  assert.ok(outcome.stats.parks > 0 && outcome.stats.wakes > 0, `${label}: no park or no wake`);
+});
+
+test("Ring broadcast across Workers: a slow drop consumer stalls no gating one and reads intact messages", async () => {
+  const capacity = 1024;
+  using ring = Ring.broadcast({ slot: 64, capacity });
+  const label = "broadcast 3 gating + 1 slow drop";
+  const setups = setupsOf(ring, broadcastSides(3, 64), { words: 16, maxBatch: 64, producers: 1 });
+  const outcome = await stress(label, ring, setups);
+  assertClean(outcome, label);
+  const hash = expectedHash(MESSAGES);
+  const consumers = outcome.reports.filter((report) => report.role === "consumer");
+  const drop = consumers.pop()!;
+  for (const report of consumers) assertWhole(report, MESSAGES, hash, label);
+  const context = `${label}: drop consumer read ${drop.moved}, lost ${drop.lost}, lag up to ${drop.maxLag}`;
+  // Gated by the drop consumer, the producer could never have got a whole ring ahead of it.
+  assert.ok(drop.maxLag > capacity, context);
+  assert.ok(drop.lost > 0, context);
+  assert.equal(drop.moved + drop.lost, MESSAGES, `every message read or counted lost: ${context}`);
+  assert.equal(drop.counts[1], drop.moved, context);
+  const expected = { pushed: MESSAGES, popped: MESSAGES, depth: 0, lost: drop.lost, producers: 1, consumers: 4 };
+  assertStats(outcome.stats, expected, label);
+});
