@@ -14,6 +14,9 @@
 export const ID = 0;
 export const SEQUENCE = 1;
 
+/** The producer id of the message that ends a stream (its sequence: how many the producer sent before). */
+export const END_ID = 0x7fff_ffff;
+
 /** The smallest message: id, sequence, one filler word, checksum. */
 export const WORDS_MIN = 4;
 
