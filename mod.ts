@@ -46,6 +46,7 @@ export {
   Ring,
   type RingAttachOptions,
   type RingConsumer,
+  type RingCreateOptions,
   type RingDescriptor,
   type RingKind,
   type RingOptions,

@@ -217,7 +217,11 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["RingHeader.skipped", 516],
   ["RingHeader.reaped_roles", 520],
   ["RingHeader.wakes", 524],
-  ["RingHeader.pad_rare", 528],
+  ["RingHeader.reclaimed_peeks", 528],
+  ["RingHeader.pad_reclaimed", 532],
+  ["RingHeader.departed_pushed", 536],
+  ["RingHeader.departed_popped", 544],
+  ["RingHeader.pad_rare", 552],
   ["RingRole.size", 128],
   ["RingRole.state", 0],
   ["RingRole.kind", 4],
@@ -234,7 +238,7 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["RingRole.wakes", 96],
   ["RingRole.lost", 104],
   ["RingRole.late_commits", 112],
-  ["RingRole.pad_counters", 120],
+  ["RingRole.messages", 120],
   ["RingGeometry.size", 128],
   ["RingGeometry.kind", 0],
   ["RingGeometry.slot_bytes", 8],
@@ -265,7 +269,7 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["RingStats.consumers_parked", 96],
   ["RingStats.producers_parked", 104],
   ["RingStats.reaped_roles", 112],
-  ["RingStats.reserved", 120],
+  ["RingStats.reclaimed_peeks", 120],
   ["RingRoleInfo.size", 128],
   ["RingRoleInfo.state", 0],
   ["RingRoleInfo.kind", 8],
@@ -348,7 +352,7 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
 ];
 
 /** FNV-1a over the table's names and values; the library's hp_abi_fingerprint() must equal it. */
-export const ABI_FINGERPRINT = 3992470821;
+export const ABI_FINGERPRINT = 647708481;
 
 /** `PoolHeader` of the Zig sources: its size and the byte offset of every field. */
 export const POOL_HEADER = {
@@ -610,7 +614,11 @@ export const RING_HEADER = {
   skipped: 516,
   reapedRoles: 520,
   wakes: 524,
-  padRare: 528,
+  reclaimedPeeks: 528,
+  padReclaimed: 532,
+  departedPushed: 536,
+  departedPopped: 544,
+  padRare: 552,
 } as const;
 
 /** `RingRole` of the Zig sources: its size and the byte offset of every field. */
@@ -631,7 +639,7 @@ export const RING_ROLE = {
   wakes: 96,
   lost: 104,
   lateCommits: 112,
-  padCounters: 120,
+  messages: 120,
 } as const;
 
 /** `RingGeometry` of the Zig sources: its size and the byte offset of every field. */
@@ -670,7 +678,7 @@ export const RING_STATS = {
   consumersParked: 96,
   producersParked: 104,
   reapedRoles: 112,
-  reserved: 120,
+  reclaimedPeeks: 120,
 } as const;
 
 /** `RingRoleInfo` of the Zig sources: its size and the byte offset of every field. */

@@ -12,32 +12,32 @@ export interface PrebuiltLibrary {
 export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
-    bytes: 91856,
-    sha256: "091b9998fd323555b3117e482ae7ecb79677b566756829584d98aeae32e523a4",
+    bytes: 92976,
+    sha256: "47efa228823a9214b49306c49117ea7ae2fd864791af1a6eaa84a81679552b33",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
-    bytes: 87888,
-    sha256: "f2366d0ff61662f32181ab170522429b21a1504e92feef6756c63986413d64ea",
+    bytes: 88960,
+    sha256: "d5df48a2ca33ff97af00fdec9ec7d34b07951839376906941a260c69b5a1973b",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
-    bytes: 91288,
-    sha256: "63ae491511fdc60dc55fa136cbde63e71dfe4e3840e333bb32e820e76e629699",
+    bytes: 92408,
+    sha256: "bda02221b8eac5ec958563c338a6ee4a9f6deb193f5e45ad7197950f84b57ab4",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
-    bytes: 87432,
-    sha256: "cee3c6521e45832c7e598b2d92c150beb1838875b469b03427c3ec625631e268",
+    bytes: 88504,
+    sha256: "775b99e86629574d0d81b2eb7ba00d35193e12016b81af80dca77ba520b8f60b",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",
-    bytes: 70422,
-    sha256: "0922f5ee720dc36ffe41af31da0549725f6ab21a6df681e30bd3cf1ab92e4fe6",
+    bytes: 70438,
+    sha256: "194f99dfd2aca41dfe92d3ccd0f94e873c81f2dc63ee195a15ac5f8141bcdc23",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libhotpath.dylib",
-    bytes: 87392,
-    sha256: "39d39693f915cac24e734a23b06c51255e3d383494aff65eca0c33f34f945bbc",
+    bytes: 87408,
+    sha256: "d66500efe218e60b6d96cffde0415ebbe699f25784ddadd865ef0078b6cdc426",
   },
 };

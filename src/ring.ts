@@ -50,6 +50,9 @@ export type { RingRoleStats, WaitStrategy } from "./ring_options.ts";
 
 export type { RingConsumer, RingProducer, RingSlots } from "./ring_options.ts";
 
+/** The options of `Ring.spsc/mpmc/broadcast`, with the slot layout's schema kept for typed cursors. */
+export type RingCreateOptions<S extends Schema> = Omit<RingOptions, "slot"> & { slot: StructLayout<S> | number };
+
 /** Options of `Ring.attach` and `Ring.open`: the struct layout of the slots, for typed cursors. */
 export interface RingAttachOptions<S extends Schema = Schema> {
   /** The layout the ring was created with (or one that fits its slots). */
@@ -119,17 +122,17 @@ export class Ring<S extends Schema = Schema> {
    * consumer.release();
    * ```
    */
-  static spsc<S extends Schema = Schema>(options: RingOptions & { slot: StructLayout<S> | number }): Ring<S> {
+  static spsc<S extends Schema = Schema>(options: RingCreateOptions<S>): Ring<S> {
     return Ring.#create("spsc", options) as Ring<S>;
   }
 
   /** A multi-producer multi-consumer ring (each message to one consumer). */
-  static mpmc<S extends Schema = Schema>(options: RingOptions & { slot: StructLayout<S> | number }): Ring<S> {
+  static mpmc<S extends Schema = Schema>(options: RingCreateOptions<S>): Ring<S> {
     return Ring.#create("mpmc", options) as Ring<S>;
   }
 
   /** One producer, many consumers, each seeing every message (`onSlowConsumer`: "block" or "drop"). */
-  static broadcast<S extends Schema = Schema>(options: RingOptions & { slot: StructLayout<S> | number }): Ring<S> {
+  static broadcast<S extends Schema = Schema>(options: RingCreateOptions<S>): Ring<S> {
     return Ring.#create("broadcast", options) as Ring<S>;
   }
 
@@ -276,6 +279,7 @@ export class Ring<S extends Schema = Schema> {
       lost: c.lost,
       lateCommits: c.lateCommits,
       reapedRoles: c.reapedRoles,
+      reclaimedPeeks: c.reclaimedPeeks,
       producers: c.producers,
       consumers: c.consumers,
       roles,

@@ -68,7 +68,10 @@ export class BroadcastProducer extends RingSide {
     const position = this.next;
     let room = (this.limit - position) | 0;
     if (room < wanted) room = this.#scan();
-    if (room < 1) return this.#full();
+    if (room < 1) {
+      this.#full();
+      return 0;
+    }
     const taken = room < wanted ? room : wanted;
     for (let index = 0; index < taken; index++) {
       const at = (position + index) | 0;
@@ -155,6 +158,7 @@ export class BroadcastProducer extends RingSide {
   }
 
   protected poison(): void {
+    this.next = this.head; // held claims are dropped: commit has nothing and throws
     this.limit = this.next; // full for good: the scan checks closed first
   }
 }
@@ -343,6 +347,7 @@ export class BroadcastConsumer extends RingSide {
   }
 
   protected poison(): void {
+    this.next = this.released; // held peeks are given up unreleased
     this.headCache = this.next;
   }
 }

@@ -16,9 +16,46 @@
  * @module
  */
 import { HotpathError } from "./errors.ts";
-import { EMPTY, FULL, LATE, type RingCore, RingSide, SELECT_HEAD, SELECT_TAIL, WORD } from "./ring_side.ts";
+import { RING_HEADER } from "../ffi/abi.generated.ts";
+import { EMPTY, FULL, LATE, MESSAGES, type RingCore, RingSide, SELECT_HEAD, SELECT_TAIL, WORD } from "./ring_side.ts";
 import type { WaitStrategy } from "./ring_options.ts";
 import { notFunction } from "./ring_spsc.ts";
+
+const RECLAIMED_PEEKS = RING_HEADER.reclaimedPeeks >>> 2;
+
+/** A position word that disagrees with the slots' turns: only a region written by someone else. */
+function corrupted(where: string, word: string): HotpathError {
+  return new HotpathError(
+    "CORRUPTED",
+    `${where}: the ring's ${word} index disagrees with its slots; something other than hotpath wrote the region.`,
+  );
+}
+
+/**
+ * Tracks one position that stays blocked (a claim not committed, a peek not released): whether
+ * it has stayed so for longer than the unblock timeout. The clock is read only while blocked.
+ */
+class Overdue {
+  private at = 0;
+  private since = -1;
+
+  constructor(private readonly limitMs: number) {}
+
+  /** True once `position` has been seen blocked for `limitMs`; false (and the clock starts) before. */
+  check(position: number): boolean {
+    const now = performance.now();
+    if (this.since < 0 || this.at !== position) {
+      this.at = position;
+      this.since = now;
+      return false;
+    }
+    return now - this.since >= this.limitMs;
+  }
+
+  clear(): void {
+    this.since = -1;
+  }
+}
 
 function pendingError(where: string, what: string): HotpathError {
   return new HotpathError(
@@ -39,11 +76,14 @@ export class MpmcProducer extends RingSide {
   /** Position of the first slot held, and how many are held (0: none). */
   private first = 0;
   private held = 0;
+  /** A slot a consumer took and has not released (it may have died holding it). */
+  declare private readonly unreleased: Overdue;
 
   constructor(core: RingCore, token: number, wait: WaitStrategy) {
     super(core, token, wait, core.bytes, "RingProducer");
     this.turns = core.geometry.slotsOffset >>> 2;
     this.turnStride = core.geometry.slotStride >>> 2;
+    this.unreleased = new Overdue(core.geometry.unblockTimeoutMs);
   }
 
   /** Claims the next slot: its index, or -1 when the ring is full. */
@@ -65,6 +105,7 @@ export class MpmcProducer extends RingSide {
     const words = this.words;
     const mask = this.mask;
     let position = Atomics.load(words, WORD.head);
+    let rereads = 0;
     for (;;) {
       let free = 0;
       let difference = 0;
@@ -75,8 +116,11 @@ export class MpmcProducer extends RingSide {
         free++;
       }
       if (free === 0) {
-        if (difference < 0) return 0; // the slot's last lap is not consumed: full
-        position = Atomics.load(words, WORD.head); // another producer moved on
+        // The slot's last lap is not released: full, or a consumer holds it (see #reclaim).
+        if (difference < 0) return this.#reclaim(position) ? this.#take(wanted) : 0;
+        const reread = Atomics.load(words, WORD.head); // another producer moved on
+        if (reread === position && ++rereads > 1) throw corrupted("RingProducer", "head");
+        position = reread;
         continue;
       }
       const next = (position + free) | 0;
@@ -99,7 +143,7 @@ export class MpmcProducer extends RingSide {
    */
   commit(): boolean {
     const held = this.held;
-    if (held === 0) {
+    if (held === 0 || this.closedSide) {
       this.checkOpen();
       return true;
     }
@@ -111,6 +155,7 @@ export class MpmcProducer extends RingSide {
       if (Atomics.compareExchange(words, turn, position, (position + 1) | 0) !== position) late++;
     }
     this.held = 0;
+    this.numbers[this.counter + MESSAGES] += held - late;
     if (Atomics.load(words, WORD.consumersParked) !== 0) this.wake(SELECT_HEAD);
     if (late === 0) return true;
     this.numbers[this.counter + LATE] += late;
@@ -121,19 +166,43 @@ export class MpmcProducer extends RingSide {
   claim(timeoutMs = Infinity): number {
     const limit = this.checkTimeout(timeoutMs);
     const deadline = performance.now() + limit;
-    for (;;) {
+    for (let round = 0;; round++) {
       if (this.held !== 0 || this.closedSide) throw this.#cannot();
       if (this.#take(1) === 1) return this.claimed;
       const remaining = deadline - performance.now();
-      if (remaining <= 0 || this.waitReady(remaining, this.counter + FULL) === 0) return -1;
+      if (remaining <= 0) {
+        if (round === 0) this.#full(); // a wait that never started still found the ring full
+        return -1;
+      }
+      if (this.waitReady(remaining, this.counter + FULL) === 0) return -1;
     }
+  }
+
+  /**
+   * The slot of `position` still holds the message of `position - capacity`. If a consumer took
+   * that message (the tail is past it) and has not released it for the unblock timeout, it died
+   * or closed mid-read: give the slot back on its behalf (counted in reclaimedPeeks). True if so.
+   */
+  #reclaim(position: number): boolean {
+    const previous = (position - this.capacity) | 0;
+    if (((Atomics.load(this.words, WORD.tail) - previous) | 0) <= 0) return false; // not taken: full
+    if (!this.unreleased.check(position)) return false;
+    this.unreleased.clear();
+    const turn = this.turns + (position & this.mask) * this.turnStride;
+    if (Atomics.compareExchange(this.words, turn, (previous + 1) | 0, position) !== ((previous + 1) | 0)) return false;
+    Atomics.add(this.words, RECLAIMED_PEEKS, 1);
+    return true;
   }
 
   protected ready(): number {
     this.checkOpen();
     const head = Atomics.load(this.words, WORD.head);
     const turn = Atomics.load(this.words, this.turns + (head & this.mask) * this.turnStride);
-    return ((turn - head) | 0) >= 0 ? 1 : 0;
+    if (((turn - head) | 0) >= 0) return 1;
+    // A slot overdue for its release: the next claim gives it back.
+    const previous = (head - this.capacity) | 0;
+    if (((Atomics.load(this.words, WORD.tail) - previous) | 0) <= 0) return 0;
+    return this.unreleased.check(head) ? 1 : 0;
   }
 
   protected parkSelector(): number {
@@ -163,18 +232,16 @@ export class MpmcConsumer extends RingSide {
   peeked = 0;
   declare private readonly turns: number;
   declare private readonly turnStride: number;
-  declare private readonly unblockMs: number;
   private first = 0;
   private held = 0;
-  /** The position found claimed but not committed, and since when (ms). */
-  private stuckAt = 0;
-  private stuckSince = -1;
+  /** A position claimed by a producer and not committed (it may have died holding it). */
+  declare private readonly uncommitted: Overdue;
 
   constructor(core: RingCore, token: number, wait: WaitStrategy) {
     super(core, token, wait, core.bytes, "RingConsumer");
     this.turns = core.geometry.slotsOffset >>> 2;
     this.turnStride = core.geometry.slotStride >>> 2;
-    this.unblockMs = core.geometry.unblockTimeoutMs;
+    this.uncommitted = new Overdue(core.geometry.unblockTimeoutMs);
   }
 
   /** The next message's slot, or -1 when there is none. */
@@ -196,6 +263,7 @@ export class MpmcConsumer extends RingSide {
     const words = this.words;
     const mask = this.mask;
     let position = Atomics.load(words, WORD.tail);
+    let rereads = 0;
     for (;;) {
       let ready = 0;
       let difference = 0;
@@ -206,8 +274,15 @@ export class MpmcConsumer extends RingSide {
         ready++;
       }
       if (ready === 0) {
-        if (difference < 0) return this.#stuck(position);
-        position = Atomics.load(words, WORD.tail); // another consumer moved on
+        if (difference < 0) {
+          const stuck = this.#stuck(position);
+          if (stuck >= 0) return stuck;
+          position = Atomics.load(words, WORD.tail); // skipped a dead claim: go on behind it
+          continue;
+        }
+        const reread = Atomics.load(words, WORD.tail); // another consumer moved on
+        if (reread === position && ++rereads > 1) throw corrupted("RingConsumer", "tail");
+        position = reread;
         continue;
       }
       const next = (position + ready) | 0;
@@ -227,30 +302,27 @@ export class MpmcConsumer extends RingSide {
   /** Whether `position` was claimed and not committed for longer than the unblock timeout. */
   #overdue(position: number): boolean {
     if (Atomics.load(this.words, WORD.head) === position) {
-      this.stuckSince = -1; // empty, not stuck
+      this.uncommitted.clear(); // empty, not stuck
       return false;
     }
-    const now = performance.now();
-    if (this.stuckSince < 0 || this.stuckAt !== position) {
-      this.stuckAt = position;
-      this.stuckSince = now;
-      return false;
-    }
-    return now - this.stuckSince >= this.unblockMs;
+    return this.uncommitted.check(position);
   }
 
-  /** Nothing at `position`: empty, or claimed and not committed (skipped after the timeout). */
+  /**
+   * Nothing ready at `position`: 0 when empty or not yet overdue; 1 when the overdue claim was
+   * committed at the last moment (it is ours now); -1 when it was skipped.
+   */
   #stuck(position: number): number {
     if (!this.#overdue(position)) return 0;
-    this.stuckSince = -1;
+    this.uncommitted.clear();
     const words = this.words;
-    if (Atomics.compareExchange(words, WORD.tail, position, (position + 1) | 0) !== position) return 0;
+    if (Atomics.compareExchange(words, WORD.tail, position, (position + 1) | 0) !== position) return -1;
     if (position === -1) Atomics.add(words, WORD.tailWraps, 1);
     const turn = this.turns + (position & this.mask) * this.turnStride;
     if (Atomics.compareExchange(words, turn, position, (position + this.capacity) | 0) === position) {
       Atomics.add(words, WORD.skipped, 1);
       if (Atomics.load(words, WORD.producersParked) !== 0) this.wake(SELECT_TAIL);
-      return 0;
+      return -1;
     }
     // Committed at the last moment: the message is ours.
     this.first = position;
@@ -262,13 +334,18 @@ export class MpmcConsumer extends RingSide {
   /** Gives back the slots peeked: producers may reuse them. */
   release(): void {
     const held = this.held;
-    if (held === 0) return this.checkOpen();
+    if (held === 0 || this.closedSide) return this.checkOpen();
+    this.#giveBack(held);
+  }
+
+  #giveBack(held: number): void {
     const words = this.words;
     for (let index = 0; index < held; index++) {
       const position = (this.first + index) | 0;
       Atomics.store(words, this.turns + (position & this.mask) * this.turnStride, (position + this.capacity) | 0);
     }
     this.held = 0;
+    this.numbers[this.counter + MESSAGES] += held;
     if (Atomics.load(words, WORD.producersParked) !== 0) this.wake(SELECT_TAIL);
   }
 
@@ -330,5 +407,8 @@ export class MpmcConsumer extends RingSide {
     return pendingError("RingConsumer", "peek");
   }
 
-  protected poison(): void {}
+  /** Held peeks are given back (as consumed): an MPMC consumer cannot hand positions back. */
+  protected poison(): void {
+    if (this.held !== 0) this.#giveBack(this.held);
+  }
 }

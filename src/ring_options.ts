@@ -113,9 +113,12 @@ export interface RingStats {
   capacity: number;
   /** Payload bytes per slot. */
   slotSize: number;
-  /** Messages committed since creation. */
+  /** Messages committed since creation (MPMC: by the producers; a skipped claim is not one). */
   pushed: number;
-  /** SPSC/MPMC: messages released; broadcast: pushed minus the slowest gating consumer's lag. */
+  /**
+   * SPSC and MPMC: messages released (MPMC: including reclaimed peeks); broadcast: pushed minus
+   * the slowest gating consumer's lag.
+   */
   popped: number;
   /** Messages committed and not yet released (broadcast: by the slowest gating consumer). */
   depth: number;
@@ -135,6 +138,8 @@ export interface RingStats {
   lateCommits: number;
   /** Roles taken back from threads or processes that died. */
   reapedRoles: number;
+  /** MPMC: peeks never released (a consumer died mid-read), given back after the unblock timeout. */
+  reclaimedPeeks: number;
   /** Producers attached now. */
   producers: number;
   /** Consumers attached now. */

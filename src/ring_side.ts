@@ -80,6 +80,8 @@ export abstract class RingSide {
   declare protected readonly counter: number;
   declare private readonly stride: number;
   declare private readonly base: number;
+  /** `mask` while open, -1 once closed: `offsetOf` then takes its error path (CLOSED). */
+  private slotLimit: number;
   declare private readonly strategy: number;
   declare private readonly where: string;
   #cursor: AnyCursor | undefined;
@@ -98,6 +100,7 @@ export abstract class RingSide {
     this.roleIndex = token & 0xff;
     this.counter = (g.rolesOffset + this.roleIndex * RING_ROLE.size + RING_ROLE.fullEvents) / 8;
     this.stride = g.slotStride;
+    this.slotLimit = g.capacity - 1;
     this.base = g.slotsOffset + g.payloadOffset;
     this.strategy = STRATEGY_CODES[wait];
     this.where = where;
@@ -105,8 +108,10 @@ export abstract class RingSide {
 
   /** Byte offset in `bytes` of slot `slot`'s payload. */
   offsetOf(slot: number): number {
-    if (!(slot >= 0 && slot <= this.mask && slot === Math.floor(slot))) throw this.slotError(slot);
-    return this.base + slot * this.stride;
+    if (typeof slot === "number" && slot >= 0 && slot <= this.slotLimit && slot === Math.floor(slot)) {
+      return this.base + slot * this.stride;
+    }
+    throw this.slotError(slot);
   }
 
   /** Struct rings: this side's cursor, moved to slot `slot`. */
@@ -140,6 +145,7 @@ export abstract class RingSide {
   close(): void {
     if (this.closedSide) return;
     this.closedSide = true;
+    this.slotLimit = -1;
     this.poison();
     if (!this.core.closed) this.core.native.symbols.hp_ring_role_release(this.core.id, this.token);
   }
@@ -153,6 +159,7 @@ export abstract class RingSide {
 
   protected checkOpen(): void {
     if (this.closedSide || this.core.closed) {
+      this.slotLimit = -1;
       this.poison();
       throw closedError(this.where);
     }
@@ -261,6 +268,7 @@ export const EMPTY = (RING_ROLE.emptyEvents - RING_ROLE.fullEvents) / 8;
 export const WAKES = (RING_ROLE.wakes - RING_ROLE.fullEvents) / 8;
 export const LOST = (RING_ROLE.lost - RING_ROLE.fullEvents) / 8;
 export const LATE = (RING_ROLE.lateCommits - RING_ROLE.fullEvents) / 8;
+export const MESSAGES = (RING_ROLE.messages - RING_ROLE.fullEvents) / 8;
 /** Word index of role `index`'s cursor and wrap count. */
 export function cursorWord(geometry: RingGeometry, index: number): number {
   return (geometry.rolesOffset + index * RING_ROLE.size + RING_ROLE.cursor) >>> 2;

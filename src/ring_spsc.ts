@@ -45,7 +45,10 @@ export class SpscProducer extends RingSide {
     const position = this.next;
     let room = this.capacity - ((position - this.tailCache) | 0);
     if (room < wanted) room = this.#refresh();
-    if (room < 1) return this.#full();
+    if (room < 1) {
+      this.#full();
+      return 0;
+    }
     const taken = room < wanted ? room : wanted;
     this.claimed = position & this.mask;
     this.next = (position + taken) | 0;
@@ -107,7 +110,9 @@ export class SpscProducer extends RingSide {
   }
 
   protected poison(): void {
-    // Full for good: the slow path checks closed before it reads the tail again.
+    // Held claims are dropped (commit then has nothing and throws), and the ring reads full for
+    // good: the slow path checks closed before it reads the tail again.
+    this.next = this.head;
     this.tailCache = (this.next - this.capacity) | 0;
   }
 }
@@ -218,7 +223,10 @@ export class SpscConsumer extends RingSide {
   }
 
   protected poison(): void {
-    this.headCache = this.next; // empty for good: the slow path checks closed first
+    // Held peeks are given up unreleased (a new consumer reads them again), and the ring reads
+    // empty for good: the slow path checks closed first.
+    this.next = this.tail;
+    this.headCache = this.next;
   }
 }
 

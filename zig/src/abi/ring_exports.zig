@@ -48,7 +48,8 @@ pub const RingStatsOut = extern struct {
     consumers_parked: f64,
     producers_parked: f64,
     reaped_roles: f64,
-    reserved: f64,
+    /// MPMC: peeks never released, given back after the unblock timeout (counted as popped).
+    reclaimed_peeks: f64,
 };
 
 /// What `hp_ring_role_info` writes about role slot `index`.

@@ -34,6 +34,10 @@ pub fn collect(ring: *const Ring) exports.RingStatsOut {
     var out = std.mem.zeroes(exports.RingStatsOut);
     out.pushed = unwrapped(&h.head, &h.head_wraps);
     var slowest: ?f64 = null;
+    const committed = @atomicLoad(u64, @as(*const u64, @ptrCast(&h.departed_pushed)), .acquire);
+    const released = @atomicLoad(u64, @as(*const u64, @ptrCast(&h.departed_popped)), .acquire);
+    var mpmc_pushed: f64 = @bitCast(committed);
+    var mpmc_popped: f64 = @bitCast(released);
     var index: u32 = 0;
     while (index < ring.geometry.params.roles_max) : (index += 1) {
         const r = ring.role(index);
@@ -46,20 +50,25 @@ pub fn collect(ring: *const Ring) exports.RingStatsOut {
         out.wakes += r.wakes;
         out.lost += r.lost;
         out.late_commits += r.late_commits;
+        if (producer) mpmc_pushed += r.messages else mpmc_popped += r.messages;
         if (!producer and ring.geometry.kind() == .broadcast and @atomicLoad(u32, &r.gating, .acquire) == 1) {
             const position = unwrapped(&r.cursor, &r.cursor_wraps);
             slowest = if (slowest) |s| @min(s, position) else position;
         }
     }
-    out.popped = if (ring.geometry.kind() == .broadcast)
-        @min(slowest orelse out.pushed, out.pushed)
-    else
-        unwrapped(&h.tail, &h.tail_wraps);
+    out.popped = switch (ring.geometry.kind()) {
+        .broadcast => @min(slowest orelse out.pushed, out.pushed),
+        .spsc => unwrapped(&h.tail, &h.tail_wraps),
+        // Head and tail move at claim and peek: count what was committed and released instead.
+        .mpmc => mpmc_popped + @as(f64, @floatFromInt(@atomicLoad(u32, &h.reclaimed_peeks, .monotonic))),
+    };
+    if (ring.geometry.kind() == .mpmc) out.pushed = mpmc_pushed;
     out.depth = @max(out.pushed - out.popped, 0);
     out.skipped = @floatFromInt(@atomicLoad(u32, &h.skipped, .monotonic));
     out.consumers_parked = @floatFromInt(@atomicLoad(u32, &h.consumers_parked, .monotonic));
     out.producers_parked = @floatFromInt(@atomicLoad(u32, &h.producers_parked, .monotonic));
     out.reaped_roles = @floatFromInt(@atomicLoad(u32, &h.reaped_roles, .monotonic));
+    out.reclaimed_peeks = @floatFromInt(@atomicLoad(u32, &h.reclaimed_peeks, .monotonic));
     return out;
 }
 

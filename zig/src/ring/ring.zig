@@ -156,6 +156,7 @@ pub const Ring = struct {
             r.wakes = 0;
             r.lost = 0;
             r.late_commits = 0;
+            r.messages = 0;
             r.cursor_wraps = @atomicLoad(u32, &h.head_wraps, .acquire);
             @atomicStore(u32, &r.cursor, @atomicLoad(u32, &h.head, .seq_cst), .seq_cst);
             @atomicStore(u32, &r.state, generation << 2 | @backingInt(layout.RoleState.live), .seq_cst);
@@ -184,13 +185,18 @@ pub const Ring = struct {
 
     fn free(ring: Ring, r: *Role, state: u32) bool {
         const h = ring.header();
+        const generation = state >> 2;
+        const busy = generation << 2 | @backingInt(layout.RoleState.busy);
+        // Busy first: of two threads freeing one role (a release and a reap), one does the rest.
+        if (@cmpxchgStrong(u32, &r.state, state, busy, .acq_rel, .monotonic) != null) return false;
+        const consumer = r.kind == @backingInt(RoleKind.consumer);
         // A parked waiter that died still counts as parked: take it out of the count.
         if (@atomicRmw(u32, &r.parked, .Xchg, 0, .acq_rel) != 0) {
-            const count = if (r.kind == @backingInt(RoleKind.consumer)) &h.consumers_parked else &h.producers_parked;
-            _ = @atomicRmw(u32, count, .Sub, 1, .acq_rel);
+            _ = @atomicRmw(u32, if (consumer) &h.consumers_parked else &h.producers_parked, .Sub, 1, .acq_rel);
         }
-        const generation = state >> 2;
-        return @cmpxchgStrong(u32, &r.state, state, generation << 2 | @backingInt(layout.RoleState.free), .acq_rel, .monotonic) == null;
+        addFloat(if (consumer) &h.departed_popped else &h.departed_pushed, r.messages);
+        @atomicStore(u32, &r.state, generation << 2 | @backingInt(layout.RoleState.free), .release);
+        return true;
     }
 
     /// Releases every role claimed by `attachment` (its Ring object was collected).
@@ -257,6 +263,16 @@ pub const Ring = struct {
 };
 
 const supported = builtin.os.tag == .linux;
+
+/// Adds to an f64 that other roles may add to at the same moment (a CAS on its bits).
+fn addFloat(target: *f64, amount: f64) void {
+    const bits: *u64 = @ptrCast(target);
+    var seen = @atomicLoad(u64, bits, .acquire);
+    while (true) {
+        const next: u64 = @bitCast(@as(f64, @bitCast(seen)) + amount);
+        seen = @cmpxchgWeak(u64, bits, seen, next, .acq_rel, .acquire) orelse return;
+    }
+}
 
 fn futexWait(word: *u32, expected: u32, timeout_ns: u64) bool {
     if (!supported) return false;

@@ -67,7 +67,15 @@ pub const Header = extern struct {
     skipped: u32,
     reaped_roles: u32,
     wakes: u32,
-    pad_rare: [28]u32,
+    /// MPMC: slots a consumer took and never released (it died or closed mid-read), given back
+    /// by a producer after the unblock timeout. They count as popped.
+    reclaimed_peeks: u32,
+    pad_reclaimed: u32,
+    /// MPMC: messages committed / released by roles that are gone (their `messages`, added when
+    /// the role is released or reaped), so that stats stay whole as roles come and go.
+    departed_pushed: f64,
+    departed_popped: f64,
+    pad_rare: [22]u32,
 };
 
 pub const RoleState = enum(u2) { free = 0, live = 1, busy = 2 };
@@ -99,7 +107,8 @@ pub const Role = extern struct {
     lost: f64,
     /// MPMC producers: commits that came after a consumer skipped their slot.
     late_commits: f64,
-    pad_counters: [2]u32,
+    /// MPMC: messages this role committed (producer) or released (consumer).
+    messages: f64,
 };
 
 comptime {
@@ -111,6 +120,7 @@ comptime {
     assert(@sizeOf(Role) == line_bytes);
     assert(@offsetOf(Role, "cursor") == constants.cache_line_bytes);
     assert(@offsetOf(Role, "full_events") % 8 == 0);
+    assert(@offsetOf(Header, "departed_pushed") % 8 == 0);
 }
 
 pub const Params = struct {
