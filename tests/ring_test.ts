@@ -320,6 +320,7 @@ test("Ring.stats counts pushed, popped, depth, events and roles exactly", () => 
       lost: 0,
       lateCommits: 0,
       reapedRoles: 0,
+      reclaimedPeeks: 0,
       producers: 1,
       consumers: 1,
     });
@@ -470,7 +471,7 @@ test("Ring struct slots: typed cursors, at() on a byte ring INVALID_STATE, a mis
   const Tick = struct({ price: "f64", size: "u32" });
   for (const kind of KINDS) {
     const drop = kind === "broadcast" ? { onSlowConsumer: "drop" as const } : {};
-    using ring = Ring[kind]({ slot: Tick as never, capacity: 4, ...drop }); // as never: /tmp/ring_bugs.md 7
+    using ring = Ring[kind]({ slot: Tick, capacity: 4, ...drop });
     assert.equal(ring.slotSize, Tick.size);
     const producer = ring.producer();
     const consumer = ring.consumer();
@@ -486,7 +487,7 @@ test("Ring struct slots: typed cursors, at() on a byte ring INVALID_STATE, a mis
   using typed = Ring.attach(bytes.share(), { slot: Tick });
   assert.equal(typed.consumer().at(3).size, 0);
   assertCode(() => Ring.attach(bytes.share(), { slot: struct({ values: ["f64", 3] }) }), "INCOMPATIBLE", "24 bytes");
-  using packed = Ring.spsc({ slot: struct({ raw: ["u8", 16] }) as never, capacity: 4 });
+  using packed = Ring.spsc({ slot: struct({ raw: ["u8", 16] }), capacity: 4 });
   assertCode(() => Ring.attach(packed.share(), { slot: Tick }), "INCOMPATIBLE", "align 8");
 });
 
@@ -604,6 +605,30 @@ test("Ring.mpmc: a consumer closed while it holds a peek does not wedge the ring
     receive(next);
   }
   assert.ok(claims.every((slot) => slot >= 0), `claims on an emptied ring: ${claims}`);
+});
+
+test("Ring.mpmc gives back a peek held past unblockTimeoutMs; the late release changes nothing", () => {
+  using ring = Ring.mpmc({ slot: 8, capacity: 2, unblockTimeoutMs: 1 });
+  const producer = ring.producer();
+  const slow = ring.consumer(); // holds its peek across a pause longer than the unblock timeout
+  const consumer = ring.consumer();
+  send(producer, 100);
+  slow.tryPeek();
+  send(producer, 101);
+  assert.equal(receive(consumer), 101);
+  assert.equal(producer.tryClaim(), -1, "the held slot is first seen unreleased");
+  const slot = producer.claim(5000);
+  assert.equal(slot, 0, "claimed once the peek was overdue");
+  assert.equal(ring.stats().reclaimedPeeks, 1);
+  put(producer, slot, 102);
+  assert.equal(producer.commit(), true);
+  slow.release(); // too late: the slot is the next lap's now
+  assert.equal(consumer.poll(5000), 1, "the committed message 102 is there");
+  assert.equal(receive(consumer), 102, "the late release hid or lost the committed message");
+  send(producer, 103);
+  assert.equal(receive(consumer), 103);
+  const stats = ring.stats();
+  assert.deepEqual([stats.pushed, stats.popped, stats.depth, stats.skipped], [4, 4, 0, 0]);
 });
 
 /** In its own frame, so that nothing of the test keeps the attachment reachable. */
