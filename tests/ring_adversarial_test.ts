@@ -16,7 +16,18 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -36,7 +47,6 @@ import { runtime, test, type TestBody } from "./harness.ts";
 import {
   expectAll as expectAllOf,
   foreign,
-  lying,
   NOT_INTEGERS,
   NOT_INTEGERS_OR_UNDEFINED,
   outcome as outcomeOf,
@@ -736,3 +746,135 @@ adversarial("Ring.open refuses files others may use, links, FIFOs, directories a
     assert.deepEqual(new Uint8Array(readFileSync(valid)), template, "a refused creation wrote over the ring");
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Rings whose shared words are corrupted while open: child processes
+
+const thisFile = fileURLToPath(import.meta.url);
+
+/** Runs this file as a script with HOTPATH_RING_ADVERSARIAL_CHILD=`scenario`; its misses, or why it failed. */
+function runScenario(scenario: string): { misses: string[] | undefined; failure: string | undefined } {
+  const directory = privateDirectory();
+  try {
+    const args = runtime === "deno"
+      ? ["run", "--allow-ffi", "--allow-read", "--allow-env", "--allow-write", thisFile]
+      : [thisFile];
+    const result = spawnSync(process.execPath, args, {
+      env: { ...process.env, HOTPATH_RING_ADVERSARIAL_CHILD: scenario, HOTPATH_RING_ADVERSARIAL_DIRECTORY: directory },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    const tail = `${result.stdout ?? ""}${result.stderr ?? ""}`.trim().split("\n").slice(-8).join("\n");
+    const line = (result.stdout ?? "").split("\n").findLast((text) => text.startsWith("{"));
+    const failure = result.status === 0 && result.signal === null
+      ? undefined
+      : `the child ${scenario} ended with status ${result.status}, signal ${result.signal} (a hang: SIGTERM)\n${tail}`;
+    return { misses: line === undefined ? undefined : (JSON.parse(line) as { misses: string[] }).misses, failure };
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+const SCENARIOS = [
+  ["lagging", "MPMC sides over a region whose head or tail lags its turns give CORRUPTED, never hang"],
+  ["garbage", "random words written over a live ring's shared state give values or HotpathErrors, never a hang"],
+] as const;
+
+for (const [scenario, description] of SCENARIOS) {
+  adversarial(`Ring: ${description} (child process)`, () => {
+    const { misses, failure } = runScenario(scenario);
+    assert.equal(failure, undefined, failure);
+    assert.deepEqual(misses, [], `scenario ${scenario}`);
+  });
+}
+
+/** A named ring in the child's directory, and a writer of its words through the file (MAP_SHARED). */
+function liveRing(
+  kind: (typeof KINDS)[number],
+  label: string,
+): { ring: Ring; poke(offset: number, value: number): void } {
+  const path = join(process.env.HOTPATH_RING_ADVERSARIAL_DIRECTORY!, `${kind}-${label}`);
+  const ring = Ring[kind]({ slot: 8, capacity: 4, path });
+  const poke = (offset: number, value: number) => {
+    const file = openSync(path, "r+");
+    try {
+      writeSync(file, new Uint8Array(new Uint32Array([value >>> 0]).buffer), 0, 4, offset);
+    } finally {
+      closeSync(file);
+    }
+  };
+  return { ring, poke };
+}
+
+/** Outcomes of the garbage scenario's calls, by "call outcome": printed, to show what it reached. */
+const tally: Record<string, number> = {};
+
+/** Records a miss unless `action` returns or throws one of `codes`. */
+function expectOutcome(misses: string[], label: string, name: string, action: () => unknown, codes: readonly string[]) {
+  const got = outcome(action);
+  if (!got.startsWith("returned") && !codes.includes(got)) misses.push(`${label}: ${got}`);
+  const key = `${name} ${got.startsWith("returned") ? "value" : got}`;
+  tally[key] = (tally[key] ?? 0) + 1;
+}
+
+function laggingScenario(misses: string[]): void {
+  const { ring, poke } = liveRing("mpmc", "lagging");
+  const producer = ring.producer();
+  const consumer = ring.consumer();
+  producer.tryClaim();
+  producer.commit();
+  consumer.tryPeek();
+  consumer.release();
+  poke(H.head, 0); // slot 0's turn is 4: the head says 0
+  const claimed = outcome(() => producer.tryClaim());
+  if (claimed !== "CORRUPTED") misses.push(`head lags: tryClaim gave ${claimed}, not CORRUPTED`);
+  poke(H.head, 1);
+  producer.tryClaim();
+  producer.commit(); // position 1 committed: slot 1's turn is 2
+  poke(H.tail, 0); // slot 0's turn is 4 (released): the tail says 0
+  const peeked = outcome(() => consumer.tryPeek());
+  if (peeked !== "CORRUPTED") misses.push(`tail lags: tryPeek gave ${peeked}, not CORRUPTED`);
+  ring.close();
+}
+
+const ANY_CODE = ["CORRUPTED", "LIMIT_REACHED", "INVALID_STATE", "CLOSED"] as const;
+
+/** Seeded rounds of "write one hostile word into the ring's shared state, then make one call". */
+function garbageScenario(misses: string[]): void {
+  for (let seed = 1; seed <= 4; seed++) {
+    for (const kind of KINDS) {
+      const next = random32(seed * 7919 + kind.length);
+      const { ring, poke } = liveRing(kind, `garbage-${seed}`);
+      let producer = ring.producer({ wait: "spin" });
+      let consumer = ring.consumer({ wait: "spin" });
+      const end = H.size + RING_ROLE.size * (kind === "spsc" ? 2 : 16) + 4 * 16 * 4;
+      for (let step = 0; step < 300; step++) {
+        const values = [0, 1, 2, 3, 4, 5, 0x7fffffff, 0x80000000, 0xffffffff, next()];
+        poke((H.head + (next() % (end - H.head))) & ~3, values[next() % values.length]);
+        const calls: [string, () => unknown][] = [
+          ["tryClaim+commit", () => producer.tryClaim() >= 0 && producer.commit()],
+          ["tryClaimBatch+commit", () => producer.tryClaimBatch(3) > 0 && producer.commit()],
+          ["claim(0)", () => producer.claim(0) >= 0 && producer.commit()],
+          ["tryPeek+release", () => consumer.tryPeek() >= 0 && consumer.release()],
+          ["drain", () => consumer.drain(4, () => {})],
+          ["poll(0)", () => consumer.poll(0)],
+          ["stats", () => ring.stats()],
+          ["new producer", () => (producer.close(), producer = ring.producer({ wait: "spin" }))],
+          ["new consumer", () => (consumer.close(), consumer = ring.consumer({ wait: "spin" }))],
+          ["open", () => Ring.open({ path: ring.name }).close()],
+        ];
+        const [name, call] = calls[next() % calls.length];
+        expectOutcome(misses, `${kind} seed ${seed} step ${step} ${name}`, name, call, ANY_CODE);
+      }
+      ring.close();
+    }
+  }
+}
+
+if (CHILD !== undefined) {
+  const misses: string[] = [];
+  const scenarios: Record<string, (misses: string[]) => void> = { lagging: laggingScenario, garbage: garbageScenario };
+  scenarios[CHILD](misses);
+  console.log(JSON.stringify({ scenario: CHILD, misses: misses.slice(0, 40), total: misses.length, tally }));
+  process.exit(0);
+}
