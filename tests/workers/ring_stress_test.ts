@@ -18,7 +18,7 @@ import { Ring, type RingStats, type WaitStrategy } from "../../mod.ts";
 import { runtime, test } from "../harness.ts";
 import { integerFromEnvironment } from "../processes/child_outcome.ts";
 import { chain, CHAIN_START } from "../processes/ring_messages.ts";
-import { CONTROL_BYTES, type Mode, type StressReport, type StressSetup } from "./ring_stress_worker.ts";
+import { CONTROL, CONTROL_BYTES, type Mode, type StressReport, type StressSetup } from "./ring_stress_worker.ts";
 
 const workerUrl = new URL("./ring_stress_worker.ts", import.meta.url).href;
 /** Messages per scenario: the issue asks for 10,000,000. */
@@ -97,15 +97,27 @@ interface Outcome {
  * Runs `setups` on `ring` (consumers first, so that they hold their roles before a message
  * moves) and reads the ring's stats while every role is still held.
  */
-async function stress(label: string, ring: Ring, setups: StressSetup[]): Promise<Outcome> {
+async function stress(
+  label: string,
+  ring: Ring,
+  setups: StressSetup[],
+  watch?: (control: Int32Array) => void,
+): Promise<Outcome> {
   using crew = new Crew();
   const ordered = [...setups].sort((a, b) => (a.role === b.role ? 0 : a.role === "consumer" ? -1 : 1));
   await crew.start(ordered);
   const started = performance.now();
-  const reports = await crew.run();
+  // The run requests are posted at once; `watch` may block this thread while the Workers run.
+  const running = crew.run();
+  watch?.(new Int32Array(setups[0].control));
+  const reports = await running;
   const elapsedMs = performance.now() - started;
   const stats = ring.stats();
   await crew.close();
+  // Every role is given back now: what they counted stays in the ring's totals.
+  const closed = ring.stats();
+  const totals = (s: RingStats) => [s.pushed, s.popped, s.depth, s.skipped, s.lost, s.producers + s.consumers];
+  assert.deepEqual(totals(closed), [...totals(stats).slice(0, 5), 0], `${label}: totals after every role closed`);
   const moved = reports.filter((report) => report.role === "producer").reduce((sum, report) => sum + report.moved, 0);
   console.log(JSON.stringify({
     label,
@@ -119,6 +131,7 @@ async function stress(label: string, ring: Ring, setups: StressSetup[]): Promise
       id: r.id,
       moved: r.moved,
       batches: r.batches,
+      rejoins: r.rejoins,
       waits: r.waits,
       lost: r.lost,
       maxLag: r.maxLag,
@@ -137,6 +150,7 @@ interface SideOptions {
   check?: StressSetup["check"];
   onSlow?: "block" | "drop";
   slowEvery?: number;
+  rejoinEvery?: number;
 }
 
 /** The setups of one scenario, sharing one control buffer (and bitmap). */
@@ -212,28 +226,39 @@ async function spsc(
 }
 
 test("Ring SPSC across Workers: 10M messages one at a time arrive intact, in order, once", async () => {
-  await spsc("spsc single", 1024, { wait: "backoff", mode: "single" }, { wait: "park", mode: "single" });
+  await spsc("spsc single", 16, { wait: "backoff", mode: "single" }, { wait: "park", mode: "single" });
 });
 
 test("Ring SPSC across Workers: 10M messages in claim batches, peekBatch and drain", async () => {
   await spsc("spsc batch, capacity 64", 64, { wait: "park", mode: "batch" }, { wait: "backoff", mode: "mixed" });
 });
 
-test("Ring MPMC across Workers: 2 producers x 5M to 2 consumers, none lost, none twice, each in order", async () => {
+/**
+ * Two producer Workers, half the messages each, and two consumer Workers on an MPMC ring. With
+ * `rejoinEvery`, every side closes its role and takes it again that often, and `watch` runs on
+ * this thread meanwhile.
+ */
+async function mpmc(
+  label: string,
+  capacity: number,
+  rejoinEvery?: number,
+  watch?: (ring: Ring, total: number, control: Int32Array) => void,
+) {
   const producers = 2;
   const each = Math.ceil(MESSAGES / producers);
   const bitmapWords = Math.ceil(each / 32);
   const bitmap = new SharedArrayBuffer(4 * bitmapWords * producers);
-  using ring = Ring.mpmc({ slot: 16, capacity: 256 });
+  using ring = Ring.mpmc({ slot: 16, capacity });
+  const total = each * producers;
   const sides: SideOptions[] = [
-    { role: "producer", id: 1, wait: "park", mode: "mixed", messages: each },
-    { role: "producer", id: 2, wait: "backoff", mode: "single", messages: each },
-    { role: "consumer", id: 1, wait: "park", mode: "mixed", messages: each * producers, check: "shared" },
-    { role: "consumer", id: 2, wait: "backoff", mode: "batch", messages: each * producers, check: "shared" },
+    { role: "producer", id: 1, wait: "park", mode: "mixed", messages: each, rejoinEvery },
+    { role: "producer", id: 2, wait: "backoff", mode: "single", messages: each, rejoinEvery },
+    { role: "consumer", id: 1, wait: "park", mode: "mixed", messages: total, check: "shared", rejoinEvery },
+    { role: "consumer", id: 2, wait: "backoff", mode: "batch", messages: total, check: "shared", rejoinEvery },
   ];
   const shape = { words: 4, maxBatch: 16, producers, bitmap, bitmapWords };
-  const label = "mpmc 2x2";
-  const outcome = await stress(label, ring, setupsOf(ring, sides, shape));
+  const setups = setupsOf(ring, sides, shape);
+  const outcome = await stress(label, ring, setups, (control) => watch?.(ring, total, control));
   assertClean(outcome, label);
   const consumers = outcome.reports.filter((report) => report.role === "consumer");
   for (let id = 1; id <= producers; id++) {
@@ -251,10 +276,50 @@ test("Ring MPMC across Workers: 2 producers x 5M to 2 consumers, none lost, none
       if (word !== expected) assert.fail(`${label}: producer ${id}, sequences from ${sequence}: bits ${word}`);
     }
   }
-  const total = each * producers;
   const expected = { pushed: total, popped: total, depth: 0, skipped: 0, lateCommits: 0, producers: 2, consumers: 2 };
   assertStats(outcome.stats, expected, label);
-  assert.ok(outcome.stats.parks > 0 && outcome.stats.wakes > 0, `${label}: no park or no wake`);
+  if (rejoinEvery === undefined) {
+    assert.ok(outcome.stats.parks > 0 && outcome.stats.wakes > 0, `${label}: no park or no wake`);
+  } else {
+    const rejoins = outcome.reports.map((report) => report.rejoins);
+    assert.ok(rejoins.every((count) => count > 10), `${label}: too few rejoins (${rejoins})`);
+  }
+}
+
+test("Ring MPMC across Workers: 2 producers x 5M to 2 consumers, none lost, none twice, each in order", async () => {
+  await mpmc("mpmc 2x2", 16);
+});
+
+/**
+ * Reads the ring's stats in a loop until `total` messages are consumed (the Workers' control
+ * word), noting in `regressions` each time pushed or popped went backwards; returns how many reads.
+ */
+function watchTotals(ring: Ring, total: number, control: Int32Array, regressions: string[]): number {
+  let last = ring.stats();
+  let samples = 0;
+  const deadline = performance.now() + WORKER_LIMIT_MS;
+  while (Atomics.load(control, CONTROL.consumed) < total && Atomics.load(control, CONTROL.broken) === 0) {
+    if (performance.now() > deadline) break;
+    const stats = ring.stats();
+    samples++;
+    if (stats.pushed < last.pushed || stats.popped < last.popped) {
+      regressions.push(`pushed ${last.pushed} -> ${stats.pushed}, popped ${last.popped} -> ${stats.popped}`);
+    }
+    last = stats;
+  }
+  return samples;
+}
+
+test("Ring MPMC across Workers: pushed and popped never go backwards while sides leave and come back", async () => {
+  const regressions: string[] = [];
+  let samples = 0;
+  await mpmc("mpmc 2x2, rejoining every 100", 256, 100, (ring, total, control) => {
+    samples = watchTotals(ring, total, control, regressions);
+  });
+  // They count messages committed and released since creation (/tmp/ring_bugs.md 12).
+  const context = `stats went backwards ${regressions.length} times in ${samples} reads`;
+  assert.deepEqual(regressions.slice(0, 5), [], context);
+  assert.ok(samples > 1000, context);
 });
 
 /** A broadcast producer and `gating` gating consumers (plus, with `slowEvery`, a slow "drop" one). */
@@ -282,7 +347,7 @@ function broadcastSides(gating: number, slowEvery?: number): SideOptions[] {
 }
 
 test("Ring broadcast across Workers: 3 gating consumers each read all 10M messages, in order", async () => {
-  using ring = Ring.broadcast({ slot: 16, capacity: 1024 });
+  using ring = Ring.broadcast({ slot: 16, capacity: 64 });
   const label = "broadcast 3 gating";
   const setups = setupsOf(ring, broadcastSides(3), { words: 4, maxBatch: 64, producers: 1 });
   const outcome = await stress(label, ring, setups);
@@ -295,7 +360,7 @@ test("Ring broadcast across Workers: 3 gating consumers each read all 10M messag
 });
 
 test("Ring broadcast across Workers: a slow drop consumer stalls no gating one and reads intact messages", async () => {
-  const capacity = 1024;
+  const capacity = 256;
   using ring = Ring.broadcast({ slot: 64, capacity });
   const label = "broadcast 3 gating + 1 slow drop";
   const setups = setupsOf(ring, broadcastSides(3, 64), { words: 16, maxBatch: 64, producers: 1 });

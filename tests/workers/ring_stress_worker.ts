@@ -84,6 +84,8 @@ export interface StressSetup {
   bitmapWords?: number;
   /** "drop": sleep 1 ms every this many messages while the producer runs. */
   slowEvery?: number;
+  /** Close the role and take it again every this many messages (their counts must stay in the stats). */
+  rejoinEvery?: number;
   seed: number;
   /** The Worker gives up (reports timedOut) after this long. */
   timeLimitMs: number;
@@ -114,6 +116,8 @@ export interface StressReport {
   maxLag: number;
   /** Batches (producers: claims; consumers: peeks) and how many found nothing to do. */
   batches: number;
+  /** Times the side closed its role and took it again. */
+  rejoins: number;
   waits: number;
   elapsedMs: number;
   timedOut: boolean;
@@ -136,6 +140,7 @@ function newReport(setup: StressSetup): StressReport {
     lost: 0,
     maxLag: 0,
     batches: 0,
+    rejoins: 0,
     waits: 0,
     elapsedMs: 0,
     timedOut: false,
@@ -149,18 +154,31 @@ function note(report: StressReport, text: string): void {
 
 class Stop extends Error {}
 
-/** What producers and consumers share: the setup, the control words, the report, the clock. */
-class Side {
+/** What producers and consumers share: the setup, the control words, the report, the clock, the role. */
+abstract class Side {
   readonly control: Int32Array;
   readonly report: StressReport;
   readonly next: () => number;
   started = 0;
   deadline = 0;
 
-  constructor(readonly setup: StressSetup) {
+  constructor(readonly setup: StressSetup, readonly ring: Ring) {
     this.control = new Int32Array(setup.control);
     this.report = newReport(setup);
     this.next = random32(setup.seed);
+  }
+
+  /** Takes this side's role (again). */
+  abstract takeRole(): void;
+  abstract closeRole(): void;
+
+  /** With `rejoinEvery`: closes the role and takes it again when `from` .. `to` crossed a multiple of it. */
+  rejoinAfter(from: number, to: number): void {
+    const every = this.setup.rejoinEvery;
+    if (every === undefined || Math.floor(from / every) === Math.floor(to / every)) return;
+    this.closeRole();
+    this.takeRole();
+    this.report.rejoins++;
   }
 
   /** Starts the clock of the run. */
@@ -192,16 +210,31 @@ class Side {
 }
 
 class Producer extends Side {
-  constructor(setup: StressSetup, readonly producer: RingProducer, readonly view: SlotWords) {
-    super(setup);
+  declare producer: RingProducer;
+  declare view: SlotWords;
+
+  constructor(setup: StressSetup, ring: Ring) {
+    super(setup, ring);
+    this.takeRole();
+  }
+
+  takeRole(): void {
+    this.producer = this.ring.producer({ wait: this.setup.wait });
+    this.view = slotWords(this.producer);
+  }
+
+  closeRole(): void {
+    this.producer.close();
   }
 
   run(): void {
-    const { producer, view, report } = this;
+    const report = this.report;
     const { words, id, messages } = this.setup;
-    const mask = producer.mask;
+    const mask = this.producer.mask;
     let sequence = 0;
     while (sequence < messages) {
+      const { producer, view } = this;
+      const before = sequence;
       const wanted = Math.min(this.batchSize(), messages - sequence);
       let first: number;
       let taken: number;
@@ -220,6 +253,7 @@ class Producer extends Side {
       if (!producer.commit()) report.refused++;
       report.batches++;
       report.moved = sequence;
+      this.rejoinAfter(before, sequence);
     }
     Atomics.add(this.control, CONTROL.producersDone, 1);
   }
@@ -236,6 +270,8 @@ class Producer extends Side {
 }
 
 class Consumer extends Side {
+  declare consumer: RingConsumer;
+  declare view: SlotWords;
   readonly last: Int32Array;
   readonly bitmap: Int32Array | undefined;
   readonly check: Check;
@@ -243,11 +279,22 @@ class Consumer extends Side {
   expected = 0;
   readonly onSlot = (slot: number) => this.read(slot);
 
-  constructor(setup: StressSetup, readonly consumer: RingConsumer, readonly view: SlotWords) {
-    super(setup);
+  constructor(setup: StressSetup, ring: Ring) {
+    super(setup, ring);
     this.check = setup.check ?? "exact";
     this.last = new Int32Array(setup.producers + 1).fill(-1);
     this.bitmap = setup.bitmap === undefined ? undefined : new Int32Array(setup.bitmap);
+    this.takeRole();
+  }
+
+  takeRole(): void {
+    const { wait, onSlow } = this.setup;
+    this.consumer = this.ring.consumer(onSlow === undefined ? { wait } : { wait, onSlow });
+    this.view = slotWords(this.consumer);
+  }
+
+  closeRole(): void {
+    this.consumer.close();
   }
 
   /** Checks the message in `slot`. */
@@ -332,6 +379,7 @@ class Consumer extends Side {
       if (count > 0) {
         if (this.check === "shared") Atomics.add(this.control, CONTROL.consumed, count);
         if (drops) this.dawdle(done);
+        this.rejoinAfter(this.report.moved - count, this.report.moved);
         continue;
       }
       if (drops && done) break;
@@ -358,14 +406,7 @@ let side: Producer | Consumer | undefined;
 
 function setUp(setup: StressSetup): void {
   ring = Ring.attach(setup.descriptor);
-  if (setup.role === "producer") {
-    const producer = ring.producer({ wait: setup.wait });
-    side = new Producer(setup, producer, slotWords(producer));
-  } else {
-    const options = setup.onSlow === undefined ? { wait: setup.wait } : { wait: setup.wait, onSlow: setup.onSlow };
-    const consumer = ring.consumer(options);
-    side = new Consumer(setup, consumer, slotWords(consumer));
-  }
+  side = setup.role === "producer" ? new Producer(setup, ring) : new Consumer(setup, ring);
 }
 
 function run(): StressReport {
