@@ -87,7 +87,7 @@ async function startGroup(kind: ThroughputKind, all: Worker[], rings: Ring<TickS
     return { kind, workers, control, producers: MPMC_PRODUCERS };
   }
   let transport: Partial<SideSetup>;
-  if (kind === "spsc1" || kind === "spsc64") {
+  if (kind === "spsc1" || kind === "spsc64" || kind === "spscViews1" || kind === "spscViews64") {
     const ring = Ring.spsc<TickSchema>({ slot: TICK_SLOT, capacity: RING_CAPACITY });
     rings.push(ring);
     transport = { ring: ring.share() };

@@ -12,6 +12,7 @@ import {
   PRODUCER_RESULT,
   sequenceError,
   type Side,
+  Tick,
   type TickConsumer as Consumer,
   type TickProducer as Producer,
 } from "./kinds.ts";
@@ -151,6 +152,76 @@ export function mpmcConsumer(consumer: Consumer, producers: number, control: Int
         consumer.release();
       }
       return { received, checksum };
+    },
+    close: nothing,
+  };
+}
+
+/** Typed-array views over `side.bytes` for Tick slots (the ring's raw access: bytes and offsetOf). */
+function viewsOf(side: Producer | Consumer): { u32: Uint32Array; f64: Float64Array } {
+  const { bytes } = side;
+  const base = side.offsetOf(0);
+  const stride = side.offsetOf(1) - base;
+  if ((bytes.byteOffset + base + Tick.offsetOf("value")) % 8 !== 0 || stride % 8 !== 0) {
+    throw new Error(`Ring slots are not 8-byte aligned (slot 0 at byte ${base}, stride ${stride})`);
+  }
+  return {
+    u32: new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2),
+    f64: new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 3),
+  };
+}
+
+/**
+ * Ring.spsc with the slots written through typed arrays over `producer.bytes` at
+ * `producer.offsetOf(slot)` instead of the cursor (what the cursor costs), up to `batch`
+ * messages per tryClaimBatch/commit. (Computing the offset here as base + slot * stride made
+ * JSC recompile the loop again and again: 28 instead of 140 M msg/s on Bun.)
+ */
+export function spscProducerViews(producer: Producer, batch: number): Side {
+  const { u32, f64 } = viewsOf(producer);
+  const mask = producer.mask;
+  const valueAt = Tick.offsetOf("value");
+  return {
+    run(count: number) {
+      for (let seq = 0; seq < count;) {
+        const claimed = producer.tryClaimBatch(count - seq < batch ? count - seq : batch);
+        if (claimed <= 0) continue;
+        const first = producer.claimed;
+        for (let index = 0; index < claimed; index++) {
+          const at = producer.offsetOf((first + index) & mask);
+          u32[at >> 2] = seq;
+          f64[(at + valueAt) >> 3] = seq * 0.5;
+          seq++;
+        }
+        producer.commit();
+      }
+      return PRODUCER_RESULT;
+    },
+    close: nothing,
+  };
+}
+
+/** The consumer of `spscProducerViews`: peekBatch/release, slots read through typed arrays. */
+export function spscConsumerViews(consumer: Consumer, batch: number): Side {
+  const { u32, f64 } = viewsOf(consumer);
+  const mask = consumer.mask;
+  const valueAt = Tick.offsetOf("value");
+  return {
+    run(count: number) {
+      let checksum = 0;
+      for (let seq = 0; seq < count;) {
+        const ready = consumer.peekBatch(count - seq < batch ? count - seq : batch);
+        if (ready <= 0) continue;
+        const first = consumer.peeked;
+        for (let index = 0; index < ready; index++) {
+          const at = consumer.offsetOf((first + index) & mask);
+          if (u32[at >> 2] !== seq) throw sequenceError("Ring.spsc views", seq, u32[at >> 2]);
+          checksum += f64[(at + valueAt) >> 3];
+          seq++;
+        }
+        consumer.release();
+      }
+      return { received: count, checksum };
     },
     close: nothing,
   };

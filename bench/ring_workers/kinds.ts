@@ -11,7 +11,17 @@
  */
 import { type RingConsumer, type RingDescriptor, type RingProducer, struct, type StructLayout } from "../../mod.ts";
 
-export type ThroughputKind = "postMessage" | "ringbuf1" | "ringbuf64" | "sab1" | "sab64" | "spsc1" | "spsc64" | "mpmc";
+export type ThroughputKind =
+  | "postMessage"
+  | "ringbuf1"
+  | "ringbuf64"
+  | "sab1"
+  | "sab64"
+  | "spsc1"
+  | "spsc64"
+  | "spscViews1"
+  | "spscViews64"
+  | "mpmc";
 
 export const THROUGHPUT_KINDS: Record<ThroughputKind, { label: string; batch: number }> = {
   postMessage: { label: "postMessage, one message per call", batch: 1 },
@@ -21,6 +31,8 @@ export const THROUGHPUT_KINDS: Record<ThroughputKind, { label: string; batch: nu
   sab64: { label: "hand-written SAB SPSC ring, batch 64", batch: 64 },
   spsc1: { label: "hotpath Ring.spsc, batch 1", batch: 1 },
   spsc64: { label: "hotpath Ring.spsc, batch 64", batch: 64 },
+  spscViews1: { label: "hotpath Ring.spsc, typed arrays, batch 1", batch: 1 },
+  spscViews64: { label: "hotpath Ring.spsc, typed arrays, batch 64", batch: 64 },
   mpmc: { label: "hotpath Ring.mpmc, 2 producers + 2 consumers", batch: 1 },
 };
 

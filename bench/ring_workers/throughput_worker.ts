@@ -27,8 +27,10 @@ import {
   mpmcProducer,
   spscConsumer1,
   spscConsumerBatch,
+  spscConsumerViews,
   spscProducer1,
   spscProducerBatch,
+  spscProducerViews,
 } from "./hotpath_loops.ts";
 import { barrier, serve } from "./scope.ts";
 
@@ -45,12 +47,16 @@ function hotpathSide(setup: SideSetup): Side {
     const producer = ring.producer({ wait: "spin" });
     if (kind === "spsc1") side = spscProducer1(producer);
     else if (kind === "spsc64") side = spscProducerBatch(producer, ring.mask, THROUGHPUT_KINDS[kind].batch);
-    else side = mpmcProducer(producer, setup.id, control);
+    else if (kind === "spscViews1" || kind === "spscViews64") {
+      side = spscProducerViews(producer, THROUGHPUT_KINDS[kind].batch);
+    } else side = mpmcProducer(producer, setup.id, control);
   } else {
     const consumer = ring.consumer({ wait: "spin" });
     if (kind === "spsc1") side = spscConsumer1(consumer);
     else if (kind === "spsc64") side = spscConsumerBatch(consumer, ring.mask, THROUGHPUT_KINDS[kind].batch);
-    else side = mpmcConsumer(consumer, setup.producers ?? 1, control);
+    else if (kind === "spscViews1" || kind === "spscViews64") {
+      side = spscConsumerViews(consumer, THROUGHPUT_KINDS[kind].batch);
+    } else side = mpmcConsumer(consumer, setup.producers ?? 1, control);
   }
   return { run: side.run, close: () => ring.close() };
 }
