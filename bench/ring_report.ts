@@ -47,6 +47,7 @@ function targetLine(label: string, values: number[], target: Target, smoke: bool
 
 function settings(smoke: boolean) {
   const scale = smoke ? 0.01 : 1;
+  const tenth = smoke ? 0.1 : 1;
   const counts: Record<ThroughputKind, number> = {
     postMessage: 200_000 * scale,
     ringbuf1: 1_000_000 * scale,
@@ -55,6 +56,8 @@ function settings(smoke: boolean) {
     sab64: 20_000_000 * scale,
     spsc1: 2_000_000 * scale,
     spsc64: 20_000_000 * scale,
+    spscViews1: 2_000_000 * scale,
+    spscViews64: 20_000_000 * scale,
     mpmc: 1_000_000 * scale,
   };
   const throughput: ThroughputOptions = {
@@ -66,9 +69,9 @@ function settings(smoke: boolean) {
   const roundTrips: RoundTripOptions = {
     rounds: smoke ? 2 : 5,
     warmUpRounds: 1,
-    kinds: ["postMessage", "sab", "spsc"],
-    trips: { postMessage: smoke ? 1_000 : 10_000, sab: smoke ? 20_000 : 200_000, spsc: smoke ? 20_000 : 200_000 },
-    block: { postMessage: 100, sab: 1_000, spsc: 1_000 },
+    kinds: ["postMessage", "word", "sab", "spsc"],
+    trips: { postMessage: 10_000 * tenth, word: 200_000 * tenth, sab: 200_000 * tenth, spsc: 200_000 * tenth },
+    block: { postMessage: 100, word: 1_000, sab: 1_000, spsc: 1_000 },
   };
   const oneWay: OneWayOptions = {
     rounds: smoke ? 2 : 3,
@@ -114,6 +117,9 @@ function throughputSection(results: ThroughputResults, options: ThroughputOption
     ["Ring.spsc batch 1 / ringbuf.js batch 1", within("spsc1", "ringbuf1"), INFORMATIVE],
     ["Ring.spsc batch 1 / hand-written SAB ring batch 1", within("spsc1", "sab1"), INFORMATIVE],
     ["Ring.spsc batch 64 / hand-written SAB ring batch 64", within("spsc64", "sab64"), INFORMATIVE],
+    ["Ring.spsc typed arrays / cursor, batch 1", within("spscViews1", "spsc1"), INFORMATIVE],
+    ["Ring.spsc typed arrays / cursor, batch 64", within("spscViews64", "spsc64"), INFORMATIVE],
+    ["Ring.spsc typed arrays batch 64 / ringbuf.js batch 64", within("spscViews64", "ringbuf64"), INFORMATIVE],
     ["Ring.spsc batch 1 / Ring.mpmc 2+2 (the cost of MPMC)", within("spsc1", "mpmc"), INFORMATIVE],
   ];
   lines.push("ratios from this run (median [min-max] of per-round ratios):");
@@ -143,6 +149,7 @@ function roundTripSection(results: Record<RoundTripKind, number[]>, options: Rou
   );
   lines.push(
     targetLine("hand-written SAB / Ring.spsc round trip", perRound(results.sab, results.spsc), INFORMATIVE, smoke),
+    targetLine("one word each way / Ring.spsc round trip", perRound(results.word, results.spsc), INFORMATIVE, smoke),
   );
   return lines;
 }

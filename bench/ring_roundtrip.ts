@@ -2,7 +2,8 @@
  * Round-trip latency between two Workers of this process: one Worker sends a message and waits
  * for its echo from the other (bench/ring_workers/roundtrip_worker.ts). Rings go one each way
  * and are waited on by a busy spin on both sides: the hand-written SAB ring (bench/ring_sab.ts)
- * and hotpath's `Ring.spsc`; postMessage waits in the event loop, the only way it can.
+ * and hotpath's `Ring.spsc`; postMessage waits in the event loop, the only way it can. One
+ * Int32 word each way (no ring at all) gives the floor: what two cache-line transfers cost here.
  *
  * Method: each transport has a pair of Workers of its own, started one after another. A round
  * runs every transport in an order that rotates; warm-up rounds are discarded. Within a run,
@@ -23,6 +24,7 @@ export type { RoundTripKind };
 
 export const ROUND_TRIP_LABELS: Record<RoundTripKind, string> = {
   postMessage: "postMessage ping-pong (event loop)",
+  word: "one Int32 word each way, spin (the floor)",
   sab: "hand-written SAB SPSC rings, spin",
   spsc: "hotpath Ring.spsc, two rings, spin",
 };
@@ -57,7 +59,10 @@ async function startPair(kind: RoundTripKind, all: Worker[], rings: Ring<TickSch
   }
   let there: RoundTripSetup["out"];
   let back: RoundTripSetup["out"];
-  if (kind === "sab") {
+  if (kind === "word") {
+    there = new SharedArrayBuffer(4);
+    back = new SharedArrayBuffer(4);
+  } else if (kind === "sab") {
     there = sabRingBuffer(RING_CAPACITY);
     back = sabRingBuffer(RING_CAPACITY);
   } else {

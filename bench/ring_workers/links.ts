@@ -46,3 +46,26 @@ export function sabLink(out: SharedArrayBuffer, into: SharedArrayBuffer): Link {
     close() {},
   };
 }
+
+/**
+ * The floor of any ring: one Int32 word each way (its own SharedArrayBuffer), no slots. Send
+ * stores seq + 1 in `out`; receive spins until `into` changes and returns the value minus 1.
+ * Only for ping-pong, where each side waits for the echo before it sends again.
+ */
+export function wordLink(out: SharedArrayBuffer, into: SharedArrayBuffer): Link {
+  const outWord = new Int32Array(out);
+  const inWord = new Int32Array(into);
+  let seen = Atomics.load(inWord, 0);
+  return {
+    send(seq: number): void {
+      Atomics.store(outWord, 0, seq + 1);
+    },
+    receive(): number {
+      let value = Atomics.load(inWord, 0);
+      while (value === seen) value = Atomics.load(inWord, 0);
+      seen = value;
+      return value - 1;
+    },
+    close() {},
+  };
+}

@@ -14,11 +14,11 @@
  */
 import { clockNs, type RingDescriptor } from "../../mod.ts";
 import { median } from "../ring_threads.ts";
-import { type Link, sabLink } from "./links.ts";
+import { type Link, sabLink, wordLink } from "./links.ts";
 import { spscLink } from "./hotpath_links.ts";
 import { barrier, serve } from "./scope.ts";
 
-export type RoundTripKind = "postMessage" | "sab" | "spsc";
+export type RoundTripKind = "postMessage" | "word" | "sab" | "spsc";
 
 /** What a round-trip Worker is given at `init`. */
 export interface RoundTripSetup {
@@ -89,6 +89,7 @@ let link: Link | undefined;
 serve(async (message) => {
   if (message.type === "init") {
     setup = (message as unknown as { setup: RoundTripSetup }).setup;
+    if (setup.kind === "word") link = wordLink(setup.out as SharedArrayBuffer, setup.into as SharedArrayBuffer);
     if (setup.kind === "sab") link = sabLink(setup.out as SharedArrayBuffer, setup.into as SharedArrayBuffer);
     if (setup.kind === "spsc") {
       link = spscLink(setup.out as RingDescriptor, setup.into as RingDescriptor);
