@@ -221,7 +221,32 @@ adversarial("Ring options are read once each: getters that change or throw canno
   expectAll([
     ["capacity 3 then 4", () => Ring.spsc(withShifting(base, "capacity", [3, 4]) as never)],
     ["maxRoles 1 then 4", () => Ring.mpmc(withShifting({ ...base, maxRoles: 0 }, "maxRoles", [1, 4]) as never)],
+    ...KINDS.filter((kind) => kind !== "broadcast").map((kind) =>
+      [`${kind} consumer onSlow "drop" then undefined`, () => {
+        using ring = Ring[kind](base);
+        return ring.consumer(withShifting({}, "onSlow", ["drop", undefined]));
+      }] as const
+    ),
   ], "INVALID_ARGUMENT");
+  const reads: string[] = [];
+  for (const kind of KINDS) {
+    using ring = Ring[kind](base);
+    const sides: [string, object][] = [["producer", { wait: "spin" }], ["consumer", {
+      wait: "spin",
+      onSlow: undefined,
+    }]];
+    for (const [side, options] of sides) {
+      const counted = new Map<PropertyKey, number>();
+      const proxy = new Proxy(options, {
+        get: (target, key) => (counted.set(key, (counted.get(key) ?? 0) + 1), Reflect.get(target, key)),
+      });
+      (side === "producer" ? ring.producer(proxy as never) : ring.consumer(proxy as never)).close();
+      for (const [key, count] of counted) {
+        if (count !== 1) reads.push(`${kind} ${side} read ${String(key)} ${count} times`);
+      }
+    }
+  }
+  assert.deepEqual(reads, []);
   const boom = new Error("getter boom");
   const throwing = new Proxy({}, {
     get() {

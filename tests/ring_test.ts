@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { Ring, type RingConsumer, type RingProducer, struct } from "../mod.ts";
+import { HotpathError, Ring, type RingConsumer, type RingProducer, struct } from "../mod.ts";
 import { assertCode, collectGarbage, nextTurn, runtime, test } from "./harness.ts";
 
 const KINDS = ["spsc", "mpmc", "broadcast"] as const;
@@ -413,6 +413,25 @@ test("Ring.close closes its sides and every method, twice is fine, and other att
   assert.deepEqual([receive(consumer), receive(consumer)], [1, 2]);
   other.close();
   assertCode(() => Ring.attach(descriptor), "CLOSED", "no longer open");
+});
+
+test("RingConsumer.pollAsync in flight rejects CLOSED when its side closes; views kept read zeros", async () => {
+  for (const kind of KINDS) {
+    const ring = make(kind);
+    const first = ring.consumer({ wait: "park" });
+    const waiting = first.pollAsync(Infinity);
+    await nextTurn();
+    first.close();
+    await assert.rejects(waiting, (error: unknown) => error instanceof HotpathError && error.code === "CLOSED");
+    const second = ring.consumer({ wait: "park" });
+    const again = second.pollAsync(Infinity);
+    const producer = ring.producer();
+    send(producer, 0xabcd);
+    const view = producer.bytes;
+    await again;
+    ring.close();
+    assert.ok(view.every((byte) => byte === 0), `${kind}: a view kept after the last close reads old memory`);
+  }
 });
 
 test("Ring.share and Ring.attach reach the same ring from another Ring object of this process", () => {
