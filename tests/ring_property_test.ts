@@ -1,6 +1,7 @@
 /**
  * Model-based tests of Ring: random sequences of tryClaim, tryClaimBatch, commit, tryPeek,
- * peekBatch, release and drain (whose fn may throw) on small rings (2 .. 16 slots, so the end of
+ * peekBatch, release, drain (whose fn may throw) and the close of a side that is then taken again
+ * (held claims and peeks dropped or given back, as documented) on small rings (2 .. 16 slots, so the end of
  * the ring and the full and empty boundaries come often), each step checked against a trivially
  * correct model: slot indices, values, -1 and 0 sentinels, INVALID_STATE, and the counters of
  * `stats()` (pushed, popped, depth, full and empty events, lag, lost).
@@ -25,13 +26,13 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
-import { HotpathError, Ring, type RingConsumer, type RingProducer } from "../mod.ts";
+import { HotpathError, Ring, type RingConsumer, type RingProducer, type RingStats } from "../mod.ts";
 import { RING_HEADER } from "../ffi/abi.generated.ts";
 import { test } from "./harness.ts";
 
 type Kind = "spsc" | "mpmc" | "broadcast";
 type Op =
-  | { t: "claim" | "commit" | "peek" | "release"; who: number }
+  | { t: "claim" | "commit" | "peek" | "release" | "reopen"; who: number }
   | { t: "claimBatch" | "peekBatch"; who: number; n: number }
   | { t: "drain"; who: number; n: number; throwAt: number };
 
@@ -44,6 +45,7 @@ const operation: fc.Arbitrary<Op> = fc.oneof(
   { weight: 15, arbitrary: who.map((who) => ({ t: "peek", who }) as const) },
   { weight: 8, arbitrary: fc.tuple(who, count).map(([who, n]) => ({ t: "peekBatch", who, n }) as const) },
   { weight: 15, arbitrary: who.map((who) => ({ t: "release", who }) as const) },
+  { weight: 3, arbitrary: who.map((who) => ({ t: "reopen", who }) as const) },
   {
     weight: 6,
     arbitrary: fc.tuple(who, count, fc.integer({ min: -1, max: 6 })).map(([who, n, throwAt]) =>
@@ -129,9 +131,21 @@ function drainer(consumer: RingConsumer, throwAt: number, seen: number[]): (slot
 /** What every model shares: the ring, its start, the messages written by relative position. */
 abstract class Model {
   values: number[] = [];
-  full = 0;
-  empty = 0;
-  constructor(readonly ring: Ring, readonly start: number) {}
+  /** Full and empty events by role index (the order of `stats().roles`). */
+  full: number[];
+  empty: number[];
+  /** True once a side was closed and taken again: the totals may or may not keep its counts. */
+  departed = false;
+  constructor(readonly ring: Ring, readonly start: number, roles: number) {
+    this.full = new Array(roles).fill(0);
+    this.empty = new Array(roles).fill(0);
+  }
+  /** Role `index` was closed and taken again: a new role, its counters at 0. */
+  reopened(index: number): void {
+    this.full[index] = 0;
+    this.empty[index] = 0;
+    this.departed = true;
+  }
   slot(position: number): number {
     return (this.start + position) & this.ring.mask;
   }
@@ -148,10 +162,20 @@ abstract class Model {
   expectStats(pushed: number, popped: number): void {
     const stats = this.ring.stats();
     assert.deepEqual(
-      [stats.pushed, stats.popped, stats.depth, stats.fullEvents, stats.emptyEvents],
-      [this.start + pushed, this.start + popped, pushed - popped, this.full, this.empty],
-      "pushed, popped, depth, fullEvents, emptyEvents",
+      [stats.pushed, stats.popped, stats.depth],
+      [this.start + pushed, this.start + popped, pushed - popped],
+      "pushed, popped, depth",
     );
+    this.expectEvents(stats);
+  }
+  /** Per role exactly; in total exactly until a role departed (then at least the live roles'). */
+  expectEvents(stats: RingStats): void {
+    const roles = stats.roles.map((role) => [role.fullEvents, role.emptyEvents]);
+    assert.deepEqual(roles, this.full.map((full, index) => [full, this.empty[index]]), "full, empty events by role");
+    const sum = (counts: number[]) => counts.reduce((total, count) => total + count, 0);
+    const [full, empty] = [sum(this.full), sum(this.empty)];
+    if (!this.departed) assert.deepEqual([stats.fullEvents, stats.emptyEvents], [full, empty], "full, empty events");
+    else assert.ok(stats.fullEvents >= full && stats.emptyEvents >= empty, "events of live roles missing from totals");
   }
   abstract apply(op: Op): void;
   abstract check(): void;
@@ -162,16 +186,17 @@ class SpscModel extends Model {
   committed = 0;
   peeked = 0;
   released = 0;
-  constructor(ring: Ring, start: number, readonly producer: RingProducer, readonly consumer: RingConsumer) {
-    super(ring, start);
+  constructor(ring: Ring, start: number, public producer: RingProducer, public consumer: RingConsumer) {
+    super(ring, start, 2);
   }
   apply(op: Op): void {
     const { producer, consumer } = this;
+    if (op.t === "reopen") return this.reopen(op.who % 2);
     if (op.t === "claim" || op.t === "claimBatch") {
       const batch = op.t === "claimBatch";
       const taken = Math.min(batch ? op.n : 1, this.ring.capacity - (this.claimed - this.released));
       const got = batch ? producer.tryClaimBatch(op.n) : producer.tryClaim();
-      if (taken === 0) this.full++;
+      if (taken === 0) this.full[0]++;
       assert.equal(got, taken === 0 ? (batch ? 0 : -1) : batch ? taken : this.slot(this.claimed), op.t);
       if (batch && taken > 0) assert.equal(producer.claimed, this.slot(this.claimed));
       for (let i = 0; i < taken; i++) this.write(producer, this.claimed++);
@@ -190,7 +215,7 @@ class SpscModel extends Model {
     const available = this.committed - this.peeked;
     const wanted = op.t === "peek" ? 1 : (op as { n: number }).n;
     const taken = Math.min(wanted, available);
-    if (taken === 0) this.empty++;
+    if (taken === 0) this.empty[1]++;
     if (op.t === "peek") {
       const slot = consumer.tryPeek();
       if (taken === 0) return assert.equal(slot, -1, "tryPeek on empty");
@@ -209,6 +234,19 @@ class SpscModel extends Model {
     this.peeked += delivered;
     if (op.t === "drain" && taken > 0) this.released = this.peeked; // drain releases what came before too
   }
+  /** Closes a side and takes its role again: held claims are dropped, held peeks read again. */
+  reopen(index: number): void {
+    if (index === 0) {
+      this.producer.close();
+      this.producer = this.ring.producer();
+      this.claimed = this.committed;
+    } else {
+      this.consumer.close();
+      this.consumer = this.ring.consumer();
+      this.peeked = this.released;
+    }
+    this.reopened(index);
+  }
   check(): void {
     this.expectStats(this.committed, this.released);
   }
@@ -224,7 +262,7 @@ class MpmcModel extends Model {
   claims: Held[] = [undefined, undefined];
   peeks: Held[] = [undefined, undefined];
   constructor(ring: Ring, start: number, readonly producers: RingProducer[], readonly consumers: RingConsumer[]) {
-    super(ring, start);
+    super(ring, start, 4); // role indices: producers 0 and 1, consumers 2 and 3
   }
   /** A slot is free for `position` once the message a lap before it was released. */
   free(position: number): boolean {
@@ -232,6 +270,7 @@ class MpmcModel extends Model {
   }
   apply(op: Op): void {
     const index = op.who % 2;
+    if (op.t === "reopen") return this.reopen(op.who);
     if (op.t === "claim") return this.claim(index, 0);
     if (op.t === "claimBatch") return this.claim(index, op.n);
     if (op.t === "commit") {
@@ -254,7 +293,7 @@ class MpmcModel extends Model {
     let taken = 0;
     while (taken < Math.max(batch, 1) && this.free(this.head + taken)) taken++;
     if (taken === 0) {
-      this.full++;
+      this.full[index]++;
       return assert.equal(got, batch === 0 ? -1 : 0, "claim on full");
     }
     assert.equal(got, batch === 0 ? this.slot(this.head) : taken);
@@ -277,7 +316,7 @@ class MpmcModel extends Model {
     if (this.peeks[index] !== undefined) return assert.equal(got, "INVALID_STATE", "a second peek");
     let taken = 0;
     while (taken < wanted && this.committed.has(this.tail + taken)) taken++;
-    if (taken === 0) this.empty++;
+    if (taken === 0) this.empty[2 + index]++;
     const threw = op.t === "drain" && op.throwAt >= 0 && op.throwAt < taken;
     assert.equal(got, op.t === "peek" ? (taken === 0 ? -1 : this.slot(this.tail)) : threw ? "threw" : taken, op.t);
     if (taken === 0) return;
@@ -291,14 +330,35 @@ class MpmcModel extends Model {
     }
     this.tail += taken;
   }
+  /**
+   * Closes a side and takes its role again. A producer's held claim is never committed (with the
+   * unblock timeout at its maximum, consumers stop there for good); a consumer's held peeks are
+   * given back as consumed.
+   */
+  reopen(who: number): void {
+    const role = who % 4;
+    if (role < 2) {
+      this.producers[role].close();
+      this.producers[role] = this.ring.producer();
+      this.claims[role] = undefined;
+    } else {
+      const held = this.peeks[role - 2];
+      for (let i = 0; i < (held?.n ?? 0); i++) this.released.add(held!.first + i);
+      this.peeks[role - 2] = undefined;
+      this.consumers[role - 2].close();
+      this.consumers[role - 2] = this.ring.consumer();
+    }
+    this.reopened(role);
+  }
   check(): void {
     // MPMC counts committed and released messages (per role), not positions: no start offset.
     const stats = this.ring.stats();
     assert.deepEqual(
-      [stats.pushed, stats.popped, stats.depth, stats.fullEvents, stats.emptyEvents, stats.skipped],
-      [this.committed.size, this.released.size, this.committed.size - this.released.size, this.full, this.empty, 0],
-      "pushed, popped, depth, fullEvents, emptyEvents, skipped",
+      [stats.pushed, stats.popped, stats.depth, stats.skipped],
+      [this.committed.size, this.released.size, this.committed.size - this.released.size, 0],
+      "pushed, popped, depth, skipped",
     );
+    this.expectEvents(stats);
   }
 }
 
@@ -312,9 +372,11 @@ interface Reader {
 
 class BroadcastModel extends Model {
   claimed = 0;
+  /** The highest position ever claimed: a reopened producer claims again from the head. */
+  touched = 0;
   head = 0;
-  constructor(ring: Ring, start: number, readonly producer: RingProducer, readonly readers: Reader[]) {
-    super(ring, start);
+  constructor(ring: Ring, start: number, public producer: RingProducer, readonly readers: Reader[]) {
+    super(ring, start, 1 + readers.length); // role indices: the producer 0, then the readers
   }
   /** Positions below it may be claimed: a ring past the slowest gating consumer (or the head). */
   limit(): number {
@@ -323,14 +385,16 @@ class BroadcastModel extends Model {
   }
   apply(op: Op): void {
     const reader = this.readers[op.who % this.readers.length];
+    if (op.t === "reopen") return this.reopen(op.who % (1 + this.readers.length));
     if (op.t === "claim" || op.t === "claimBatch") {
       const batch = op.t === "claimBatch";
       const taken = Math.min(batch ? op.n : 1, this.limit() - this.claimed);
       const got = batch ? this.producer.tryClaimBatch(op.n) : this.producer.tryClaim();
-      if (taken === 0) this.full++;
+      if (taken === 0) this.full[0]++;
       assert.equal(got, taken === 0 ? (batch ? 0 : -1) : batch ? taken : this.slot(this.claimed), op.t);
       if (batch && taken > 0) assert.equal(this.producer.claimed, this.slot(this.claimed));
       for (let i = 0; i < taken; i++) this.write(this.producer, this.claimed++);
+      this.touched = Math.max(this.touched, this.claimed);
     } else if (op.t === "commit") {
       assert.equal(this.producer.commit(), true);
       this.head = this.claimed;
@@ -343,7 +407,7 @@ class BroadcastModel extends Model {
   }
   /** The first message `reader` can read: gating, its next; drop, the oldest not overwritten. */
   first(reader: Reader): number {
-    return reader.gating ? reader.next : Math.max(reader.next, this.claimed - this.ring.capacity);
+    return reader.gating ? reader.next : Math.max(reader.next, this.touched - this.ring.capacity);
   }
   read(reader: Reader, op: Op): void {
     const consumer = reader.consumer;
@@ -360,7 +424,7 @@ class BroadcastModel extends Model {
     );
     reader.lost += Math.min(first, this.head) - reader.next;
     if (available === 0) {
-      this.empty++;
+      this.empty[1 + this.readers.indexOf(reader)]++;
       reader.next = this.head;
       return assert.equal(got, op.t === "peek" ? -1 : 0, `${op.t} with nothing to read`);
     }
@@ -387,6 +451,21 @@ class BroadcastModel extends Model {
     const role = this.ring.stats().roles.filter((role) => role.role === "consumer")[index];
     return this.head - role.lag - this.first(reader);
   }
+  /** Closes the producer (held claims dropped) or a reader (it comes back at the head, a new role). */
+  reopen(role: number): void {
+    if (role === 0) {
+      this.producer.close();
+      this.producer = this.ring.producer();
+      this.claimed = this.head;
+    } else {
+      const reader = this.readers[role - 1];
+      reader.consumer.close();
+      reader.consumer = this.ring.consumer({ onSlow: reader.gating ? "block" : "drop" });
+      reader.next = reader.released = this.head;
+      reader.lost = 0;
+    }
+    this.reopened(role);
+  }
   check(): void {
     const gating = this.readers.filter((reader) => reader.gating).map((reader) => reader.released);
     this.expectStats(this.head, Math.min(this.head, ...gating));
@@ -397,7 +476,9 @@ class BroadcastModel extends Model {
       this.readers.map((reader) => [reader.gating, this.head - reader.released, reader.lost]),
       "per consumer: gating, lag, lost",
     );
-    assert.equal(stats.lost, this.readers.reduce((sum, reader) => sum + reader.lost, 0));
+    const lost = this.readers.reduce((sum, reader) => sum + reader.lost, 0);
+    if (!this.departed) assert.equal(stats.lost, lost);
+    else assert.ok(stats.lost >= lost, `stats.lost ${stats.lost} is below the live consumers' ${lost}`);
   }
 }
 
