@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { HotpathError, Ring, type RingConsumer, type RingProducer, struct } from "../mod.ts";
+import { HotpathError, libraryInfo, Ring, type RingConsumer, type RingProducer, struct } from "../mod.ts";
 import { assertCode, collectGarbage, nextTurn, runtime, test } from "./harness.ts";
 
 const KINDS = ["spsc", "mpmc", "broadcast"] as const;
@@ -666,4 +666,37 @@ test("Ring roles of a Ring object dropped without close come back once it is col
   assert.equal(ring.stats().producers, 0, "the dropped Ring's producer role is still taken");
   send(ring.producer(), 1);
   assert.equal(receive(ring.consumer()), 1);
+});
+
+/** Makes rings with sides over two Ring objects each, closed or only dropped, in their own frame. */
+function churn(close: boolean): void {
+  for (const kind of KINDS) {
+    const ring = make(kind, { slot: 64, capacity: 64 });
+    const other = Ring.attach(ring.share());
+    other.producer();
+    ring.consumer();
+    if (close) [ring, other].forEach((each) => each.close());
+  }
+}
+
+/** Collects until the count of mapped regions stops changing (a bounded number of rounds). */
+async function settledRegions(): Promise<number> {
+  let before = libraryInfo().regionsMapped;
+  for (let round = 0; round < 100; round++) {
+    collectGarbage();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const now = libraryInfo().regionsMapped;
+    if (now === before && round >= 4) break;
+    before = now;
+  }
+  return before;
+}
+
+test("Ring regions are unmapped once every Ring over them is closed or dropped, and collected", async () => {
+  const before = await settledRegions();
+  for (let round = 0; round < 10; round++) churn(round % 2 === 0);
+  assert.ok(libraryInfo().regionsMapped > before, "the rings were never mapped");
+  let after = libraryInfo().regionsMapped;
+  for (let round = 0; round < 20 && after > before; round++) after = await settledRegions();
+  assert.ok(after <= before, `${after} regions mapped, ${before} before`);
 });
