@@ -218,10 +218,12 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["RingHeader.reaped_roles", 520],
   ["RingHeader.wakes", 524],
   ["RingHeader.reclaimed_peeks", 528],
-  ["RingHeader.pad_reclaimed", 532],
+  ["RingHeader.role_changes", 532],
   ["RingHeader.departed_pushed", 536],
   ["RingHeader.departed_popped", 544],
-  ["RingHeader.pad_rare", 552],
+  ["RingHeader.departed_lost", 552],
+  ["RingHeader.departed_late", 560],
+  ["RingHeader.pad_rare", 568],
   ["RingRole.size", 128],
   ["RingRole.state", 0],
   ["RingRole.kind", 4],
@@ -352,7 +354,7 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
 ];
 
 /** FNV-1a over the table's names and values; the library's hp_abi_fingerprint() must equal it. */
-export const ABI_FINGERPRINT = 647708481;
+export const ABI_FINGERPRINT = 4084010285;
 
 /** `PoolHeader` of the Zig sources: its size and the byte offset of every field. */
 export const POOL_HEADER = {
@@ -615,10 +617,12 @@ export const RING_HEADER = {
   reapedRoles: 520,
   wakes: 524,
   reclaimedPeeks: 528,
-  padReclaimed: 532,
+  roleChanges: 532,
   departedPushed: 536,
   departedPopped: 544,
-  padRare: 552,
+  departedLost: 552,
+  departedLate: 560,
+  padRare: 568,
 } as const;
 
 /** `RingRole` of the Zig sources: its size and the byte offset of every field. */

@@ -12,32 +12,32 @@ export interface PrebuiltLibrary {
 export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
-    bytes: 92976,
-    sha256: "47efa228823a9214b49306c49117ea7ae2fd864791af1a6eaa84a81679552b33",
+    bytes: 93696,
+    sha256: "808216e0c8fcc8c06483f105f16a06c2fbb845dfa2dd74c17ee31c732820acc9",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
-    bytes: 88960,
-    sha256: "d5df48a2ca33ff97af00fdec9ec7d34b07951839376906941a260c69b5a1973b",
+    bytes: 89856,
+    sha256: "381856de1952f778fd4cea1ad8f0c30547a2fa37e86d3e1ef5678176fb44eefa",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
-    bytes: 92408,
-    sha256: "bda02221b8eac5ec958563c338a6ee4a9f6deb193f5e45ad7197950f84b57ab4",
+    bytes: 93128,
+    sha256: "fb05d12b2e6c38446af15c27c48196af498fac469f75df42d77aaf79d5a71922",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
-    bytes: 88504,
-    sha256: "775b99e86629574d0d81b2eb7ba00d35193e12016b81af80dca77ba520b8f60b",
+    bytes: 89400,
+    sha256: "d8cf85b4726f13fb373bec8670c28bb23ce81dda226bf249ca05f3b22195d47b",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",
-    bytes: 70438,
-    sha256: "194f99dfd2aca41dfe92d3ccd0f94e873c81f2dc63ee195a15ac5f8141bcdc23",
+    bytes: 70446,
+    sha256: "7ab4dcba90520a48e314606fdee57e9835ca9af390091dbdf6488b1e197aad88",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libhotpath.dylib",
     bytes: 87408,
-    sha256: "d66500efe218e60b6d96cffde0415ebbe699f25784ddadd865ef0078b6cdc426",
+    sha256: "a2a2f8869ad7f0a8afcc30f28d25f5338099db4a213b4df54c6a023efc407ae6",
   },
 };

@@ -208,7 +208,7 @@ export class Ring<S extends Schema = Schema> {
   /** Takes a consumer role (SPSC: one at a time). Broadcast: `onSlow` "block" gates the producer. */
   consumer(options: RingSideOptions = {}): RingConsumer<S> {
     const settings = sideSettings("Ring.consumer", options, this.#policy);
-    if (this.kind !== "broadcast" && (options as { onSlow?: unknown }).onSlow !== undefined) {
+    if (this.kind !== "broadcast" && settings.onSlowGiven) {
       throw new HotpathError("INVALID_ARGUMENT", "Ring.consumer: onSlow is for broadcast rings only.");
     }
     const drops = settings.onSlow === "drop";

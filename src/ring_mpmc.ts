@@ -340,12 +340,22 @@ export class MpmcConsumer extends RingSide {
 
   #giveBack(held: number): void {
     const words = this.words;
+    let late = 0;
     for (let index = 0; index < held; index++) {
       const position = (this.first + index) | 0;
-      Atomics.store(words, this.turns + (position & this.mask) * this.turnStride, (position + this.capacity) | 0);
+      const turn = this.turns + (position & this.mask) * this.turnStride;
+      // A CAS, not a store: a producer may have reclaimed the slot past the unblock timeout
+      // and written the next lap into it, which this late release must leave alone.
+      if (
+        Atomics.compareExchange(words, turn, (position + 1) | 0, (position + this.capacity) | 0) !==
+          ((position + 1) | 0)
+      ) {
+        late++;
+      }
     }
     this.held = 0;
-    this.numbers[this.counter + MESSAGES] += held;
+    this.numbers[this.counter + MESSAGES] += held - late;
+    if (late !== 0) this.numbers[this.counter + LATE] += late;
     if (Atomics.load(words, WORD.producersParked) !== 0) this.wake(SELECT_TAIL);
   }
 

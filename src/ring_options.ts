@@ -97,7 +97,7 @@ export interface RingRoleStats {
   wakes: number;
   /** Broadcast "drop" consumers: messages lost by being lapped. */
   lost: number;
-  /** MPMC producers: commits that came after consumers skipped the slot. */
+  /** MPMC: commits or releases that came after the unblock timeout gave their slot away. */
   lateCommits: number;
   /** Whether its thread still runs ("unknown" when the system cannot tell). */
   owner: "alive" | "dead" | "unknown";
@@ -132,9 +132,9 @@ export interface RingStats {
   wakes: number;
   /** MPMC: slots skipped because their producer did not commit within the unblock timeout. */
   skipped: number;
-  /** Broadcast: messages "drop" consumers lost by being lapped. */
+  /** Broadcast: messages "drop" consumers lost by being lapped (kept after they close). */
   lost: number;
-  /** MPMC: commits that came after their slot was skipped. */
+  /** MPMC: commits or releases that came after the unblock timeout gave their slot away. */
   lateCommits: number;
   /** Roles taken back from threads or processes that died. */
   reapedRoles: number;
@@ -239,7 +239,7 @@ export function sideSettings(
   where: string,
   options: unknown,
   fallback: SlowConsumerPolicy,
-): { wait: WaitStrategy; onSlow: SlowConsumerPolicy } {
+): { wait: WaitStrategy; onSlow: SlowConsumerPolicy; onSlowGiven: boolean } {
   const given = readOptions(where, options, ["wait", "onSlow"]);
   const wait = given.wait === undefined ? "backoff" : given.wait;
   if (!WAIT_STRATEGIES.includes(wait as WaitStrategy)) {
@@ -248,7 +248,11 @@ export function sideSettings(
       `${where}: wait must be one of ${WAIT_STRATEGIES.map((w) => `"${w}"`).join(", ")}; got ${describe(wait)}.`,
     );
   }
-  return { wait: wait as WaitStrategy, onSlow: policyOf(where, "onSlow", given.onSlow, fallback) };
+  return {
+    wait: wait as WaitStrategy,
+    onSlow: policyOf(where, "onSlow", given.onSlow, fallback),
+    onSlowGiven: given.onSlow !== undefined,
+  };
 }
 
 /** Checks a descriptor from `ring.share()` (it may come from anywhere). */

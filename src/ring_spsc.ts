@@ -177,12 +177,16 @@ export class SpscConsumer extends RingSide {
     const count = this.peekBatch(max);
     if (count === 0) return 0;
     const first = this.peeked;
+    const start = (this.next - count) | 0;
     const mask = this.mask;
     let done = 0;
     try {
       while (done < count) fn((first + done++) & mask);
     } finally {
-      this.next = (this.next - (count - done)) | 0;
+      // Messages after the one fn threw on go back, unless fn released them itself: the tail
+      // never moves backwards.
+      const delivered = (start + done) | 0;
+      this.next = ((delivered - this.tail) | 0) >= 0 ? delivered : this.tail;
       this.release();
     }
     return count;

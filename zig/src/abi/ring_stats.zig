@@ -29,15 +29,34 @@ fn isLive(r: *const layout.Role) bool {
     return @atomicLoad(u32, &r.state, .acquire) & 3 == @backingInt(layout.RoleState.live);
 }
 
+/// Reads the counters; retried while a role moves its counts to the departed totals, so that
+/// pushed and popped never go backwards (a leaving role is counted once, before or after).
 pub fn collect(ring: *const Ring) exports.RingStatsOut {
+    const h = ring.header();
+    var attempt: u32 = 0;
+    while (true) : (attempt += 1) {
+        const before = @atomicLoad(u32, &h.role_changes, .seq_cst);
+        const out = read(ring);
+        const after = @atomicLoad(u32, &h.role_changes, .seq_cst);
+        // Bounded: a region whose count someone else keeps odd still answers, a little off.
+        if ((before == after and before % 2 == 0) or attempt >= 1000) return out;
+        std.atomic.spinLoopHint();
+    }
+}
+
+fn departed(value: *const f64) f64 {
+    return @bitCast(@atomicLoad(u64, @as(*const u64, @ptrCast(value)), .seq_cst));
+}
+
+fn read(ring: *const Ring) exports.RingStatsOut {
     const h = ring.header();
     var out = std.mem.zeroes(exports.RingStatsOut);
     out.pushed = unwrapped(&h.head, &h.head_wraps);
     var slowest: ?f64 = null;
-    const committed = @atomicLoad(u64, @as(*const u64, @ptrCast(&h.departed_pushed)), .acquire);
-    const released = @atomicLoad(u64, @as(*const u64, @ptrCast(&h.departed_popped)), .acquire);
-    var mpmc_pushed: f64 = @bitCast(committed);
-    var mpmc_popped: f64 = @bitCast(released);
+    var mpmc_pushed = departed(&h.departed_pushed);
+    var mpmc_popped = departed(&h.departed_popped);
+    out.lost = departed(&h.departed_lost);
+    out.late_commits = departed(&h.departed_late);
     var index: u32 = 0;
     while (index < ring.geometry.params.roles_max) : (index += 1) {
         const r = ring.role(index);

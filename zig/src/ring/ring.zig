@@ -188,13 +188,18 @@ pub const Ring = struct {
         const generation = state >> 2;
         const busy = generation << 2 | @backingInt(layout.RoleState.busy);
         // Busy first: of two threads freeing one role (a release and a reap), one does the rest.
-        if (@cmpxchgStrong(u32, &r.state, state, busy, .acq_rel, .monotonic) != null) return false;
+        // Odd while the role's counts move: stats that read it meanwhile read again.
+        _ = @atomicRmw(u32, &h.role_changes, .Add, 1, .seq_cst);
+        defer _ = @atomicRmw(u32, &h.role_changes, .Add, 1, .seq_cst);
+        if (@cmpxchgStrong(u32, &r.state, state, busy, .seq_cst, .monotonic) != null) return false;
         const consumer = r.kind == @backingInt(RoleKind.consumer);
         // A parked waiter that died still counts as parked: take it out of the count.
         if (@atomicRmw(u32, &r.parked, .Xchg, 0, .acq_rel) != 0) {
             _ = @atomicRmw(u32, if (consumer) &h.consumers_parked else &h.producers_parked, .Sub, 1, .acq_rel);
         }
         addFloat(if (consumer) &h.departed_popped else &h.departed_pushed, r.messages);
+        addFloat(&h.departed_lost, r.lost);
+        addFloat(&h.departed_late, r.late_commits);
         @atomicStore(u32, &r.state, generation << 2 | @backingInt(layout.RoleState.free), .release);
         return true;
     }

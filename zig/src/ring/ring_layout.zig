@@ -70,12 +70,17 @@ pub const Header = extern struct {
     /// MPMC: slots a consumer took and never released (it died or closed mid-read), given back
     /// by a producer after the unblock timeout. They count as popped.
     reclaimed_peeks: u32,
-    pad_reclaimed: u32,
+    /// Bumped before and after a role's counters move to the departed totals (odd meanwhile),
+    /// so that stats never count a leaving role twice or not at all.
+    role_changes: u32,
     /// MPMC: messages committed / released by roles that are gone (their `messages`, added when
     /// the role is released or reaped), so that stats stay whole as roles come and go.
     departed_pushed: f64,
     departed_popped: f64,
-    pad_rare: [22]u32,
+    /// Broadcast `lost` and MPMC `late_commits` of roles that are gone.
+    departed_lost: f64,
+    departed_late: f64,
+    pad_rare: [18]u32,
 };
 
 pub const RoleState = enum(u2) { free = 0, live = 1, busy = 2 };
