@@ -280,7 +280,8 @@ test "SharedPool: of two threads freeing one handle at once, exactly one succeed
             const local = Local.claim(p) catch return;
             var round: u32 = 1;
             while (round <= rounds) : (round += 1) {
-                while (race.round.load(.acquire) != round) std.atomic.spinLoopHint();
+                // Yield, not spin: three threads on two cores would wait for the scheduler's tick.
+                while (race.round.load(.acquire) != round) std.Thread.yield() catch {};
                 if (local.free(race.handle.load(.acquire))) |_| {
                     _ = race.wins.fetchAdd(1, .monotonic);
                 } else |_| {}
@@ -295,7 +296,7 @@ test "SharedPool: of two threads freeing one handle at once, exactly one succeed
     while (round <= rounds) : (round += 1) {
         race.handle.store((try owner.alloc()).?, .release);
         race.round.store(round, .release);
-        while (race.done.load(.acquire) != 2 * round) std.atomic.spinLoopHint();
+        while (race.done.load(.acquire) != 2 * round) std.Thread.yield() catch {};
         try testing.expectEqual(round, race.wins.load(.monotonic));
     }
     for (threads) |thread| thread.join();
