@@ -282,6 +282,8 @@ test("Ring.broadcast: a drop consumer is not waited for, is lapped, counts lost 
   const stats = ring.stats();
   assert.deepEqual([stats.lost, stats.roles.find((role) => role.role === "consumer")?.lost], [7, 7]);
   assert.equal(stats.roles.find((role) => role.role === "consumer")?.gating, false);
+  consumer.close();
+  assert.equal(ring.stats().lost, 7, "lost is kept after the consumer closes");
 });
 
 /** Sends 3, reads 1, fills the ring, tries a claim on full and three reads on empty. */
@@ -602,6 +604,8 @@ test("Ring.mpmc skips a claim left uncommitted past unblockTimeoutMs; the late c
     assert.equal(stuck.commit(), false, `${wait}: the late commit`);
     const stats = ring.stats();
     assert.deepEqual([stats.lateCommits, stats.roles[0].lateCommits], [1, 1]);
+    stuck.close();
+    assert.equal(ring.stats().lateCommits, 1, "lateCommits is kept after the producer closes");
     for (let i = 2; i < 6; i++) send(producer, i);
     assert.deepEqual([2, 3, 4, 5].map(() => receive(consumer)), [2, 3, 4, 5], `${wait}: messages flow`);
     assert.equal(receive(consumer), -1);
@@ -647,7 +651,9 @@ test("Ring.mpmc gives back a peek held past unblockTimeoutMs; the late release c
   send(producer, 103);
   assert.equal(receive(consumer), 103);
   const stats = ring.stats();
-  assert.deepEqual([stats.pushed, stats.popped, stats.depth, stats.skipped], [4, 4, 0, 0]);
+  assert.deepEqual([stats.pushed, stats.popped, stats.depth, stats.skipped, stats.reclaimedPeeks], [4, 4, 0, 0, 1]);
+  assert.equal(stats.lateCommits, 1, "the late release is counted");
+  assert.equal(stats.roles.find((role) => role.role === "consumer")?.lateCommits, 1, "by the slow consumer");
 });
 
 /** In its own frame, so that nothing of the test keeps the attachment reachable. */
