@@ -171,7 +171,7 @@ export class BroadcastConsumer extends RingSide {
   declare readonly drops: boolean;
   declare private readonly turns: number;
   declare private readonly turnStride: number;
-  declare private readonly cursor: number;
+  declare private readonly cursorWord: number;
   /** Drop consumers: their copy of the ring's slots, as Int32 words, and payload words per slot. */
   declare private readonly copy: Int32Array;
   declare private readonly payloadWords: number;
@@ -187,11 +187,11 @@ export class BroadcastConsumer extends RingSide {
     this.drops = drops;
     this.turns = g.slotsOffset >>> 2;
     this.turnStride = g.slotStride >>> 2;
-    this.cursor = cursorWord(g, this.roleIndex);
+    this.cursorWord = cursorWord(g, this.roleIndex);
     this.copy = new Int32Array(copy.buffer, copy.byteOffset, copy.byteLength >>> 2);
     this.payloadWords = (g.slotStride - g.payloadOffset) >>> 2;
     this.payloadStart = (g.slotsOffset + g.payloadOffset) >>> 2;
-    this.released = Atomics.load(this.words, this.cursor);
+    this.released = Atomics.load(this.words, this.cursorWord);
     this.next = this.released;
     this.headCache = Atomics.load(this.words, WORD.head);
   }
@@ -280,8 +280,8 @@ export class BroadcastConsumer extends RingSide {
     const next = this.next;
     const released = this.released;
     if (next === released) return this.checkOpen();
-    if (released < 0 && next >= 0) Atomics.add(this.words, this.cursor + 1, 1);
-    Atomics.store(this.words, this.cursor, next);
+    if (released < 0 && next >= 0) Atomics.add(this.words, this.cursorWord + 1, 1);
+    Atomics.store(this.words, this.cursorWord, next);
     this.released = next;
     if (Atomics.load(this.words, WORD.producersParked) !== 0) this.wake(2 + this.roleIndex);
   }

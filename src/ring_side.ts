@@ -84,7 +84,8 @@ export abstract class RingSide {
   private slotLimit: number;
   declare private readonly strategy: number;
   declare private readonly where: string;
-  #cursor: AnyCursor | undefined;
+  /** The layout's cursor over `bytes` (undefined for byte rings); `at` sets its `$base`. */
+  declare private readonly cursor: AnyCursor | undefined;
   protected closedSide = false;
 
   constructor(core: RingCore, token: number, wait: WaitStrategy, bytes: Uint8Array, where: string) {
@@ -104,33 +105,37 @@ export abstract class RingSide {
     this.base = g.slotsOffset + g.payloadOffset;
     this.strategy = STRATEGY_CODES[wait];
     this.where = where;
+    this.cursor = core.layout?.cursor(bytes);
   }
 
   /** Byte offset in `bytes` of slot `slot`'s payload. */
   offsetOf(slot: number): number {
-    if (typeof slot === "number" && slot >= 0 && slot <= this.slotLimit && slot === Math.floor(slot)) {
+    // `slot & mask` equals slot only for an integer 0 .. mask; typeof first: a bigint or a
+    // Symbol would throw a TypeError in `&`.
+    if (typeof slot === "number" && (slot & this.mask) === slot && slot <= this.slotLimit) {
       return this.base + slot * this.stride;
     }
     throw this.slotError(slot);
   }
 
-  /** Struct rings: this side's cursor, moved to slot `slot`. */
+  /** Struct rings: this side's one cursor, moved to slot `slot` (the next `at` moves it again). */
   at(slot: number): AnyCursor {
-    const cursor = this.#cursor ?? this.#makeCursor();
-    return cursor.at(this.offsetOf(slot));
+    const cursor = this.cursor;
+    if (typeof slot === "number" && (slot & this.mask) === slot && slot <= this.slotLimit && cursor !== undefined) {
+      cursor.$base = this.base + slot * this.stride;
+      return cursor;
+    }
+    throw this.atError(slot);
   }
 
-  #makeCursor(): AnyCursor {
-    const layout = this.core.layout;
-    if (layout === undefined) {
-      throw new HotpathError(
-        "INVALID_STATE",
-        `${this.where}.at: this ring's slots are raw bytes (no struct layout); use bytes and offsetOf(slot), ` +
-          "or create or attach it with a struct layout.",
-      );
-    }
-    this.#cursor = layout.cursor(this.bytes);
-    return this.#cursor;
+  private atError(slot: unknown): HotpathError {
+    if (this.cursor !== undefined) return this.slotError(slot);
+    this.checkOpen();
+    return new HotpathError(
+      "INVALID_STATE",
+      `${this.where}.at: this ring's slots are raw bytes (no struct layout); use bytes and offsetOf(slot), ` +
+        "or create or attach it with a struct layout.",
+    );
   }
 
   private slotError(slot: unknown): HotpathError {
