@@ -276,14 +276,20 @@ export class BroadcastConsumer extends RingSide {
   }
 
   /** Gives back every message peeked (gating consumers let the producer reuse the slots). */
-  release(): void {
+  release(): boolean {
     const next = this.next;
     const released = this.released;
-    if (next === released) return this.checkOpen();
+    if (next === released) return this.#nothing();
     if (released < 0 && next >= 0) Atomics.add(this.words, this.cursorWord + 1, 1);
     Atomics.store(this.words, this.cursorWord, next);
     this.released = next;
     if (Atomics.load(this.words, WORD.producersParked) !== 0) this.wake(2 + this.roleIndex);
+    return true;
+  }
+
+  #nothing(): boolean {
+    this.checkOpen();
+    return true;
   }
 
   /** Calls `fn(slot)` for up to `max` messages and releases them; returns how many. */

@@ -331,14 +331,21 @@ export class MpmcConsumer extends RingSide {
     return 1;
   }
 
-  /** Gives back the slots peeked: producers may reuse them. */
-  release(): void {
+  /**
+   * Gives back the slots peeked: producers may reuse them. False if a producer had already
+   * taken a slot back because this peek outlasted the unblock timeout (its contents may have
+   * changed while they were read; counted in lateCommits).
+   */
+  release(): boolean {
     const held = this.held;
-    if (held === 0 || this.closedSide) return this.checkOpen();
-    this.#giveBack(held);
+    if (held === 0 || this.closedSide) {
+      this.checkOpen();
+      return true;
+    }
+    return this.#giveBack(held);
   }
 
-  #giveBack(held: number): void {
+  #giveBack(held: number): boolean {
     const words = this.words;
     let late = 0;
     for (let index = 0; index < held; index++) {
@@ -357,6 +364,7 @@ export class MpmcConsumer extends RingSide {
     this.numbers[this.counter + MESSAGES] += held - late;
     if (late !== 0) this.numbers[this.counter + LATE] += late;
     if (Atomics.load(words, WORD.producersParked) !== 0) this.wake(SELECT_TAIL);
+    return late === 0;
   }
 
   /**

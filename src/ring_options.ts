@@ -45,10 +45,12 @@ export interface RingOptions {
   /** Broadcast: what a consumer that is a whole ring behind does, unless it says otherwise (default "block"). */
   onSlowConsumer?: SlowConsumerPolicy;
   /**
-   * MPMC: how long consumers wait for a claimed slot to be committed before they skip it (a
-   * producer died between claim and commit). Default 5000 ms. Must exceed any pause a live
-   * producer can have between claim and commit: a producer resumed after its slot was skipped
-   * learns it from `commit()` (false), but its writes may tear the message of the next lap.
+   * MPMC: how long a claimed slot may stay uncommitted before consumers skip it (a producer
+   * died between claim and commit), and how long a peeked slot may stay unreleased before a
+   * producer takes it back (a consumer died mid-read). Default 5000 ms. Must exceed any pause a
+   * live side can have between claim and commit or peek and release: a producer resumed after
+   * its slot was skipped learns it from `commit()` (false), a consumer from `release()` (false),
+   * but what they wrote or read meanwhile may belong to the next lap.
    */
   unblockTimeoutMs?: number;
 }
@@ -322,8 +324,11 @@ export interface RingConsumer<S extends Schema = Schema> extends RingSlots<S> {
   tryPeek(): number;
   /** Peeks up to `count` messages; returns how many (0: none). Slot i is `(peeked + i) & mask`. */
   peekBatch(count: number): number;
-  /** Gives back every slot peeked since the last release. */
-  release(): void;
+  /**
+   * Gives back every slot peeked since the last release. MPMC: false if a producer took a slot
+   * back first because the peek outlasted the unblock timeout (what was read may have changed).
+   */
+  release(): boolean;
   /** Calls `fn(slot)` for up to `max` messages in order, releases them, returns how many. */
   drain(max: number, fn: (slot: number) => void): number;
   /** Blocks this thread (by the wait strategy) until a message is there: how many, 0 after `timeoutMs`. */

@@ -158,14 +158,20 @@ export class SpscConsumer extends RingSide {
   }
 
   /** Gives back every slot peeked since the last release: the producer may reuse them. */
-  release(): void {
+  release(): boolean {
     const next = this.next;
     const tail = this.tail;
-    if (next === tail) return this.checkOpen();
+    if (next === tail) return this.#nothing();
     if (tail < 0 && next >= 0) Atomics.add(this.words, WORD.tailWraps, 1);
     Atomics.store(this.words, WORD.tail, next);
     this.tail = next;
     if (Atomics.load(this.words, WORD.producersParked) !== 0) this.wake(SELECT_TAIL);
+    return true;
+  }
+
+  #nothing(): boolean {
+    this.checkOpen();
+    return true;
   }
 
   /**
