@@ -1,7 +1,8 @@
 /**
  * The benchmark report: mitata suites, ratios against the targets (all from this one run),
  * latency distributions from the native clock, tight-loop ratios, SharedPool from one thread,
- * two Workers and two processes (bench/shared_report.ts), and the order book.
+ * two Workers and two processes (bench/shared_report.ts), rings between Workers and processes
+ * (bench/ring_report.ts), and the order book.
  *
  *   deno run --allow-ffi --allow-read --allow-env --allow-run --allow-sys=cpus bench/main.ts [--smoke]
  *   bun bench/main.ts [--smoke]
@@ -24,6 +25,7 @@ import { OPS_PER_ITERATION } from "./repeat.ts";
 import { tightRatios } from "./tight.ts";
 import { registerSharedPoolBenchmarks } from "./shared_pool_bench.ts";
 import { sharedPoolReport } from "./shared_report.ts";
+import { ringReport } from "./ring_report.ts";
 
 interface Target {
   label: string;
@@ -198,6 +200,9 @@ for (const ratio of tight) {
 
 // SharedPool (issue 9): one thread, two Workers, and a Deno and a Bun process on one named pool.
 await sharedPoolReport(smoke, "this process, after mitata ran SharedPool");
+
+// Rings (issue 10): two Workers and two processes, against postMessage, ringbuf.js and a SAB ring.
+console.log(await ringReport({ smoke }));
 
 // The order-book proof: each book in its own process, with the runtime's GC log on.
 orderBookReport(
