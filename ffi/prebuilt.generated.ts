@@ -12,32 +12,32 @@ export interface PrebuiltLibrary {
 export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
-    bytes: 93696,
-    sha256: "808216e0c8fcc8c06483f105f16a06c2fbb845dfa2dd74c17ee31c732820acc9",
+    bytes: 93968,
+    sha256: "bea3375e99cc385c57e4688acbcf7044cd464353d8cf78b9a7c2417a78659214",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
-    bytes: 89856,
-    sha256: "381856de1952f778fd4cea1ad8f0c30547a2fa37e86d3e1ef5678176fb44eefa",
+    bytes: 90176,
+    sha256: "98ad7d17da95f5a9b066388088e3f8d9471d6a017154d10eb4977aaad11da72e",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
-    bytes: 93128,
-    sha256: "fb05d12b2e6c38446af15c27c48196af498fac469f75df42d77aaf79d5a71922",
+    bytes: 93400,
+    sha256: "cc06fd75fe9b98d4c0c37001404e7d004074a41885529116689deceb6dbd2a60",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
-    bytes: 89400,
-    sha256: "d8cf85b4726f13fb373bec8670c28bb23ce81dda226bf249ca05f3b22195d47b",
+    bytes: 89720,
+    sha256: "6b8b5d1db4984470d05df78d251c4723c1cce3eec922b98a011b176e2f1d6867",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",
     bytes: 70446,
-    sha256: "7ab4dcba90520a48e314606fdee57e9835ca9af390091dbdf6488b1e197aad88",
+    sha256: "eb015bfdd957d5e308649e46a8dddbbf1b4ade9eca18e8c326f7b7482baf4408",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libhotpath.dylib",
     bytes: 87408,
-    sha256: "a2a2f8869ad7f0a8afcc30f28d25f5338099db4a213b4df54c6a023efc407ae6",
+    sha256: "fc110dd3d4cf039a4f71a27250dec991c28398ad946a4d69a6b8fd0c53accb88",
   },
 };

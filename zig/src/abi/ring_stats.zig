@@ -5,6 +5,7 @@ const std = @import("std");
 const ring_module = @import("../ring/ring.zig");
 const layout = @import("../ring/ring_layout.zig");
 const liveness = @import("../system/liveness.zig");
+const clock = @import("../system/clock.zig");
 const exports = @import("ring_exports.zig");
 const Ring = ring_module.Ring;
 
@@ -34,13 +35,23 @@ fn isLive(r: *const layout.Role) bool {
 pub fn collect(ring: *const Ring) exports.RingStatsOut {
     const h = ring.header();
     var attempt: u32 = 0;
+    var deadline: f64 = 0;
     while (true) : (attempt += 1) {
         const before = @atomicLoad(u32, &h.role_changes, .seq_cst);
         const out = read(ring);
         const after = @atomicLoad(u32, &h.role_changes, .seq_cst);
-        // Bounded: a region whose count someone else keeps odd still answers, a little off.
-        if ((before == after and before % 2 == 0) or attempt >= 1000) return out;
-        std.atomic.spinLoopHint();
+        if (before == after and before % 2 == 0) return out;
+        // A thread preempted inside a role's release keeps the count odd for a while: spin a
+        // little, then give it the CPU. Bounded (20 ms): a process killed right there leaves
+        // the count odd for good, and stats must still answer, possibly a little off.
+        if (attempt < 64) {
+            std.atomic.spinLoopHint();
+            continue;
+        }
+        const now = clock.nowNs();
+        if (deadline == 0) deadline = now + 20 * std.time.ns_per_ms;
+        if (now >= deadline) return out;
+        ring_module.yieldCpu();
     }
 }
 
