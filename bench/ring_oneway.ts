@@ -16,7 +16,7 @@
 import { clockNs, Ring } from "../mod.ts";
 import { clockOverhead, type Distribution } from "./latency.ts";
 import { closeWorkers, reply, startWorker } from "./ring_threads.ts";
-import { RING_CAPACITY, TICK_SLOT, type TickSchema } from "./ring_workers/kinds.ts";
+import { RING_CAPACITY, Tick, type TickSchema } from "./ring_workers/kinds.ts";
 import type { OneWaySetup, WaitStrategy } from "./ring_workers/oneway_worker.ts";
 import { CONTROL_BYTES } from "./ring_workers/scope.ts";
 
@@ -50,7 +50,7 @@ interface Pair {
 }
 
 async function startPair(wait: WaitStrategy, all: Worker[], rings: Ring<TickSchema>[]): Promise<Pair> {
-  const ring = Ring.spsc<TickSchema>({ slot: TICK_SLOT, capacity: RING_CAPACITY });
+  const ring = Ring.spsc({ slot: Tick, capacity: RING_CAPACITY });
   rings.push(ring);
   const control = new SharedArrayBuffer(CONTROL_BYTES);
   const workers: Worker[] = [];

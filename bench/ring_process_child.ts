@@ -18,7 +18,7 @@
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { clockNs, Ring } from "../mod.ts";
-import { RING_CAPACITY, type Side, Tick, TICK_SLOT, type TickSchema } from "./ring_workers/kinds.ts";
+import { RING_CAPACITY, type Side, Tick } from "./ring_workers/kinds.ts";
 import { spscConsumer1, spscConsumerBatch, spscProducer1, spscProducerBatch } from "./ring_workers/hotpath_loops.ts";
 
 export const READY_LINE = "READY";
@@ -34,7 +34,7 @@ export interface ProcessSideResult {
 
 function main(role: "producer" | "consumer", name: string): void {
   const ring = role === "producer"
-    ? Ring.spsc<TickSchema>({ slot: TICK_SLOT, capacity: RING_CAPACITY, name })
+    ? Ring.spsc({ slot: Tick, capacity: RING_CAPACITY, name })
     : Ring.open({ name, slot: Tick });
   const producer = role === "producer" ? ring.producer({ wait: "spin" }) : undefined;
   const consumer = role === "consumer" ? ring.consumer({ wait: "spin" }) : undefined;

@@ -16,7 +16,7 @@
 import { Ring } from "../mod.ts";
 import { sabRingBuffer } from "./ring_sab.ts";
 import { closeWorkers, reply, startWorker } from "./ring_threads.ts";
-import { RING_CAPACITY, TICK_SLOT, type TickSchema } from "./ring_workers/kinds.ts";
+import { RING_CAPACITY, Tick, type TickSchema } from "./ring_workers/kinds.ts";
 import type { RoundTripKind, RoundTripSetup } from "./ring_workers/roundtrip_worker.ts";
 import { CONTROL_BYTES } from "./ring_workers/scope.ts";
 
@@ -67,8 +67,8 @@ async function startPair(kind: RoundTripKind, all: Worker[], rings: Ring<TickSch
     back = sabRingBuffer(RING_CAPACITY);
   } else {
     const twoRings = [
-      Ring.spsc<TickSchema>({ slot: TICK_SLOT, capacity: RING_CAPACITY }),
-      Ring.spsc<TickSchema>({ slot: TICK_SLOT, capacity: RING_CAPACITY }),
+      Ring.spsc({ slot: Tick, capacity: RING_CAPACITY }),
+      Ring.spsc({ slot: Tick, capacity: RING_CAPACITY }),
     ];
     rings.push(...twoRings);
     [there, back] = twoRings.map((ring) => ring.share());

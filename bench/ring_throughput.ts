@@ -24,7 +24,7 @@ import {
   type SideSetup,
   THROUGHPUT_KINDS,
   type ThroughputKind,
-  TICK_SLOT,
+  Tick,
   type TickSchema,
 } from "./ring_workers/kinds.ts";
 import { CONTROL_BYTES } from "./ring_workers/scope.ts";
@@ -79,7 +79,7 @@ async function startGroup(kind: ThroughputKind, all: Worker[], rings: Ring<TickS
     return { kind, workers, control, producers: 1 };
   }
   if (kind === "mpmc") {
-    const ring = Ring.mpmc<TickSchema>({ slot: TICK_SLOT, capacity: RING_CAPACITY });
+    const ring = Ring.mpmc({ slot: Tick, capacity: RING_CAPACITY });
     rings.push(ring);
     const shared = { ...base, ring: ring.share(), producers: MPMC_PRODUCERS };
     for (let id = 0; id < MPMC_CONSUMERS; id++) await start({ ...shared, role: "consumer", id });
@@ -88,7 +88,7 @@ async function startGroup(kind: ThroughputKind, all: Worker[], rings: Ring<TickS
   }
   let transport: Partial<SideSetup>;
   if (kind === "spsc1" || kind === "spsc64" || kind === "spscViews1" || kind === "spscViews64") {
-    const ring = Ring.spsc<TickSchema>({ slot: TICK_SLOT, capacity: RING_CAPACITY });
+    const ring = Ring.spsc({ slot: Tick, capacity: RING_CAPACITY });
     rings.push(ring);
     transport = { ring: ring.share() };
   } else if (kind === "ringbuf1" || kind === "ringbuf64") {

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { type RingConsumer, type RingDescriptor, type RingProducer, struct, type StructLayout } from "../../mod.ts";
+import { type RingConsumer, type RingDescriptor, type RingProducer, struct } from "../../mod.ts";
 
 export type ThroughputKind =
   | "postMessage"
@@ -41,11 +41,6 @@ export type TickSchema = { seq: "u32"; value: "f64" };
 export const Tick = struct<TickSchema>({ seq: "u32", value: "f64" });
 export type TickProducer = RingProducer<TickSchema>;
 export type TickConsumer = RingConsumer<TickSchema>;
-/**
- * `Tick` as `Ring.spsc/mpmc({ slot })` accepts it: `RingOptions.slot` is `StructLayout<Schema>`,
- * which a layout of a concrete schema does not type-check against (its cursor type differs).
- */
-export const TICK_SLOT = Tick as unknown as StructLayout<never>;
 
 /** Slots of every ring (ringbuf.js: twice as many Float64 elements). */
 export const RING_CAPACITY = 1024;
