@@ -22,7 +22,8 @@ export const KINDS: readonly RingKind[] = ["spsc", "mpmc", "broadcast"];
  * - `"spin"`: re-reads the index in a loop (lowest latency, one core busy);
  * - `"yield"`: re-reads and gives the core away (`sched_yield`) between reads;
  * - `"park"`: sleeps in the kernel (futex) until the other side publishes (no CPU while idle);
- * - `"backoff"` (default): spins about a microsecond, then yields a few times, then parks.
+ * - `"backoff"` (default): spins a few microseconds, then parks (no yield phase: a yield to a
+ *   spinning peer on the same core stalls until the next scheduler tick).
  */
 export type WaitStrategy = "spin" | "yield" | "park" | "backoff";
 export const WAIT_STRATEGIES: readonly WaitStrategy[] = ["spin", "yield", "park", "backoff"];
