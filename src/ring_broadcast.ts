@@ -19,7 +19,7 @@
  * @module
  */
 import { RING_ROLE } from "../ffi/abi.generated.ts";
-import { cursorWord, EMPTY, FULL, LOST, type RingCore, RingSide, SELECT_HEAD, WORD } from "./ring_side.ts";
+import { cursorWord, FULL, HeadFollower, LOST, type RingCore, RingSide, SELECT_HEAD, WORD } from "./ring_side.ts";
 import type { WaitStrategy } from "./ring_options.ts";
 import { notFunction } from "./ring_spsc.ts";
 
@@ -164,9 +164,7 @@ export class BroadcastProducer extends RingSide {
 }
 
 /** Reads every message of a broadcast ring: peek, read, release. */
-export class BroadcastConsumer extends RingSide {
-  /** First slot of the last `peekBatch`. */
-  peeked = 0;
+export class BroadcastConsumer extends HeadFollower {
   /** True for a "drop" consumer (not waited for; reads copies). */
   declare readonly drops: boolean;
   declare private readonly turns: number;
@@ -176,14 +174,13 @@ export class BroadcastConsumer extends RingSide {
   declare private readonly copy: Int32Array;
   declare private readonly payloadWords: number;
   declare private readonly payloadStart: number;
-  declare private next: number;
   declare private released: number;
-  declare private headCache: number;
 
   constructor(core: RingCore, token: number, wait: WaitStrategy, drops: boolean) {
     const g = core.geometry;
     const copy = drops ? new Uint8Array(g.slotsOffset + g.capacity * g.slotStride) : core.bytes;
-    super(core, token, wait, copy, "RingConsumer");
+    const start = Atomics.load(core.words, cursorWord(g, token & 0xff));
+    super(core, token, wait, copy, start);
     this.drops = drops;
     this.turns = g.slotsOffset >>> 2;
     this.turnStride = g.slotStride >>> 2;
@@ -191,16 +188,14 @@ export class BroadcastConsumer extends RingSide {
     this.copy = new Int32Array(copy.buffer, copy.byteOffset, copy.byteLength >>> 2);
     this.payloadWords = (g.slotStride - g.payloadOffset) >>> 2;
     this.payloadStart = (g.slotsOffset + g.payloadOffset) >>> 2;
-    this.released = Atomics.load(this.words, this.cursorWord);
-    this.next = this.released;
-    this.headCache = Atomics.load(this.words, WORD.head);
+    this.released = start;
   }
 
   /** The next message's slot, or -1 when it has read everything published. */
   tryPeek(): number {
     for (;;) {
       const position = this.next;
-      if (position === this.headCache && this.#refresh() < 1) return this.#empty();
+      if (position === this.headCache && this.refresh() < 1) return this.empty();
       if (!this.drops) {
         this.next = (position + 1) | 0;
         return position & this.mask;
@@ -216,9 +211,9 @@ export class BroadcastConsumer extends RingSide {
     if (this.drops) return this.#peekCopies(wanted);
     const position = this.next;
     let available = (this.headCache - position) | 0;
-    if (available < wanted) available = this.#refresh();
+    if (available < wanted) available = this.refresh();
     if (available < 1) {
-      this.#empty();
+      this.empty();
       return 0;
     }
     const taken = available < wanted ? available : wanted;
@@ -307,16 +302,6 @@ export class BroadcastConsumer extends RingSide {
     return count;
   }
 
-  /** Waits until a message is there; returns how many are, 0 after `timeoutMs`. */
-  poll(timeoutMs = Infinity): number {
-    return this.waitReady(this.checkTimeout(timeoutMs), this.counter + EMPTY);
-  }
-
-  /** `poll` without blocking the thread. */
-  pollAsync(timeoutMs = Infinity): Promise<number> {
-    return this.waitReadyAsync(this.checkTimeout(timeoutMs), this.counter + EMPTY);
-  }
-
   /** Messages published that this consumer has not read yet. */
   get lag(): number {
     this.checkOpen();
@@ -326,30 +311,6 @@ export class BroadcastConsumer extends RingSide {
   /** Drop consumers: messages lost by being lapped, since this consumer was created. */
   get lost(): number {
     return this.numbers[this.counter + LOST];
-  }
-
-  protected ready(): number {
-    const available = (this.headCache - this.next) | 0;
-    return available > 0 ? available : this.#refresh();
-  }
-
-  protected parkSelector(): number {
-    return SELECT_HEAD;
-  }
-
-  protected parkValue(): number {
-    return this.next;
-  }
-
-  #refresh(): number {
-    this.checkOpen();
-    this.headCache = Atomics.load(this.words, WORD.head);
-    return (this.headCache - this.next) | 0;
-  }
-
-  #empty(): number {
-    this.numbers[this.counter + EMPTY]++;
-    return -1;
   }
 
   protected poison(): void {

@@ -281,3 +281,59 @@ export const MESSAGES = (RING_ROLE.messages - RING_ROLE.fullEvents) / 8;
 export function cursorWord(geometry: RingGeometry, index: number): number {
   return (geometry.rolesOffset + index * RING_ROLE.size + RING_ROLE.cursor) >>> 2;
 }
+
+/**
+ * A consumer that follows the producers' head (SPSC, broadcast): its position, a cached copy of
+ * the head, and the waiting and counting both share. The hot `tryPeek`/`release` stay in each
+ * class (one shape per call site).
+ */
+export abstract class HeadFollower extends RingSide {
+  /** First slot of the last `peekBatch`. */
+  peeked = 0;
+  /** The next position to read. */
+  protected next: number;
+  /** Cached copy of the producer's head. */
+  protected headCache: number;
+
+  constructor(core: RingCore, token: number, wait: WaitStrategy, bytes: Uint8Array, start: number) {
+    super(core, token, wait, bytes, "RingConsumer");
+    this.next = start;
+    this.headCache = Atomics.load(this.words, WORD.head);
+  }
+
+  /** Waits (by the wait strategy) until a message is there; returns how many are, 0 after `timeoutMs`. */
+  poll(timeoutMs = Infinity): number {
+    return this.waitReady(this.checkTimeout(timeoutMs), this.counter + EMPTY);
+  }
+
+  /** `poll` without blocking the thread (see RingSide `waitReadyAsync`). */
+  pollAsync(timeoutMs = Infinity): Promise<number> {
+    return this.waitReadyAsync(this.checkTimeout(timeoutMs), this.counter + EMPTY);
+  }
+
+  protected ready(): number {
+    const available = (this.headCache - this.next) | 0;
+    return available > 0 ? available : this.refresh();
+  }
+
+  protected parkSelector(): number {
+    return SELECT_HEAD;
+  }
+
+  protected parkValue(): number {
+    return this.next;
+  }
+
+  /** Reads the head again: the messages available. */
+  protected refresh(): number {
+    this.checkOpen();
+    this.headCache = Atomics.load(this.words, WORD.head);
+    return (this.headCache - this.next) | 0;
+  }
+
+  /** Counts a try that found nothing; -1. */
+  protected empty(): number {
+    this.numbers[this.counter + EMPTY]++;
+    return -1;
+  }
+}

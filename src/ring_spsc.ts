@@ -11,7 +11,7 @@
  * @module
  */
 import { HotpathError } from "./errors.ts";
-import { EMPTY, FULL, type RingCore, RingSide, SELECT_HEAD, SELECT_TAIL, WORD } from "./ring_side.ts";
+import { FULL, HeadFollower, type RingCore, RingSide, SELECT_HEAD, SELECT_TAIL, WORD } from "./ring_side.ts";
 import type { WaitStrategy } from "./ring_options.ts";
 
 /** Writes messages into an SPSC ring: claim slots, write them, commit. */
@@ -118,25 +118,19 @@ export class SpscProducer extends RingSide {
 }
 
 /** Reads messages from an SPSC ring: peek slots, read them, release. */
-export class SpscConsumer extends RingSide {
-  /** First slot of the last `peekBatch`. */
-  peeked = 0;
-  declare private next: number;
+export class SpscConsumer extends HeadFollower {
   declare private tail: number;
-  /** Cached copy of the producer's head. */
-  declare private headCache: number;
 
   constructor(core: RingCore, token: number, wait: WaitStrategy) {
-    super(core, token, wait, core.bytes, "RingConsumer");
-    this.tail = Atomics.load(this.words, WORD.tail);
-    this.next = this.tail;
-    this.headCache = Atomics.load(this.words, WORD.head);
+    const tail = Atomics.load(core.words, WORD.tail);
+    super(core, token, wait, core.bytes, tail);
+    this.tail = tail;
   }
 
   /** The next message's slot, or -1 when the ring is empty. Release gives it back. */
   tryPeek(): number {
     const position = this.next;
-    if (position === this.headCache && this.#refresh() < 1) return this.#empty();
+    if (position === this.headCache && this.refresh() < 1) return this.empty();
     this.next = (position + 1) | 0;
     return position & this.mask;
   }
@@ -146,9 +140,9 @@ export class SpscConsumer extends RingSide {
     const wanted = this.checkCount(count, "peekBatch count");
     const position = this.next;
     let available = (this.headCache - position) | 0;
-    if (available < wanted) available = this.#refresh();
+    if (available < wanted) available = this.refresh();
     if (available < 1) {
-      this.#empty();
+      this.empty();
       return 0;
     }
     const taken = available < wanted ? available : wanted;
@@ -196,40 +190,6 @@ export class SpscConsumer extends RingSide {
       this.release();
     }
     return count;
-  }
-
-  /** Waits (by the wait strategy) until a message is there; returns how many are, 0 after `timeoutMs`. */
-  poll(timeoutMs = Infinity): number {
-    return this.waitReady(this.checkTimeout(timeoutMs), this.counter + EMPTY);
-  }
-
-  /** `poll` without blocking the thread (see RingSide `waitReadyAsync`). */
-  pollAsync(timeoutMs = Infinity): Promise<number> {
-    return this.waitReadyAsync(this.checkTimeout(timeoutMs), this.counter + EMPTY);
-  }
-
-  protected ready(): number {
-    const available = (this.headCache - this.next) | 0;
-    return available > 0 ? available : this.#refresh();
-  }
-
-  protected parkSelector(): number {
-    return SELECT_HEAD;
-  }
-
-  protected parkValue(): number {
-    return this.next;
-  }
-
-  #refresh(): number {
-    this.checkOpen();
-    this.headCache = Atomics.load(this.words, WORD.head);
-    return (this.headCache - this.next) | 0;
-  }
-
-  #empty(): number {
-    this.numbers[this.counter + EMPTY]++;
-    return -1;
   }
 
   protected poison(): void {
