@@ -12,32 +12,32 @@ export interface PrebuiltLibrary {
 export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
-    bytes: 93968,
-    sha256: "bea3375e99cc385c57e4688acbcf7044cd464353d8cf78b9a7c2417a78659214",
+    bytes: 93936,
+    sha256: "ad5b013c456351678376f2bfbcd7899b3a81baf6c195b2027254beb3120eee50",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
-    bytes: 90176,
-    sha256: "98ad7d17da95f5a9b066388088e3f8d9471d6a017154d10eb4977aaad11da72e",
+    bytes: 90128,
+    sha256: "9106830d445557b71f7aaf3c92a94e431d9ae6bef945ec93f1d46817ed0c114d",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
-    bytes: 93400,
-    sha256: "cc06fd75fe9b98d4c0c37001404e7d004074a41885529116689deceb6dbd2a60",
+    bytes: 93368,
+    sha256: "ff3a71dc53694356748e343a8def043902b625c2d63bda3c5ff6f84db51c9349",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
-    bytes: 89720,
-    sha256: "6b8b5d1db4984470d05df78d251c4723c1cce3eec922b98a011b176e2f1d6867",
+    bytes: 89672,
+    sha256: "d603e14de83b3b6c0bfd59a19924c858c410e9bea473e15d7b2907b055c5a10d",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",
     bytes: 70446,
-    sha256: "eb015bfdd957d5e308649e46a8dddbbf1b4ade9eca18e8c326f7b7482baf4408",
+    sha256: "17247c3ffd533e858f24b399ad08e7e02229edf163295b6e3fb1d94d7dfec139",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libhotpath.dylib",
     bytes: 87408,
-    sha256: "fc110dd3d4cf039a4f71a27250dec991c28398ad946a4d69a6b8fd0c53accb88",
+    sha256: "37ac5c97014470d858028569d03c5c1b34d2095578ddb74990f5c0f4e1fb1415",
   },
 };

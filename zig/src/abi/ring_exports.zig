@@ -101,25 +101,11 @@ export fn hp_ring_create(
 /// Opens the ring in file `path`, created by this or another process. The file is untrusted:
 /// owner, mode, size and every header field are checked before it is mapped.
 export fn hp_ring_open(path_pointer: ?[*]const u8, path_bytes: u32) callconv(.c) i32 {
-    const path = shared.pathOf(path_pointer, path_bytes) orelse return Status.invalid_path.code();
-    const opened = shared_region.openNamed(shared.sentinel(&path)) catch |failure| return shared.regionStatus(failure);
-    var header: [@sizeOf(layout.Header)]u8 align(8) = undefined;
-    if (!opened.readHeader(&header)) {
-        opened.close();
-        return Status.corrupted.code();
-    }
-    const geometry = layout.checkHeader(&header, opened.size) catch |failure| {
-        opened.close();
-        return switch (failure) {
-            error.Incompatible => Status.incompatible.code(),
-            error.Corrupted => Status.corrupted.code(),
-        };
-    };
-    const region = opened.map() catch |failure| {
-        opened.close();
-        return shared.regionStatus(failure);
-    };
-    return shared.publish(region, .{ .ring = Ring.over(region.memory, geometry, opened.fd) }, null);
+    return shared.openNamed(path_pointer, path_bytes, layout.Header, layout.checkHeader, ringOver);
+}
+
+fn ringOver(memory: []align(std.heap.page_size_min) u8, geometry: layout.Geometry, fd: i32) registry.Object {
+    return .{ .ring = Ring.over(memory, geometry, fd) };
 }
 
 /// Adds this realm (a Worker of this process) to a live ring; it detaches with hp_region_close.

@@ -136,14 +136,31 @@ export fn hp_shared_pool_create(
 /// Opens the shared pool in file `path`, created by this or another process. The file is
 /// untrusted: owner, mode, size and every header field are checked before it is mapped.
 export fn hp_shared_pool_open(path_pointer: ?[*]const u8, path_bytes: u32) callconv(.c) i32 {
+    return openNamed(path_pointer, path_bytes, shared_pool.Header, shared_pool.checkHeader, sharedPoolOver);
+}
+
+fn sharedPoolOver(memory: []align(std.heap.page_size_min) u8, geometry: shared_pool.Geometry, fd: i32) registry.Object {
+    return .{ .shared_pool = SharedPool.over(memory, geometry, fd) };
+}
+
+/// Opens the named region at `path` whose header is a `Header` that `check` validates (the
+/// file is untrusted: owner, mode, size and every header field are checked before it is
+/// mapped), and registers `over(memory, geometry, fd)`. Returns its id or a Status.
+pub fn openNamed(
+    path_pointer: ?[*]const u8,
+    path_bytes: u32,
+    comptime Header: type,
+    comptime check: anytype,
+    comptime over: anytype,
+) i32 {
     const path = pathOf(path_pointer, path_bytes) orelse return Status.invalid_path.code();
     const opened = shared_region.openNamed(sentinel(&path)) catch |failure| return regionStatus(failure);
-    var header: [@sizeOf(shared_pool.Header)]u8 align(8) = undefined;
+    var header: [@sizeOf(Header)]u8 align(8) = undefined;
     if (!opened.readHeader(&header)) {
         opened.close();
         return Status.corrupted.code();
     }
-    const geometry = shared_pool.checkHeader(&header, opened.size) catch |failure| {
+    const geometry = check(&header, opened.size) catch |failure| {
         opened.close();
         return switch (failure) {
             error.Incompatible => Status.incompatible.code(),
@@ -154,7 +171,7 @@ export fn hp_shared_pool_open(path_pointer: ?[*]const u8, path_bytes: u32) callc
         opened.close();
         return regionStatus(failure);
     };
-    return publish(region, .{ .shared_pool = SharedPool.over(region.memory, geometry, opened.fd) }, null);
+    return publish(region, over(region.memory, geometry, opened.fd), null);
 }
 
 pub fn publish(region: @import("../memory/region.zig").Region, object: registry.Object, created: ?*const Path) i32 {
