@@ -174,13 +174,12 @@ export class BroadcastConsumer extends HeadFollower {
   declare private readonly copy: Int32Array;
   declare private readonly payloadWords: number;
   declare private readonly payloadStart: number;
-  declare private released: number;
 
   constructor(core: RingCore, token: number, wait: WaitStrategy, drops: boolean) {
     const g = core.geometry;
     const copy = drops ? new Uint8Array(g.slotsOffset + g.capacity * g.slotStride) : core.bytes;
-    const start = Atomics.load(core.words, cursorWord(g, token & 0xff));
-    super(core, token, wait, copy, start);
+    const word = cursorWord(g, token & 0xff);
+    super(core, token, wait, copy, { word, wrapsWord: word + 1, selector: 2 + (token & 0xff) });
     this.drops = drops;
     this.turns = g.slotsOffset >>> 2;
     this.turnStride = g.slotStride >>> 2;
@@ -188,7 +187,6 @@ export class BroadcastConsumer extends HeadFollower {
     this.copy = new Int32Array(copy.buffer, copy.byteOffset, copy.byteLength >>> 2);
     this.payloadWords = (g.slotStride - g.payloadOffset) >>> 2;
     this.payloadStart = (g.slotsOffset + g.payloadOffset) >>> 2;
-    this.released = start;
   }
 
   /** The next message's slot, or -1 when it has read everything published. */
@@ -270,23 +268,6 @@ export class BroadcastConsumer extends HeadFollower {
     return -1;
   }
 
-  /** Gives back every message peeked (gating consumers let the producer reuse the slots). */
-  release(): boolean {
-    const next = this.next;
-    const released = this.released;
-    if (next === released) return this.#nothing();
-    if (released < 0 && next >= 0) Atomics.add(this.words, this.cursorWord + 1, 1);
-    Atomics.store(this.words, this.cursorWord, next);
-    this.released = next;
-    if (Atomics.load(this.words, WORD.producersParked) !== 0) this.wake(2 + this.roleIndex);
-    return true;
-  }
-
-  #nothing(): boolean {
-    this.checkOpen();
-    return true;
-  }
-
   /** Calls `fn(slot)` for up to `max` messages and releases them; returns how many. */
   drain(max: number, fn: (slot: number) => void): number {
     if (typeof fn !== "function") throw notFunction(fn);
@@ -311,10 +292,5 @@ export class BroadcastConsumer extends HeadFollower {
   /** Drop consumers: messages lost by being lapped, since this consumer was created. */
   get lost(): number {
     return this.numbers[this.counter + LOST];
-  }
-
-  protected poison(): void {
-    this.next = this.released; // held peeks are given up unreleased
-    this.headCache = this.next;
   }
 }

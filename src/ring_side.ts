@@ -294,11 +294,42 @@ export abstract class HeadFollower extends RingSide {
   protected next: number;
   /** Cached copy of the producer's head. */
   protected headCache: number;
+  /** The position published as released (SPSC: the tail; broadcast: this consumer's cursor). */
+  protected released: number;
+  /** Word index of that position, of its wrap count, and the park selector that waits on it. */
+  declare private readonly releaseWord: number;
+  declare private readonly releaseWrapsWord: number;
+  declare private readonly releaseSelector: number;
 
-  constructor(core: RingCore, token: number, wait: WaitStrategy, bytes: Uint8Array, start: number) {
+  constructor(
+    core: RingCore,
+    token: number,
+    wait: WaitStrategy,
+    bytes: Uint8Array,
+    release: { word: number; wrapsWord: number; selector: number },
+  ) {
     super(core, token, wait, bytes, "RingConsumer");
-    this.next = start;
+    this.releaseWord = release.word;
+    this.releaseWrapsWord = release.wrapsWord;
+    this.releaseSelector = release.selector;
+    this.released = Atomics.load(this.words, release.word);
+    this.next = this.released;
     this.headCache = Atomics.load(this.words, WORD.head);
+  }
+
+  /** Gives back every message peeked since the last release: the producer may reuse the slots. */
+  release(): boolean {
+    const next = this.next;
+    const released = this.released;
+    if (next === released) {
+      this.checkOpen();
+      return true;
+    }
+    if (released < 0 && next >= 0) Atomics.add(this.words, this.releaseWrapsWord, 1);
+    Atomics.store(this.words, this.releaseWord, next);
+    this.released = next;
+    if (Atomics.load(this.words, WORD.producersParked) !== 0) this.wake(this.releaseSelector);
+    return true;
   }
 
   /** Waits (by the wait strategy) until a message is there; returns how many are, 0 after `timeoutMs`. */
@@ -335,5 +366,14 @@ export abstract class HeadFollower extends RingSide {
   protected empty(): number {
     this.numbers[this.counter + EMPTY]++;
     return -1;
+  }
+
+  /**
+   * Held peeks are given up unreleased (a consumer reads them again), and the ring reads empty
+   * for good: the slow path checks closed first.
+   */
+  protected poison(): void {
+    this.next = this.released;
+    this.headCache = this.next;
   }
 }

@@ -119,12 +119,8 @@ export class SpscProducer extends RingSide {
 
 /** Reads messages from an SPSC ring: peek slots, read them, release. */
 export class SpscConsumer extends HeadFollower {
-  declare private tail: number;
-
   constructor(core: RingCore, token: number, wait: WaitStrategy) {
-    const tail = Atomics.load(core.words, WORD.tail);
-    super(core, token, wait, core.bytes, tail);
-    this.tail = tail;
+    super(core, token, wait, core.bytes, { word: WORD.tail, wrapsWord: WORD.tailWraps, selector: SELECT_TAIL });
   }
 
   /** The next message's slot, or -1 when the ring is empty. Release gives it back. */
@@ -151,23 +147,6 @@ export class SpscConsumer extends HeadFollower {
     return taken;
   }
 
-  /** Gives back every slot peeked since the last release: the producer may reuse them. */
-  release(): boolean {
-    const next = this.next;
-    const tail = this.tail;
-    if (next === tail) return this.#nothing();
-    if (tail < 0 && next >= 0) Atomics.add(this.words, WORD.tailWraps, 1);
-    Atomics.store(this.words, WORD.tail, next);
-    this.tail = next;
-    if (Atomics.load(this.words, WORD.producersParked) !== 0) this.wake(SELECT_TAIL);
-    return true;
-  }
-
-  #nothing(): boolean {
-    this.checkOpen();
-    return true;
-  }
-
   /**
    * Calls `fn(slot)` for up to `max` messages in order and releases them; returns how many.
    * If `fn` throws, the messages before it and the one it threw on count as delivered.
@@ -186,17 +165,10 @@ export class SpscConsumer extends HeadFollower {
       // Messages after the one fn threw on go back, unless fn released them itself: the tail
       // never moves backwards.
       const delivered = (start + done) | 0;
-      this.next = ((delivered - this.tail) | 0) >= 0 ? delivered : this.tail;
+      this.next = ((delivered - this.released) | 0) >= 0 ? delivered : this.released;
       this.release();
     }
     return count;
-  }
-
-  protected poison(): void {
-    // Held peeks are given up unreleased (a new consumer reads them again), and the ring reads
-    // empty for good: the slow path checks closed first.
-    this.next = this.tail;
-    this.headCache = this.next;
   }
 }
 
