@@ -12,32 +12,32 @@ export interface PrebuiltLibrary {
 export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
-    bytes: 93936,
-    sha256: "ad5b013c456351678376f2bfbcd7899b3a81baf6c195b2027254beb3120eee50",
+    bytes: 93840,
+    sha256: "65fff4538e81bfd91b06ed8f354c1c58e32cc7ed90dac528d64549e89eb95f97",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
-    bytes: 90128,
-    sha256: "9106830d445557b71f7aaf3c92a94e431d9ae6bef945ec93f1d46817ed0c114d",
+    bytes: 90048,
+    sha256: "5b97a6ba1ac63b8b38f12c0e6a0ae54712f3e9528ad8935c461ee8c19c130578",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
-    bytes: 93368,
-    sha256: "ff3a71dc53694356748e343a8def043902b625c2d63bda3c5ff6f84db51c9349",
+    bytes: 93272,
+    sha256: "cab12dede39a19101936872e15229bb1e0beb1e2c4c216f55de7b26080cfad30",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
-    bytes: 89672,
-    sha256: "d603e14de83b3b6c0bfd59a19924c858c410e9bea473e15d7b2907b055c5a10d",
+    bytes: 89592,
+    sha256: "5a3f9f97285e4166676c5e5472336fd4936e48643c2dd0c4d2e9f1659f998f21",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",
     bytes: 70446,
-    sha256: "17247c3ffd533e858f24b399ad08e7e02229edf163295b6e3fb1d94d7dfec139",
+    sha256: "dcb97ef4b9de67b7c31aed90495118a8a11816a048c834da35d6c54b040d532f",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libhotpath.dylib",
     bytes: 87408,
-    sha256: "37ac5c97014470d858028569d03c5c1b34d2095578ddb74990f5c0f4e1fb1415",
+    sha256: "00e67a2955a820ad6d03dec00a9397ea482752812957e0f3d312839bf0575313",
   },
 };

@@ -87,15 +87,12 @@ export fn hp_ring_create(
         return Status.invalid_argument.code();
     const geometry = layout.Geometry.compute(layout.paramsOf(options)) catch
         return Status.invalid_argument.code();
-    const bytes = geometry.region_bytes;
-    if (path_bytes == 0) {
-        const region = shared_region.mapAnonymous(bytes, bytes) catch |failure| return shared.regionStatus(failure);
-        return shared.publish(region, .{ .ring = Ring.format(region.memory, geometry, -1) }, null);
-    }
-    const path = shared.pathOf(path_pointer, path_bytes) orelse return Status.invalid_path.code();
-    const named = shared_region.createNamed(shared.sentinel(&path), bytes, bytes) catch |failure|
-        return shared.regionStatus(failure);
-    return shared.publish(named.region, .{ .ring = Ring.format(named.region.memory, geometry, named.fd) }, &path);
+    // A ring never grows: every page is committed at creation.
+    return shared.createNamedOrAnonymous(path_pointer, path_bytes, geometry, geometry.region_bytes, ringFormat);
+}
+
+fn ringFormat(memory: []align(std.heap.page_size_min) u8, geometry: layout.Geometry, fd: i32) registry.Object {
+    return .{ .ring = Ring.format(memory, geometry, fd) };
 }
 
 /// Opens the ring in file `path`, created by this or another process. The file is untrusted:

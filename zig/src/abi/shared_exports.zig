@@ -121,16 +121,32 @@ export fn hp_shared_pool_create(
     const geometry = shared_pool.Geometry.compute(layout.paramsOf(options)) catch
         return Status.invalid_argument.code();
     const committed = geometry.committedBytes(geometry.params.capacity);
+    return createNamedOrAnonymous(path_pointer, path_bytes, geometry, committed, sharedPoolFormat);
+}
+
+fn sharedPoolFormat(memory: []align(std.heap.page_size_min) u8, geometry: shared_pool.Geometry, fd: i32) registry.Object {
+    return .{ .shared_pool = SharedPool.format(memory, geometry, fd) };
+}
+
+/// Maps `geometry.region_bytes` of shared anonymous memory (`path_bytes` 0) or of a new file at
+/// `path` (O_EXCL, 0600), commits its first `committed` bytes, and registers
+/// `format(memory, geometry, fd)`. Returns its id or a Status.
+pub fn createNamedOrAnonymous(
+    path_pointer: ?[*]const u8,
+    path_bytes: u32,
+    geometry: anytype,
+    committed: u64,
+    comptime format: anytype,
+) i32 {
     if (path_bytes == 0) {
         const region = shared_region.mapAnonymous(geometry.region_bytes, committed) catch |failure|
             return regionStatus(failure);
-        return publish(region, .{ .shared_pool = SharedPool.format(region.memory, geometry, -1) }, null);
+        return publish(region, format(region.memory, geometry, -1), null);
     }
     const path = pathOf(path_pointer, path_bytes) orelse return Status.invalid_path.code();
     const named = shared_region.createNamed(sentinel(&path), geometry.region_bytes, committed) catch |failure|
         return regionStatus(failure);
-    const object: registry.Object = .{ .shared_pool = SharedPool.format(named.region.memory, geometry, named.fd) };
-    return publish(named.region, object, &path);
+    return publish(named.region, format(named.region.memory, geometry, named.fd), &path);
 }
 
 /// Opens the shared pool in file `path`, created by this or another process. The file is
