@@ -43,9 +43,7 @@ function main(role: "producer" | "consumer", name: string): void {
     let side = sides.get(batch);
     if (side === undefined) {
       if (batch === 1) side = producer ? spscProducer1(producer) : spscConsumer1(consumer!);
-      else {side = producer
-          ? spscProducerBatch(producer, ring.mask, batch)
-          : spscConsumerBatch(consumer!, ring.mask, batch);}
+      else side = producer ? spscProducerBatch(producer, batch) : spscConsumerBatch(consumer!, batch);
       sides.set(batch, side);
     }
     return side;

@@ -19,7 +19,17 @@
  * @module
  */
 import { RING_ROLE } from "../ffi/abi.generated.ts";
-import { cursorWord, FULL, HeadFollower, LOST, type RingCore, RingSide, SELECT_HEAD, WORD } from "./ring_side.ts";
+import {
+  cursorWord,
+  FULL,
+  HeadFollower,
+  LOST,
+  parkedAfterPublish,
+  type RingCore,
+  RingSide,
+  SELECT_HEAD,
+  WORD,
+} from "./ring_side.ts";
 import type { WaitStrategy } from "./ring_options.ts";
 import { notFunction } from "./ring_spsc.ts";
 
@@ -62,7 +72,7 @@ export class BroadcastProducer extends RingSide {
     return slot;
   }
 
-  /** Claims up to `count` slots; returns how many (0: full). Slot i is `(claimed + i) & mask`. */
+  /** Claims up to `count` slots; returns how many (0: full). Slot i is `claimed + i` (see SPSC). */
   tryClaimBatch(count: number): number {
     const wanted = this.checkCount(count, "tryClaimBatch count");
     const position = this.next;
@@ -72,7 +82,7 @@ export class BroadcastProducer extends RingSide {
       this.#full();
       return 0;
     }
-    const taken = room < wanted ? room : wanted;
+    const taken = this.batchOf(position, room, wanted);
     for (let index = 0; index < taken; index++) {
       const at = (position + index) | 0;
       Atomics.store(this.words, this.turns + (at & this.mask) * this.turnStride, at);
@@ -97,7 +107,7 @@ export class BroadcastProducer extends RingSide {
     if (head < 0 && next >= 0) Atomics.add(words, WORD.headWraps, 1);
     Atomics.store(words, WORD.head, next);
     this.head = next;
-    if (Atomics.load(words, WORD.consumersParked) !== 0) this.wake(SELECT_HEAD);
+    if (parkedAfterPublish(words, WORD.consumersParked)) this.wake(SELECT_HEAD);
     return true;
   }
 
@@ -203,7 +213,7 @@ export class BroadcastConsumer extends HeadFollower {
     }
   }
 
-  /** Peeks up to `count` messages; returns how many. Slot i is `(peeked + i) & mask`. */
+  /** Peeks up to `count` messages; returns how many. Slot i is `peeked + i` (see SPSC). */
   peekBatch(count: number): number {
     const wanted = this.checkCount(count, "peekBatch count");
     if (this.drops) return this.#peekCopies(wanted);
@@ -214,19 +224,23 @@ export class BroadcastConsumer extends HeadFollower {
       this.empty();
       return 0;
     }
-    const taken = available < wanted ? available : wanted;
+    const taken = this.batchOf(position, available, wanted);
     this.peeked = position & this.mask;
     this.next = (position + taken) | 0;
     return taken;
   }
 
-  /** Drop consumers peek one by one; the batch is the consecutive copies that were intact. */
+  /**
+   * Drop consumers peek one by one; the batch is the consecutive copies that were intact, up to
+   * the ring's last slot.
+   */
   #peekCopies(wanted: number): number {
     const first = this.tryPeek();
     if (first < 0) return 0;
     this.peeked = first;
+    const most = this.batchOf(first, wanted, wanted);
     let taken = 1;
-    while (taken < wanted) {
+    while (taken < most) {
       const position = this.next;
       if (position === this.headCache) break;
       if (this.#copy(position, false) < 0) break;

@@ -17,7 +17,18 @@
  */
 import { HotpathError } from "./errors.ts";
 import { RING_HEADER } from "../ffi/abi.generated.ts";
-import { EMPTY, FULL, LATE, MESSAGES, type RingCore, RingSide, SELECT_HEAD, SELECT_TAIL, WORD } from "./ring_side.ts";
+import {
+  EMPTY,
+  FULL,
+  LATE,
+  MESSAGES,
+  parkedAfterPublish,
+  type RingCore,
+  RingSide,
+  SELECT_HEAD,
+  SELECT_TAIL,
+  WORD,
+} from "./ring_side.ts";
 import type { WaitStrategy } from "./ring_options.ts";
 import { notFunction } from "./ring_spsc.ts";
 
@@ -92,7 +103,7 @@ export class MpmcProducer extends RingSide {
     return this.#take(1) === 0 ? this.#full() : this.claimed;
   }
 
-  /** Claims up to `count` consecutive slots; returns how many (0: full). Slot i is `(claimed + i) & mask`. */
+  /** Claims up to `count` consecutive slots; returns how many (0: full). Slot i is `claimed + i` (see SPSC). */
   tryClaimBatch(count: number): number {
     const wanted = this.checkCount(count, "tryClaimBatch count");
     if (this.held !== 0 || this.closedSide) throw this.#cannot();
@@ -107,9 +118,10 @@ export class MpmcProducer extends RingSide {
     let position = Atomics.load(words, WORD.head);
     let rereads = 0;
     for (;;) {
+      const most = this.batchOf(position, wanted, wanted);
       let free = 0;
       let difference = 0;
-      while (free < wanted) {
+      while (free < most) {
         const at = (position + free) | 0;
         difference = (Atomics.load(words, this.turns + (at & mask) * this.turnStride) - at) | 0;
         if (difference !== 0) break;
@@ -156,7 +168,7 @@ export class MpmcProducer extends RingSide {
     }
     this.held = 0;
     this.numbers[this.counter + MESSAGES] += held - late;
-    if (Atomics.load(words, WORD.consumersParked) !== 0) this.wake(SELECT_HEAD);
+    if (parkedAfterPublish(words, WORD.consumersParked)) this.wake(SELECT_HEAD);
     if (late === 0) return true;
     this.numbers[this.counter + LATE] += late;
     return false;
@@ -250,7 +262,7 @@ export class MpmcConsumer extends RingSide {
     return this.#take(1) === 0 ? this.#empty() : this.peeked;
   }
 
-  /** Peeks up to `count` consecutive messages; returns how many. Slot i is `(peeked + i) & mask`. */
+  /** Peeks up to `count` consecutive messages; returns how many. Slot i is `peeked + i` (see SPSC). */
   peekBatch(count: number): number {
     const wanted = this.checkCount(count, "peekBatch count");
     if (this.held !== 0 || this.closedSide) throw this.#cannot();
@@ -265,9 +277,10 @@ export class MpmcConsumer extends RingSide {
     let position = Atomics.load(words, WORD.tail);
     let rereads = 0;
     for (;;) {
+      const most = this.batchOf(position, wanted, wanted);
       let ready = 0;
       let difference = 0;
-      while (ready < wanted) {
+      while (ready < most) {
         const at = (position + ready) | 0;
         difference = (Atomics.load(words, this.turns + (at & mask) * this.turnStride) - at - 1) | 0;
         if (difference !== 0) break;
@@ -321,7 +334,7 @@ export class MpmcConsumer extends RingSide {
     const turn = this.turns + (position & this.mask) * this.turnStride;
     if (Atomics.compareExchange(words, turn, position, (position + this.capacity) | 0) === position) {
       Atomics.add(words, WORD.skipped, 1);
-      if (Atomics.load(words, WORD.producersParked) !== 0) this.wake(SELECT_TAIL);
+      if (parkedAfterPublish(words, WORD.producersParked)) this.wake(SELECT_TAIL);
       return -1;
     }
     // Committed at the last moment: the message is ours.
@@ -363,7 +376,7 @@ export class MpmcConsumer extends RingSide {
     this.held = 0;
     this.numbers[this.counter + MESSAGES] += held - late;
     if (late !== 0) this.numbers[this.counter + LATE] += late;
-    if (Atomics.load(words, WORD.producersParked) !== 0) this.wake(SELECT_TAIL);
+    if (parkedAfterPublish(words, WORD.producersParked)) this.wake(SELECT_TAIL);
     return late === 0;
   }
 

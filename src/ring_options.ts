@@ -281,10 +281,12 @@ export function checkRingDescriptor(where: string, descriptor: unknown): RingDes
 export interface RingSlots<S extends Schema> {
   /** Slots in the ring (a power of two). */
   readonly capacity: number;
-  /** `capacity - 1`: slot i of a batch starting at slot s is `(s + i) & mask`. */
+  /** `capacity - 1`: the slot after slot s is `(s + 1) & mask`. */
   readonly mask: number;
   /** Payload bytes of one slot. */
   readonly slotSize: number;
+  /** Bytes from one slot's payload to the next in `bytes`: batch slot i is at `offsetOf(first) + i * slotStride`. */
+  readonly slotStride: number;
   /** The bytes this side reads or writes slots through (a "drop" consumer: its own copy). */
   readonly bytes: Uint8Array;
   /** Byte offset in `bytes` of slot `slot`'s payload (OUT_OF_RANGE for anything but 0 .. mask). */
@@ -306,7 +308,10 @@ export interface RingProducer<S extends Schema = Schema> extends RingSlots<S> {
   readonly claimed: number;
   /** Claims the next slot: its index, or -1 when the ring is full. */
   tryClaim(): number;
-  /** Claims up to `count` slots; returns how many (0: full). Slot i is `(claimed + i) & mask`. */
+  /**
+   * Claims up to `count` slots; returns how many (0: full). Slot i is `claimed + i`: a batch
+   * never wraps (it stops at the last slot; the next batch starts at slot 0).
+   */
   tryClaimBatch(count: number): number;
   /**
    * Publishes every slot claimed since the last commit. MPMC: false if consumers skipped a slot
@@ -323,7 +328,10 @@ export interface RingConsumer<S extends Schema = Schema> extends RingSlots<S> {
   readonly peeked: number;
   /** The next message's slot, or -1 when there is none. */
   tryPeek(): number;
-  /** Peeks up to `count` messages; returns how many (0: none). Slot i is `(peeked + i) & mask`. */
+  /**
+   * Peeks up to `count` messages; returns how many (0: none). Slot i is `peeked + i`: a batch
+   * never wraps (it stops at the last slot; the next batch starts at slot 0).
+   */
   peekBatch(count: number): number;
   /**
    * Gives back every slot peeked since the last release. MPMC: false if a producer took a slot

@@ -11,7 +11,16 @@
  * @module
  */
 import { HotpathError } from "./errors.ts";
-import { FULL, HeadFollower, type RingCore, RingSide, SELECT_HEAD, SELECT_TAIL, WORD } from "./ring_side.ts";
+import {
+  FULL,
+  HeadFollower,
+  parkedAfterPublish,
+  type RingCore,
+  RingSide,
+  SELECT_HEAD,
+  SELECT_TAIL,
+  WORD,
+} from "./ring_side.ts";
 import type { WaitStrategy } from "./ring_options.ts";
 
 /** Writes messages into an SPSC ring: claim slots, write them, commit. */
@@ -39,7 +48,10 @@ export class SpscProducer extends RingSide {
     return position & this.mask;
   }
 
-  /** Claims up to `count` slots; returns how many (0: full). Slot i is `(claimed + i) & mask`. */
+  /**
+   * Claims up to `count` slots; returns how many (0: full). Slot i is `claimed + i`: a batch
+   * stops at the ring's last slot, and the next one starts at slot 0.
+   */
   tryClaimBatch(count: number): number {
     const wanted = this.checkCount(count, "tryClaimBatch count");
     const position = this.next;
@@ -49,7 +61,7 @@ export class SpscProducer extends RingSide {
       this.#full();
       return 0;
     }
-    const taken = room < wanted ? room : wanted;
+    const taken = this.batchOf(position, room, wanted);
     this.claimed = position & this.mask;
     this.next = (position + taken) | 0;
     return taken;
@@ -63,7 +75,7 @@ export class SpscProducer extends RingSide {
     if (head < 0 && next >= 0) Atomics.add(this.words, WORD.headWraps, 1);
     Atomics.store(this.words, WORD.head, next);
     this.head = next;
-    if (Atomics.load(this.words, WORD.consumersParked) !== 0) this.wake(SELECT_HEAD);
+    if (parkedAfterPublish(this.words, WORD.consumersParked)) this.wake(SELECT_HEAD);
     return true;
   }
 
@@ -131,7 +143,10 @@ export class SpscConsumer extends HeadFollower {
     return position & this.mask;
   }
 
-  /** Peeks up to `count` messages; returns how many (0: empty). Slot i is `(peeked + i) & mask`. */
+  /**
+   * Peeks up to `count` messages; returns how many (0: empty). Slot i is `peeked + i`: a batch
+   * stops at the ring's last slot, and the next one starts at slot 0.
+   */
   peekBatch(count: number): number {
     const wanted = this.checkCount(count, "peekBatch count");
     const position = this.next;
@@ -141,7 +156,7 @@ export class SpscConsumer extends HeadFollower {
       this.empty();
       return 0;
     }
-    const taken = available < wanted ? available : wanted;
+    const taken = this.batchOf(position, available, wanted);
     this.peeked = position & this.mask;
     this.next = (position + taken) | 0;
     return taken;

@@ -147,6 +147,10 @@ abstract class Model {
   slot(position: number): number {
     return (this.start + position) & this.ring.mask;
   }
+  /** How many of `wanted` a batch from `position` takes: batches stop at the ring's last slot. */
+  batch(position: number, wanted: number): number {
+    return Math.min(wanted, this.ring.capacity - this.slot(position));
+  }
   /** Writes message `position` (its value is its position) into the slot. */
   write(producer: RingProducer, position: number): void {
     this.values[position] = (this.start + position) >>> 0;
@@ -190,7 +194,8 @@ class SpscModel extends Model {
     if (op.t === "reopen") return this.reopen(op.who % 2);
     if (op.t === "claim" || op.t === "claimBatch") {
       const batch = op.t === "claimBatch";
-      const taken = Math.min(batch ? op.n : 1, this.ring.capacity - (this.claimed - this.released));
+      const free = this.ring.capacity - (this.claimed - this.released);
+      const taken = Math.min(this.batch(this.claimed, batch ? op.n : 1), free);
       const got = batch ? producer.tryClaimBatch(op.n) : producer.tryClaim();
       if (taken === 0) this.full[0]++;
       assert.equal(got, taken === 0 ? (batch ? 0 : -1) : batch ? taken : this.slot(this.claimed), op.t);
@@ -210,7 +215,7 @@ class SpscModel extends Model {
     const consumer = this.consumer;
     const available = this.committed - this.peeked;
     const wanted = op.t === "peek" ? 1 : (op as { n: number }).n;
-    const taken = Math.min(wanted, available);
+    const taken = Math.min(this.batch(this.peeked, wanted), available);
     if (taken === 0) this.empty[1]++;
     if (op.t === "peek") {
       const slot = consumer.tryPeek();
@@ -287,7 +292,7 @@ class MpmcModel extends Model {
     const got = attempt(() => batch === 0 ? producer.tryClaim() : producer.tryClaimBatch(batch));
     if (this.claims[index] !== undefined) return assert.equal(got, "INVALID_STATE", "a second claim");
     let taken = 0;
-    while (taken < Math.max(batch, 1) && this.free(this.head + taken)) taken++;
+    while (taken < this.batch(this.head, Math.max(batch, 1)) && this.free(this.head + taken)) taken++;
     if (taken === 0) {
       this.full[index]++;
       return assert.equal(got, batch === 0 ? -1 : 0, "claim on full");
@@ -311,7 +316,7 @@ class MpmcModel extends Model {
     );
     if (this.peeks[index] !== undefined) return assert.equal(got, "INVALID_STATE", "a second peek");
     let taken = 0;
-    while (taken < wanted && this.committed.has(this.tail + taken)) taken++;
+    while (taken < this.batch(this.tail, wanted) && this.committed.has(this.tail + taken)) taken++;
     if (taken === 0) this.empty[2 + index]++;
     const threw = op.t === "drain" && op.throwAt >= 0 && op.throwAt < taken;
     assert.equal(got, op.t === "peek" ? (taken === 0 ? -1 : this.slot(this.tail)) : threw ? "threw" : taken, op.t);
@@ -386,7 +391,7 @@ class BroadcastModel extends Model {
     if (op.t === "reopen") return this.reopen(op.who % (1 + this.readers.length));
     if (op.t === "claim" || op.t === "claimBatch") {
       const batch = op.t === "claimBatch";
-      const taken = Math.min(batch ? op.n : 1, this.limit() - this.claimed);
+      const taken = Math.min(this.batch(this.claimed, batch ? op.n : 1), this.limit() - this.claimed);
       const got = batch ? this.producer.tryClaimBatch(op.n) : this.producer.tryClaim();
       if (taken === 0) this.full[0]++;
       assert.equal(got, taken === 0 ? (batch ? 0 : -1) : batch ? taken : this.slot(this.claimed), op.t);
@@ -428,8 +433,9 @@ class BroadcastModel extends Model {
     }
     // Gating consumers peek every message there; a drop consumer's batch may stop short (at the
     // head it last read), never at nothing.
-    const taken = op.t === "peek" ? 1 : reader.gating ? Math.min(wanted, available) : this.batchOf(reader, got);
-    assert.ok(taken >= 1 && taken <= Math.min(wanted, available), `${op.t} took ${taken} of ${available}`);
+    const most = Math.min(this.batch(first, wanted), available);
+    const taken = op.t === "peek" ? 1 : reader.gating ? most : this.batchOf(reader, got);
+    assert.ok(taken >= 1 && taken <= most, `${op.t} took ${taken} of ${available}`);
     const threw = op.t === "drain" && op.throwAt >= 0 && op.throwAt < taken;
     if (op.t === "peek") assert.equal(got, this.slot(first));
     else assert.equal(got, threw ? "threw" : taken, op.t);

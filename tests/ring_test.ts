@@ -97,16 +97,22 @@ test("RingProducer.tryClaim and RingConsumer.tryPeek keep order round the ring, 
   }
 });
 
-test("RingProducer.tryClaimBatch and RingConsumer.peekBatch take what the ring holds and wrap at its end", () => {
+test("RingProducer.tryClaimBatch and RingConsumer.peekBatch take what the ring holds and stop at its last slot", () => {
   for (const kind of KINDS) {
     using ring = make(kind, { capacity: 8 });
     const producer = ring.producer();
     const consumer = ring.consumer();
+    assert.equal(producer.slotStride, consumer.slotStride);
+    assert.equal(producer.offsetOf(1) - producer.offsetOf(0), producer.slotStride);
     for (let i = 0; i < 5; i++) send(producer, i);
     for (let i = 0; i < 5; i++) assert.equal(receive(consumer), i);
-    assert.equal(producer.tryClaimBatch(6), 6, `${kind}: room for 6`);
+    assert.equal(producer.tryClaimBatch(6), 3, `${kind}: 8 free, cut at the last slot`);
     assert.equal(producer.claimed, 5);
-    for (let i = 0; i < 6; i++) put(producer, (producer.claimed + i) & producer.mask, 5 + i);
+    for (let i = 0; i < 3; i++) put(producer, producer.claimed + i, 5 + i);
+    producer.commit();
+    assert.equal(producer.tryClaimBatch(3), 3, `${kind}: the next batch starts at slot 0`);
+    assert.equal(producer.claimed, 0);
+    for (let i = 0; i < 3; i++) put(producer, i, 8 + i);
     producer.commit();
     assert.equal(producer.tryClaimBatch(4), 2, `${kind}: cut to the 2 free slots`);
     assert.equal(producer.claimed, 3);
@@ -114,9 +120,9 @@ test("RingProducer.tryClaimBatch and RingConsumer.peekBatch take what the ring h
     put(producer, 4, 12);
     producer.commit();
     assert.equal(producer.tryClaimBatch(1), 0, `${kind}: full`);
-    assert.equal(consumer.peekBatch(3), 3);
+    assert.equal(consumer.peekBatch(100), 3, `${kind}: 8 there, cut at the last slot`);
     assert.equal(consumer.peeked, 5);
-    assert.deepEqual([0, 1, 2].map((i) => get(consumer, (5 + i) & 7)), [5, 6, 7]);
+    assert.deepEqual([0, 1, 2].map((i) => get(consumer, consumer.peeked + i)), [5, 6, 7]);
     consumer.release();
     assert.equal(consumer.peekBatch(100), 5, `${kind}: cut to the 5 messages there`);
     assert.equal(consumer.peeked, 0);
@@ -197,7 +203,7 @@ test("RingConsumer.drain calls fn in order for up to max messages and releases t
     assert.equal(consumer.drain(10, fn), 0);
     assert.equal(seen.length, 5);
     assert.equal(ring.stats().popped, 5, kind);
-    assert.equal(producer.tryClaimBatch(8), 8, `${kind}: drain released every slot`);
+    for (let i = 0; i < 8; i++) send(producer, i); // drain released every slot: room for 8
   }
 });
 

@@ -46,14 +46,14 @@ function hotpathSide(setup: SideSetup): Side {
   if (role === "producer") {
     const producer = ring.producer({ wait: "spin" });
     if (kind === "spsc1") side = spscProducer1(producer);
-    else if (kind === "spsc64") side = spscProducerBatch(producer, ring.mask, THROUGHPUT_KINDS[kind].batch);
+    else if (kind === "spsc64") side = spscProducerBatch(producer, THROUGHPUT_KINDS[kind].batch);
     else if (kind === "spscViews1" || kind === "spscViews64") {
       side = spscProducerViews(producer, THROUGHPUT_KINDS[kind].batch);
     } else side = mpmcProducer(producer, setup.id, control);
   } else {
     const consumer = ring.consumer({ wait: "spin" });
     if (kind === "spsc1") side = spscConsumer1(consumer);
-    else if (kind === "spsc64") side = spscConsumerBatch(consumer, ring.mask, THROUGHPUT_KINDS[kind].batch);
+    else if (kind === "spsc64") side = spscConsumerBatch(consumer, THROUGHPUT_KINDS[kind].batch);
     else if (kind === "spscViews1" || kind === "spscViews64") {
       side = spscConsumerViews(consumer, THROUGHPUT_KINDS[kind].batch);
     } else side = mpmcConsumer(consumer, setup.producers ?? 1, control);
