@@ -96,4 +96,6 @@ export {
 } from "./src/trading.ts";
 export { HotpathError, type HotpathErrorCode } from "./src/errors.ts";
 export { clockNs, nowNs } from "./src/clock.ts";
+export { type Affinity, affinity, CPUS_MAX } from "./src/affinity.ts";
+export { type Numa, numa } from "./src/numa.ts";
 export { type LibraryInfo, libraryInfo, loadLibrary, type LoadOptions } from "./src/library.ts";

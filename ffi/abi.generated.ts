@@ -315,6 +315,8 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["limits.ring_unblock_timeout_ms_max", 3600000],
   ["limits.ring_park_ns_max", 100000000],
   ["limits.shared_path_bytes_max", 256],
+  ["limits.affinity_cpus_max", 1024],
+  ["limits.affinity_mask_words", 32],
   ["limits.pool_magic", 1280266064],
   ["limits.arena_magic", 1095648594],
   ["limits.shared_magic_low", 1213419592],
@@ -354,7 +356,7 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
 ];
 
 /** FNV-1a over the table's names and values; the library's hp_abi_fingerprint() must equal it. */
-export const ABI_FINGERPRINT = 4084010285;
+export const ABI_FINGERPRINT = 1338018437;
 
 /** `PoolHeader` of the Zig sources: its size and the byte offset of every field. */
 export const POOL_HEADER = {
@@ -734,6 +736,8 @@ export const LIMITS = {
   ringUnblockTimeoutMsMax: 3600000,
   ringParkNsMax: 100000000,
   sharedPathBytesMax: 256,
+  affinityCpusMax: 1024,
+  affinityMaskWords: 32,
   poolMagic: 1280266064,
   arenaMagic: 1095648594,
   sharedMagicLow: 1213419592,

@@ -12,32 +12,32 @@ export interface PrebuiltLibrary {
 export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
-    bytes: 93840,
-    sha256: "65fff4538e81bfd91b06ed8f354c1c58e32cc7ed90dac528d64549e89eb95f97",
+    bytes: 99480,
+    sha256: "f33a2eefe08c8721887476f660d5b144c507534c1814f0a938addd178d8cc937",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
-    bytes: 90048,
-    sha256: "5b97a6ba1ac63b8b38f12c0e6a0ae54712f3e9528ad8935c461ee8c19c130578",
+    bytes: 92856,
+    sha256: "54c799eb865329b1f94d8dfa89b7024d83148ef0b1bca0e5ef9eaa89ed6bd677",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
-    bytes: 93272,
-    sha256: "cab12dede39a19101936872e15229bb1e0beb1e2c4c216f55de7b26080cfad30",
+    bytes: 98880,
+    sha256: "06579f113898dbfeadb48573a4e5b4cddebdf149a5423c5853a36cc828d96ed6",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
-    bytes: 89592,
-    sha256: "5a3f9f97285e4166676c5e5472336fd4936e48643c2dd0c4d2e9f1659f998f21",
+    bytes: 92400,
+    sha256: "4eae06905c78e5e5df2ae119f975d05b62fa67b8641cb6b6532b93a386e8e4df",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",
-    bytes: 70446,
-    sha256: "dcb97ef4b9de67b7c31aed90495118a8a11816a048c834da35d6c54b040d532f",
+    bytes: 70710,
+    sha256: "5fa76490182cdace8048a96b62caa482bf754cc7f184f623f57fc37a29037544",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libhotpath.dylib",
-    bytes: 87408,
-    sha256: "00e67a2955a820ad6d03dec00a9397ea482752812957e0f3d312839bf0575313",
+    bytes: 87680,
+    sha256: "1848035f37c94a43f9fb239cbd52a38f593359d029f4faa32a7ebefe9e107c6f",
   },
 };

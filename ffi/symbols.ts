@@ -146,6 +146,16 @@ export const symbols = {
   hp_ring_reap: { parameters: ["u32"], result: "i32" },
   /** fn hp_yield() void */
   hp_yield: { parameters: [], result: "void" },
+  /** fn hp_affinity_get(out: ?[*]u8, out_bytes: u32) i32 */
+  hp_affinity_get: { parameters: ["buffer", "u32"], result: "i32" },
+  /** fn hp_affinity_set(mask: ?[*]const u8, mask_bytes: u32) i32 */
+  hp_affinity_set: { parameters: ["buffer", "u32"], result: "i32" },
+  /** fn hp_affinity_allowed(out: ?[*]u8, out_bytes: u32) i32 */
+  hp_affinity_allowed: { parameters: ["buffer", "u32"], result: "i32" },
+  /** fn hp_current_cpu() i32 */
+  hp_current_cpu: { parameters: [], result: "i32" },
+  /** fn hp_current_node() i32 */
+  hp_current_node: { parameters: [], result: "i32" },
   /** fn hp_ring_stats(id: u32, out: ?*anyopaque, out_bytes: u32) i32 */
   hp_ring_stats: { parameters: ["u32", "buffer", "u32"], result: "i32" },
   /** fn hp_ring_role_info(id: u32, index: u32, out: ?*anyopaque, out_bytes: u32) i32 */

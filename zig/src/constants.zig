@@ -56,6 +56,9 @@ pub const ring_unblock_timeout_ms_max: u32 = 3_600_000;
 pub const ring_park_ns_max: u32 = 100_000_000;
 /// Bytes of a named region's path, including the `/dev/shm/` a bare name gets.
 pub const shared_path_bytes_max: u32 = 256;
+/// CPUs an affinity mask names (glibc's cpu_set_t); masks cross FFI as this many u32 words.
+pub const affinity_cpus_max: u32 = 1024;
+pub const affinity_mask_words: u32 = affinity_cpus_max / 32;
 
 comptime {
     assert(slots_max == 1 << slot_bits);

@@ -3,6 +3,7 @@ comptime {
     _ = @import("abi/exports.zig");
     _ = @import("abi/shared_exports.zig");
     _ = @import("abi/ring_exports.zig");
+    _ = @import("abi/system_exports.zig");
     _ = @import("abi/napi.zig");
 }
 
@@ -27,4 +28,6 @@ test {
     _ = @import("ring/ring.zig");
     _ = @import("system/liveness.zig");
     _ = @import("system/clock.zig");
+    _ = @import("system/affinity.zig");
+    _ = @import("abi/system_exports.zig");
 }

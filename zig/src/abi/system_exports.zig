@@ -1,0 +1,76 @@
+//! FFI exports of the system layer: the calling thread's CPU affinity and the CPU and NUMA
+//! node it runs on. Masks cross as `affinity.mask_words` little-endian u32 words (bit i for
+//! CPU i), at any alignment: they are copied, never cast.
+const std = @import("std");
+const builtin = @import("builtin");
+const assert = std.debug.assert;
+const Status = @import("../status.zig").Status;
+const affinity = @import("../system/affinity.zig");
+
+const mask_bytes: u32 = @sizeOf(affinity.Mask);
+
+comptime {
+    // Masks are copied byte for byte between the kernel's words and the u32 words JS reads.
+    assert(builtin.cpu.arch.endian() == .little);
+    assert(mask_bytes == affinity.mask_words * 4);
+}
+
+/// The calling thread's mask into `out` (exactly `mask_bytes` bytes); how many CPUs it holds.
+export fn hp_affinity_get(out: ?[*]u8, out_bytes: u32) callconv(.c) i32 {
+    if (out_bytes != mask_bytes) return Status.invalid_argument.code();
+    const target = out orelse return Status.invalid_argument.code();
+    var mask: affinity.Mask = undefined;
+    const count = affinity.get(&mask);
+    if (count < 0) return count;
+    @memcpy(target[0..mask_bytes], std.mem.asBytes(&mask));
+    return count;
+}
+
+/// Sets the calling thread's mask from `mask` (exactly `mask_bytes` bytes). Refused, with the
+/// previous mask kept: an empty mask, or one naming a CPU the kernel does not allow.
+export fn hp_affinity_set(mask: ?[*]const u8, mask_bytes_given: u32) callconv(.c) i32 {
+    if (mask_bytes_given != mask_bytes) return Status.invalid_argument.code();
+    const source = mask orelse return Status.invalid_argument.code();
+    var wanted: affinity.Mask = undefined;
+    @memcpy(std.mem.asBytes(&wanted), source[0..mask_bytes]);
+    return affinity.set(&wanted).code();
+}
+
+/// The CPUs the kernel lets the calling thread use (online, in its cpuset) into `out`; how many.
+export fn hp_affinity_allowed(out: ?[*]u8, out_bytes: u32) callconv(.c) i32 {
+    if (out_bytes != mask_bytes) return Status.invalid_argument.code();
+    const target = out orelse return Status.invalid_argument.code();
+    var mask: affinity.Mask = undefined;
+    const count = affinity.allowed(&mask);
+    if (count < 0) return count;
+    @memcpy(target[0..mask_bytes], std.mem.asBytes(&mask));
+    return count;
+}
+
+/// The CPU the calling thread runs on, or `unsupported`.
+export fn hp_current_cpu() callconv(.c) i32 {
+    const cpu = affinity.currentCpu() orelse return Status.unsupported.code();
+    return @intCast(cpu);
+}
+
+/// The NUMA node the calling thread runs on (0 on a machine without NUMA), or `unsupported`.
+export fn hp_current_node() callconv(.c) i32 {
+    const node = affinity.currentNode() orelse return Status.unsupported.code();
+    return @intCast(node);
+}
+
+test "system exports: wrong sizes and null buffers are refused" {
+    var buffer: [mask_bytes + 1]u8 = undefined;
+    try std.testing.expectEqual(Status.invalid_argument.code(), hp_affinity_get(&buffer, mask_bytes + 1));
+    try std.testing.expectEqual(Status.invalid_argument.code(), hp_affinity_get(null, mask_bytes));
+    try std.testing.expectEqual(Status.invalid_argument.code(), hp_affinity_set(&buffer, 4));
+    try std.testing.expectEqual(Status.invalid_argument.code(), hp_affinity_set(null, mask_bytes));
+    try std.testing.expectEqual(Status.invalid_argument.code(), hp_affinity_allowed(&buffer, 0));
+    if (builtin.os.tag != .linux) return;
+    // Unaligned, through the copy.
+    const count = hp_affinity_get(buffer[1..].ptr, mask_bytes);
+    try std.testing.expect(count >= 1);
+    try std.testing.expectEqual(Status.ok.code(), hp_affinity_set(buffer[1..].ptr, mask_bytes));
+    try std.testing.expect(hp_current_cpu() >= 0);
+    try std.testing.expect(hp_current_node() >= 0);
+}
