@@ -2,7 +2,7 @@
  * The benchmark report: mitata suites, ratios against the targets (all from this one run),
  * latency distributions from the native clock, tight-loop ratios, SharedPool from one thread,
  * two Workers and two processes (bench/shared_report.ts), rings between Workers and processes
- * (bench/ring_report.ts), and the order book.
+ * (bench/ring_report.ts), the cost of affinity calls (bench/system_report.ts), and the order book.
  *
  *   deno run --allow-ffi --allow-read --allow-env --allow-run --allow-sys=cpus bench/main.ts [--smoke]
  *   bun bench/main.ts [--smoke]
@@ -26,6 +26,7 @@ import { tightRatios } from "./tight.ts";
 import { registerSharedPoolBenchmarks } from "./shared_pool_bench.ts";
 import { sharedPoolReport } from "./shared_report.ts";
 import { ringReport } from "./ring_report.ts";
+import { systemReport } from "./system_report.ts";
 
 interface Target {
   label: string;
@@ -202,7 +203,9 @@ for (const ratio of tight) {
 await sharedPoolReport(smoke, "this process, after mitata ran SharedPool");
 
 // Rings (issue 10): two Workers and two processes, against postMessage, ringbuf.js and a SAB ring.
+// Then what affinity calls cost (issue 11).
 console.log(await ringReport({ smoke }));
+console.log(systemReport({ smoke }));
 
 // The order-book proof: each book in its own process, with the runtime's GC log on.
 orderBookReport(

@@ -69,9 +69,15 @@ function settings(smoke: boolean) {
   const roundTrips: RoundTripOptions = {
     rounds: smoke ? 2 : 5,
     warmUpRounds: 1,
-    kinds: ["postMessage", "word", "sab", "spsc"],
-    trips: { postMessage: 10_000 * tenth, word: 200_000 * tenth, sab: 200_000 * tenth, spsc: 200_000 * tenth },
-    block: { postMessage: 100, word: 1_000, sab: 1_000, spsc: 1_000 },
+    kinds: ["postMessage", "word", "sab", "spsc", "spscPinned"],
+    trips: {
+      postMessage: 10_000 * tenth,
+      word: 200_000 * tenth,
+      sab: 200_000 * tenth,
+      spsc: 200_000 * tenth,
+      spscPinned: 200_000 * tenth,
+    },
+    block: { postMessage: 100, word: 1_000, sab: 1_000, spsc: 1_000, spscPinned: 1_000 },
   };
   const oneWay: OneWayOptions = {
     rounds: smoke ? 2 : 3,
@@ -153,6 +159,12 @@ function roundTripSection(results: Record<RoundTripKind, number[]>, options: Rou
   lines.push(
     targetLine("hand-written SAB / Ring.spsc round trip", perRound(results.sab, results.spsc), INFORMATIVE, smoke),
     targetLine("one word each way / Ring.spsc round trip", perRound(results.word, results.spsc), INFORMATIVE, smoke),
+    targetLine(
+      "Ring.spsc pinned / unpinned round trip",
+      perRound(results.spscPinned, results.spsc),
+      INFORMATIVE,
+      smoke,
+    ),
   );
   return lines;
 }

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { Ring } from "../mod.ts";
+import { affinity, Ring } from "../mod.ts";
 import { sabRingBuffer } from "./ring_sab.ts";
 import { closeWorkers, reply, startWorker } from "./ring_threads.ts";
 import { RING_CAPACITY, Tick, type TickSchema } from "./ring_workers/kinds.ts";
@@ -27,6 +27,7 @@ export const ROUND_TRIP_LABELS: Record<RoundTripKind, string> = {
   word: "one Int32 word each way, spin (the floor)",
   sab: "hand-written SAB SPSC rings, spin",
   spsc: "hotpath Ring.spsc, two rings, spin",
+  spscPinned: "the same, each Worker pinned to a CPU",
 };
 
 /** How much to measure: round trips per run and per timed block, for each kind. */
@@ -66,6 +67,8 @@ async function startPair(kind: RoundTripKind, all: Worker[], rings: Ring<TickSch
     there = sabRingBuffer(RING_CAPACITY);
     back = sabRingBuffer(RING_CAPACITY);
   } else {
+    // spscPinned: ping on the first CPU this process may use, pong on the last (affinity.pin in
+    // each Worker at init), so the two never share a core.
     const twoRings = [
       Ring.spsc({ slot: Tick, capacity: RING_CAPACITY }),
       Ring.spsc({ slot: Tick, capacity: RING_CAPACITY }),
@@ -73,8 +76,9 @@ async function startPair(kind: RoundTripKind, all: Worker[], rings: Ring<TickSch
     rings.push(...twoRings);
     [there, back] = twoRings.map((ring) => ring.share());
   }
-  const pong = await start({ ...base, role: "pong", out: back, into: there });
-  const ping = await start({ ...base, role: "ping", out: there, into: back });
+  const cpus = kind === "spscPinned" ? affinity.allowed() : undefined;
+  const pong = await start({ ...base, role: "pong", out: back, into: there, cpu: cpus?.[cpus.length - 1] });
+  const ping = await start({ ...base, role: "ping", out: there, into: back, cpu: cpus?.[0] });
   return { kind, ping, pong, control };
 }
 

@@ -12,13 +12,13 @@
  *
  * @module
  */
-import { clockNs, type RingDescriptor } from "../../mod.ts";
+import { affinity, clockNs, type RingDescriptor } from "../../mod.ts";
 import { median } from "../ring_threads.ts";
 import { type Link, sabLink, wordLink } from "./links.ts";
 import { spscLink } from "./hotpath_links.ts";
 import { barrier, serve } from "./scope.ts";
 
-export type RoundTripKind = "postMessage" | "word" | "sab" | "spsc";
+export type RoundTripKind = "postMessage" | "word" | "sab" | "spsc" | "spscPinned";
 
 /** What a round-trip Worker is given at `init`. */
 export interface RoundTripSetup {
@@ -29,6 +29,8 @@ export interface RoundTripSetup {
   out?: SharedArrayBuffer | RingDescriptor;
   into?: SharedArrayBuffer | RingDescriptor;
   port?: MessagePort;
+  /** The CPU this Worker pins itself to at init (spscPinned). */
+  cpu?: number;
 }
 
 const clock = clockNs();
@@ -91,9 +93,10 @@ serve(async (message) => {
     setup = (message as unknown as { setup: RoundTripSetup }).setup;
     if (setup.kind === "word") link = wordLink(setup.out as SharedArrayBuffer, setup.into as SharedArrayBuffer);
     if (setup.kind === "sab") link = sabLink(setup.out as SharedArrayBuffer, setup.into as SharedArrayBuffer);
-    if (setup.kind === "spsc") {
+    if (setup.kind === "spsc" || setup.kind === "spscPinned") {
       link = spscLink(setup.out as RingDescriptor, setup.into as RingDescriptor);
     }
+    if (setup.cpu !== undefined) affinity.pin(setup.cpu);
     return { type: "ready" };
   }
   if (message.type === "run") {
