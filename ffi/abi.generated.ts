@@ -317,6 +317,7 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["limits.shared_path_bytes_max", 256],
   ["limits.affinity_cpus_max", 1024],
   ["limits.affinity_mask_words", 32],
+  ["limits.topology_bytes_max", 1048576],
   ["limits.pool_magic", 1280266064],
   ["limits.arena_magic", 1095648594],
   ["limits.shared_magic_low", 1213419592],
@@ -356,7 +357,7 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
 ];
 
 /** FNV-1a over the table's names and values; the library's hp_abi_fingerprint() must equal it. */
-export const ABI_FINGERPRINT = 1338018437;
+export const ABI_FINGERPRINT = 4048433886;
 
 /** `PoolHeader` of the Zig sources: its size and the byte offset of every field. */
 export const POOL_HEADER = {
@@ -738,6 +739,7 @@ export const LIMITS = {
   sharedPathBytesMax: 256,
   affinityCpusMax: 1024,
   affinityMaskWords: 32,
+  topologyBytesMax: 1048576,
   poolMagic: 1280266064,
   arenaMagic: 1095648594,
   sharedMagicLow: 1213419592,

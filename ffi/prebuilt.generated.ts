@@ -12,32 +12,32 @@ export interface PrebuiltLibrary {
 export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
-    bytes: 99480,
-    sha256: "f33a2eefe08c8721887476f660d5b144c507534c1814f0a938addd178d8cc937",
+    bytes: 151120,
+    sha256: "4d21287e5f4aba0ff7428d3c728e806b6a0134fb8e2e96834b7cfff1fa992fc4",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
-    bytes: 92856,
-    sha256: "54c799eb865329b1f94d8dfa89b7024d83148ef0b1bca0e5ef9eaa89ed6bd677",
+    bytes: 141248,
+    sha256: "4493351584847ffd4dc47b4b6b89dced109d7766e36720f59e2121097712c0a3",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
-    bytes: 98880,
-    sha256: "06579f113898dbfeadb48573a4e5b4cddebdf149a5423c5853a36cc828d96ed6",
+    bytes: 150536,
+    sha256: "42aba4f719106ca01b4b5e0b8a9d512da56b0eaed202569917a4c554aaa462f1",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
-    bytes: 92400,
-    sha256: "4eae06905c78e5e5df2ae119f975d05b62fa67b8641cb6b6532b93a386e8e4df",
+    bytes: 140792,
+    sha256: "a8547aa9e4219c381c2c02c921e1570c3aa7fd53ed5d3754f501da40efc94d11",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",
-    bytes: 70710,
-    sha256: "5fa76490182cdace8048a96b62caa482bf754cc7f184f623f57fc37a29037544",
+    bytes: 74880,
+    sha256: "e96429ff934800e6769492f73c8ebee8bce9c0c1212b41c52838390baada881f",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libhotpath.dylib",
-    bytes: 87680,
-    sha256: "1848035f37c94a43f9fb239cbd52a38f593359d029f4faa32a7ebefe9e107c6f",
+    bytes: 87744,
+    sha256: "3b198aba8e27e91d70b745efb7678ab2e50741382cda39a96455749ef799c51d",
   },
 };

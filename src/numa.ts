@@ -1,15 +1,25 @@
 /**
- * NUMA: where the calling thread runs. `currentCpu()` and `currentNode()` read getcpu through
- * the vDSO (no system call on x86-64): one FFI call each. The answer is where the thread was
- * at the call; an unpinned thread may be moved right after (pin it with `affinity.pin`).
+ * NUMA: the machine's topology (`topology()`), and where the calling thread runs:
+ * `currentCpu()` is libc's sched_getcpu (no system call with glibc), `currentNode()` the getcpu
+ * system call, one FFI call each. The answer is where the thread was at the call; an unpinned
+ * thread may be moved right after (pin it with `affinity.pin`).
  *
  * @module
  */
 import { openNative } from "../ffi/library.ts";
 import { HotpathError } from "./errors.ts";
+import { readTopology, type Topology } from "./numa_topology.ts";
 
 /** NUMA topology and placement. */
 export interface Numa {
+  /**
+   * Nodes with their CPUs, memory and distances; each online CPU with its node, core, package
+   * and caches; the CPUs and nodes this process may use; isolated CPUs; huge page sizes. Read
+   * from sysfs and procfs at each call (a few hundred files on a big machine: not for a hot
+   * path). A missing or malformed file gives a `degraded` answer, never an error: without NUMA
+   * the machine is one node 0 holding every online CPU.
+   */
+  topology(): Topology;
   /** The CPU the calling thread runs on. */
   currentCpu(): number;
   /** The NUMA node the calling thread runs on (0 on a machine without NUMA). */
@@ -31,6 +41,9 @@ function answer(where: string, value: number): number {
  * ```
  */
 export const numa: Numa = Object.freeze({
+  topology(): Topology {
+    return readTopology("");
+  },
   currentCpu(): number {
     return answer("numa.currentCpu", openNative().symbols.hp_current_cpu());
   },

@@ -59,6 +59,8 @@ pub const shared_path_bytes_max: u32 = 256;
 /// CPUs an affinity mask names (glibc's cpu_set_t); masks cross FFI as this many u32 words.
 pub const affinity_cpus_max: u32 = 1024;
 pub const affinity_mask_words: u32 = affinity_cpus_max / 32;
+/// Bytes of the topology document (JSON) `numa.topology()` reads.
+pub const topology_bytes_max: u32 = 1 << 20;
 
 comptime {
     assert(slots_max == 1 << slot_bits);

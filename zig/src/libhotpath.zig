@@ -29,5 +29,7 @@ test {
     _ = @import("system/liveness.zig");
     _ = @import("system/clock.zig");
     _ = @import("system/affinity.zig");
+    _ = @import("system/sysfs.zig");
+    _ = @import("system/topology.zig");
     _ = @import("abi/system_exports.zig");
 }

@@ -6,6 +6,8 @@ const builtin = @import("builtin");
 const assert = std.debug.assert;
 const Status = @import("../status.zig").Status;
 const affinity = @import("../system/affinity.zig");
+const sysfs = @import("../system/sysfs.zig");
+const topology = @import("../system/topology.zig");
 
 const mask_bytes: u32 = @sizeOf(affinity.Mask);
 
@@ -57,6 +59,23 @@ export fn hp_current_cpu() callconv(.c) i32 {
 export fn hp_current_node() callconv(.c) i32 {
     const node = affinity.currentNode() orelse return Status.unsupported.code();
     return @intCast(node);
+}
+
+/// The NUMA and CPU topology under `root` ("" for this machine; a fixture tree in tests) as a
+/// JSON document in `out`; its length, `exhausted` when `out` is too small, `unsupported` off
+/// Linux.
+export fn hp_numa_topology(root: ?[*]const u8, root_bytes: u32, out: ?[*]u8, out_bytes: u32) callconv(.c) i32 {
+    if (!sysfs.supported) return Status.unsupported.code();
+    if (root_bytes >= sysfs.root_bytes_max) return Status.invalid_argument.code();
+    if (out_bytes == 0 or out_bytes > topology.document_bytes_max) return Status.invalid_argument.code();
+    const target = out orelse return Status.invalid_argument.code();
+    const path: []const u8 = if (root_bytes == 0) "" else (root orelse return Status.invalid_argument.code())[0..root_bytes];
+    const parsed_root = sysfs.Root.init(path) orelse return Status.invalid_argument.code();
+    var document = topology.Out{ .buffer = target[0..out_bytes] };
+    topology.write(&parsed_root, &document);
+    if (document.full) return Status.exhausted.code();
+    assert(document.length <= out_bytes);
+    return @intCast(document.length);
 }
 
 test "system exports: wrong sizes and null buffers are refused" {
