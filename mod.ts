@@ -99,4 +99,5 @@ export { clockNs, nowNs } from "./src/clock.ts";
 export { type Affinity, affinity, CPUS_MAX } from "./src/affinity.ts";
 export { type Numa, numa } from "./src/numa.ts";
 export type { CpuCache, CpuInfo, HugePageSize, NumaNode, Topology } from "./src/numa_topology.ts";
+export type { PagePlacement } from "./src/numa_where.ts";
 export { type LibraryInfo, libraryInfo, loadLibrary, type LoadOptions } from "./src/library.ts";

@@ -288,6 +288,14 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["RingRoleInfo.verdict", 96],
   ["RingRoleInfo.parked", 104],
   ["RingRoleInfo.reserved", 112],
+  ["NumaWhere.size", 560],
+  ["NumaWhere.pages", 0],
+  ["NumaWhere.sampled", 8],
+  ["NumaWhere.stride", 16],
+  ["NumaWhere.page_bytes", 24],
+  ["NumaWhere.not_present", 32],
+  ["NumaWhere.other", 40],
+  ["NumaWhere.by_node", 48],
   ["limits.abi_version", 6],
   ["limits.slots_max", 16384],
   ["limits.slot_bits", 14],
@@ -357,7 +365,7 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
 ];
 
 /** FNV-1a over the table's names and values; the library's hp_abi_fingerprint() must equal it. */
-export const ABI_FINGERPRINT = 4048433886;
+export const ABI_FINGERPRINT = 879549158;
 
 /** `PoolHeader` of the Zig sources: its size and the byte offset of every field. */
 export const POOL_HEADER = {
@@ -706,6 +714,18 @@ export const RING_ROLE_INFO = {
   verdict: 96,
   parked: 104,
   reserved: 112,
+} as const;
+
+/** `NumaWhere` of the Zig sources: its size and the byte offset of every field. */
+export const NUMA_WHERE = {
+  size: 560,
+  pages: 0,
+  sampled: 8,
+  stride: 16,
+  pageBytes: 24,
+  notPresent: 32,
+  other: 40,
+  byNode: 48,
 } as const;
 
 /** `limits` of the Zig sources: every u32/u64 constant of constants.zig and the magic values. */

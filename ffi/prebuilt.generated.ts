@@ -12,32 +12,32 @@ export interface PrebuiltLibrary {
 export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
-    bytes: 151120,
-    sha256: "4d21287e5f4aba0ff7428d3c728e806b6a0134fb8e2e96834b7cfff1fa992fc4",
+    bytes: 152808,
+    sha256: "d26d62a4cc48e0f11977ff30f4c61958447fe0b134770e6ad48edf6081a7c6e1",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
-    bytes: 141248,
-    sha256: "4493351584847ffd4dc47b4b6b89dced109d7766e36720f59e2121097712c0a3",
+    bytes: 142768,
+    sha256: "29b4e7f57fd214c18d4c17399cd900429f3cc6853f4fb231c117a2390fef0622",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
-    bytes: 150536,
-    sha256: "42aba4f719106ca01b4b5e0b8a9d512da56b0eaed202569917a4c554aaa462f1",
+    bytes: 152208,
+    sha256: "fddf6d9653dae01b5982e4a281ca4a0c5332e94f86f5d021e1f70222d1e37ddf",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
-    bytes: 140792,
-    sha256: "a8547aa9e4219c381c2c02c921e1570c3aa7fd53ed5d3754f501da40efc94d11",
+    bytes: 142312,
+    sha256: "f4ae8cf24adc79d5c3548c28f1afc934c3f348bcf588910a1f0a6b44ddfc89be",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",
-    bytes: 74880,
-    sha256: "e96429ff934800e6769492f73c8ebee8bce9c0c1212b41c52838390baada881f",
+    bytes: 74998,
+    sha256: "835e5ddfc240c4ed2cf5d5b266d8a89dd84b83dd76b7e9fae8f35a3a69085ecc",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libhotpath.dylib",
-    bytes: 87744,
-    sha256: "3b198aba8e27e91d70b745efb7678ab2e50741382cda39a96455749ef799c51d",
+    bytes: 87824,
+    sha256: "73c955e6a9338dd01f0c014952d37728000f326255d1f916ddb7a7ad663c583b",
   },
 };

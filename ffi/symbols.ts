@@ -158,6 +158,8 @@ export const symbols = {
   hp_current_node: { parameters: [], result: "i32" },
   /** fn hp_numa_topology(root: ?[*]const u8, root_bytes: u32, out: ?[*]u8, out_bytes: u32) i32 */
   hp_numa_topology: { parameters: ["buffer", "u32", "buffer", "u32"], result: "i32" },
+  /** fn hp_numa_where(memory: ?[*]const u8, memory_bytes: f64, out: ?*anyopaque, out_bytes: u32) i32 */
+  hp_numa_where: { parameters: ["buffer", "f64", "buffer", "u32"], result: "i32" },
   /** fn hp_ring_stats(id: u32, out: ?*anyopaque, out_bytes: u32) i32 */
   hp_ring_stats: { parameters: ["u32", "buffer", "u32"], result: "i32" },
   /** fn hp_ring_role_info(id: u32, index: u32, out: ?*anyopaque, out_bytes: u32) i32 */

@@ -9,6 +9,7 @@
 import { openNative } from "../ffi/library.ts";
 import { HotpathError } from "./errors.ts";
 import { readTopology, type Topology } from "./numa_topology.ts";
+import { type PagePlacement, whereIs } from "./numa_where.ts";
 
 /** NUMA topology and placement. */
 export interface Numa {
@@ -20,6 +21,12 @@ export interface Numa {
    * the machine is one node 0 holding every online CPU.
    */
   topology(): Topology;
+  /**
+   * On which NUMA node each page of `memory` is now (a Uint8Array over native memory, or a
+   * Pool, Arena or ring side: their `bytes`). The kernel answers (move_pages in query mode);
+   * untouched pages count as `notPresent`. Ranges past 65,536 pages are sampled evenly.
+   */
+  whereIs(memory: Uint8Array | { readonly bytes: Uint8Array }): PagePlacement;
   /** The CPU the calling thread runs on. */
   currentCpu(): number;
   /** The NUMA node the calling thread runs on (0 on a machine without NUMA). */
@@ -43,6 +50,9 @@ function answer(where: string, value: number): number {
 export const numa: Numa = Object.freeze({
   topology(): Topology {
     return readTopology("");
+  },
+  whereIs(memory: Uint8Array | { readonly bytes: Uint8Array }): PagePlacement {
+    return whereIs(memory);
   },
   currentCpu(): number {
     return answer("numa.currentCpu", openNative().symbols.hp_current_cpu());

@@ -31,5 +31,6 @@ test {
     _ = @import("system/affinity.zig");
     _ = @import("system/sysfs.zig");
     _ = @import("system/topology.zig");
+    _ = @import("system/placement.zig");
     _ = @import("abi/system_exports.zig");
 }

@@ -40,6 +40,7 @@ pub const structs = .{
     .{ "RingGeometry", ring_exports.RingGeometryOut },
     .{ "RingStats", ring_exports.RingStatsOut },
     .{ "RingRoleInfo", ring_exports.RingRoleOut },
+    .{ "NumaWhere", @import("../system/placement.zig").Counts },
 };
 
 /// Values of SharedPool's region format that TypeScript reads or writes (tests forge headers).

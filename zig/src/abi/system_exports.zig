@@ -8,6 +8,7 @@ const Status = @import("../status.zig").Status;
 const affinity = @import("../system/affinity.zig");
 const sysfs = @import("../system/sysfs.zig");
 const topology = @import("../system/topology.zig");
+const placement = @import("../system/placement.zig");
 
 const mask_bytes: u32 = @sizeOf(affinity.Mask);
 
@@ -76,6 +77,23 @@ export fn hp_numa_topology(root: ?[*]const u8, root_bytes: u32, out: ?[*]u8, out
     if (document.full) return Status.exhausted.code();
     assert(document.length <= out_bytes);
     return @intCast(document.length);
+}
+
+/// Bytes `hp_numa_where` accepts in one range: 2^53, where an f64 stops being exact.
+const where_bytes_max: f64 = 9007199254740992;
+
+/// Counts the NUMA node of each page of `memory_bytes` bytes at `memory` (sampled past 2^16
+/// pages) into `out`, a placement.Counts (8-byte aligned, exactly its size). Asks the kernel
+/// only (move_pages in query mode): the memory itself is never read.
+export fn hp_numa_where(memory: ?[*]const u8, memory_bytes: f64, out: ?*anyopaque, out_bytes: u32) callconv(.c) i32 {
+    const address = @intFromPtr(memory orelse return Status.invalid_argument.code());
+    if (!(memory_bytes >= 1 and memory_bytes <= where_bytes_max)) return Status.invalid_argument.code();
+    if (@floor(memory_bytes) != memory_bytes) return Status.invalid_argument.code();
+    if (out_bytes != @sizeOf(placement.Counts)) return Status.invalid_argument.code();
+    const raw = @intFromPtr(out orelse return Status.invalid_argument.code());
+    if (raw % @alignOf(placement.Counts) != 0) return Status.invalid_argument.code();
+    const counts: *placement.Counts = @ptrFromInt(raw);
+    return placement.whereIs(address, @intFromFloat(memory_bytes), counts).code();
 }
 
 test "system exports: wrong sizes and null buffers are refused" {
