@@ -13,31 +13,31 @@ export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
     bytes: 152808,
-    sha256: "d26d62a4cc48e0f11977ff30f4c61958447fe0b134770e6ad48edf6081a7c6e1",
+    sha256: "b74e26639c006859a9fb63d10cc2c46ac0c61effcd2ecde6511357431702e235",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
     bytes: 142768,
-    sha256: "29b4e7f57fd214c18d4c17399cd900429f3cc6853f4fb231c117a2390fef0622",
+    sha256: "5f5cf9a833e41b0d42c43096157e84d09fadd3e3babc0da4894d33395e527e01",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
     bytes: 152208,
-    sha256: "fddf6d9653dae01b5982e4a281ca4a0c5332e94f86f5d021e1f70222d1e37ddf",
+    sha256: "6c4044e72847ce9ed8ece8034db89ae2fd6918cf23733336319664722875605f",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
     bytes: 142312,
-    sha256: "f4ae8cf24adc79d5c3548c28f1afc934c3f348bcf588910a1f0a6b44ddfc89be",
+    sha256: "61d599b989587f5d4e44dd2695f9e1680129e722d408320941444dcdc02af8de",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",
     bytes: 74998,
-    sha256: "835e5ddfc240c4ed2cf5d5b266d8a89dd84b83dd76b7e9fae8f35a3a69085ecc",
+    sha256: "51048f9b3d15d45ad3f0aa839cb555a7b5fda37499f5c09543350d702528c3cc",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libhotpath.dylib",
     bytes: 87824,
-    sha256: "73c955e6a9338dd01f0c014952d37728000f326255d1f916ddb7a7ad663c583b",
+    sha256: "a45cbe5d5da34768296357e82a814496cc95fdcfe4365659483a1b267cd2ea2c",
   },
 };

@@ -20,10 +20,20 @@ comptime {
 
 /// The calling thread's mask into `out` (exactly `mask_bytes` bytes); how many CPUs it holds.
 export fn hp_affinity_get(out: ?[*]u8, out_bytes: u32) callconv(.c) i32 {
+    return maskInto(out, out_bytes, affinity.get);
+}
+
+/// The CPUs the kernel lets the calling thread use (online, in its cpuset) into `out`; how many.
+export fn hp_affinity_allowed(out: ?[*]u8, out_bytes: u32) callconv(.c) i32 {
+    return maskInto(out, out_bytes, affinity.allowed);
+}
+
+/// Copies the mask `read` gives into `out` (exactly `mask_bytes` bytes, any alignment).
+fn maskInto(out: ?[*]u8, out_bytes: u32, comptime read: fn (*affinity.Mask) i32) i32 {
     if (out_bytes != mask_bytes) return Status.invalid_argument.code();
     const target = out orelse return Status.invalid_argument.code();
     var mask: affinity.Mask = undefined;
-    const count = affinity.get(&mask);
+    const count = read(&mask);
     if (count < 0) return count;
     @memcpy(target[0..mask_bytes], std.mem.asBytes(&mask));
     return count;
@@ -37,17 +47,6 @@ export fn hp_affinity_set(mask: ?[*]const u8, mask_bytes_given: u32) callconv(.c
     var wanted: affinity.Mask = undefined;
     @memcpy(std.mem.asBytes(&wanted), source[0..mask_bytes]);
     return affinity.set(&wanted).code();
-}
-
-/// The CPUs the kernel lets the calling thread use (online, in its cpuset) into `out`; how many.
-export fn hp_affinity_allowed(out: ?[*]u8, out_bytes: u32) callconv(.c) i32 {
-    if (out_bytes != mask_bytes) return Status.invalid_argument.code();
-    const target = out orelse return Status.invalid_argument.code();
-    var mask: affinity.Mask = undefined;
-    const count = affinity.allowed(&mask);
-    if (count < 0) return count;
-    @memcpy(target[0..mask_bytes], std.mem.asBytes(&mask));
-    return count;
 }
 
 /// The CPU the calling thread runs on, or `unsupported`.
