@@ -12,32 +12,32 @@ export interface PrebuiltLibrary {
 export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
-    bytes: 152808,
-    sha256: "b74e26639c006859a9fb63d10cc2c46ac0c61effcd2ecde6511357431702e235",
+    bytes: 152488,
+    sha256: "ce0885164f37e30a2167f1dbffb4e7cbd1e7665139f4a5537434b1eeab8c120f",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
-    bytes: 142768,
-    sha256: "5f5cf9a833e41b0d42c43096157e84d09fadd3e3babc0da4894d33395e527e01",
+    bytes: 142416,
+    sha256: "4967c9247bcdd1f0ab149f7ac4b1c7bd7351912dfafc63d0497ac2d88e5f3b93",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
-    bytes: 152208,
-    sha256: "6c4044e72847ce9ed8ece8034db89ae2fd6918cf23733336319664722875605f",
+    bytes: 151888,
+    sha256: "abffad546a02adad29052a53729d8ecc52f01d9731784fc0247b25c9581742fe",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
-    bytes: 142312,
-    sha256: "61d599b989587f5d4e44dd2695f9e1680129e722d408320941444dcdc02af8de",
+    bytes: 141960,
+    sha256: "4e7ba24028f3638b19f60d028e26277beb1293617c8cd44fb6fe678867820dad",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",
     bytes: 74998,
-    sha256: "51048f9b3d15d45ad3f0aa839cb555a7b5fda37499f5c09543350d702528c3cc",
+    sha256: "63d0377d177cd73cf032f8c7239f9205a126eff7f181acf6b1aa68e5c6fdf07d",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libhotpath.dylib",
     bytes: 87824,
-    sha256: "a45cbe5d5da34768296357e82a814496cc95fdcfe4365659483a1b267cd2ea2c",
+    sha256: "9faa3dc6785088641151b68b8ab87e7d8512077c3734118d9a1dc6ccb305bd4e",
   },
 };

@@ -5,6 +5,16 @@ const std = @import("std");
 const assert = std.debug.assert;
 const constants = @import("constants.zig");
 
+/// FNV-1a (32 bits): the layout hashes of named regions and the mirror table's fingerprint.
+pub const fnv_offset: u32 = 0x811c9dc5;
+
+/// Folds `bytes` into an FNV-1a `hash` (start from `fnv_offset`).
+pub fn fnv1a(hash: u32, bytes: []const u8) u32 {
+    var value = hash;
+    for (bytes) |byte| value = (value ^ byte) *% 0x01000193;
+    return value;
+}
+
 /// First bytes of a pool region. Cache line 0 changes with allocations; cache line 1 is
 /// written at creation (and `capacity`/`growths` by grow). 64-bit counters are little-endian
 /// u64s that JavaScript reads and writes as two u32 words. The number of blocks in use is

@@ -121,10 +121,10 @@ fn build() [countEntries()]Entry {
 /// FNV-1a over every group, name and value: equal fingerprints mean equal tables.
 pub const fingerprint: u32 = blk: {
     @setEvalBranchQuota(1_000_000);
-    var hash: u32 = 0x811c9dc5;
+    var hash: u32 = layout.fnv_offset;
     for (entries) |entry| {
-        for (entry.group ++ "." ++ entry.name ++ "=") |byte| hash = (hash ^ byte) *% 0x01000193;
-        for (std.mem.asBytes(&entry.value)) |byte| hash = (hash ^ byte) *% 0x01000193;
+        hash = layout.fnv1a(hash, entry.group ++ "." ++ entry.name ++ "=");
+        hash = layout.fnv1a(hash, std.mem.asBytes(&entry.value));
     }
     break :blk hash;
 };

@@ -4,6 +4,7 @@
 const std = @import("std");
 const assert = std.debug.assert;
 const constants = @import("../constants.zig");
+const layout = @import("../layout.zig");
 const free_list = @import("shared_free_list.zig");
 const liveness = @import("../system/liveness.zig");
 
@@ -212,7 +213,6 @@ pub const Geometry = struct {
 
     /// FNV-1a over every geometry field: an opener's recomputed hash must match the header's.
     pub fn hash(geometry: Geometry) u32 {
-        var value: u32 = 0x811c9dc5;
         const g = geometry;
         const p = g.params;
         const words = [_]u64{
@@ -221,10 +221,7 @@ pub const Geometry = struct {
             g.caches_offset, g.blocks_offset,  g.region_bytes, p.retire_capacity, g.retire_offset,
             g.limbo_offset,  g.limbo_entries,  g.homes_offset, g.bitmaps_offset,  g.bitmap_words,
         };
-        for (words) |field| {
-            for (std.mem.asBytes(&field)) |byte| value = (value ^ byte) *% 0x01000193;
-        }
-        return value;
+        return layout.fnv1a(layout.fnv_offset, std.mem.sliceAsBytes(&words));
     }
 };
 

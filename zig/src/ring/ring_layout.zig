@@ -11,6 +11,7 @@
 const std = @import("std");
 const assert = std.debug.assert;
 const constants = @import("../constants.zig");
+const layout = @import("../layout.zig");
 const liveness = @import("../system/liveness.zig");
 
 /// "HPRING01" read as a little-endian u64.
@@ -190,7 +191,6 @@ pub const Geometry = struct {
 
     /// FNV-1a over every geometry field: an opener's recomputed hash must match the header's.
     pub fn hash(geometry: Geometry) u32 {
-        var value: u32 = 0x811c9dc5;
         const g = geometry;
         const p = g.params;
         const words = [_]u64{
@@ -198,10 +198,7 @@ pub const Geometry = struct {
             p.policy,       p.unblock_timeout_ms, g.slot_stride, g.payload_offset, g.roles_offset,
             g.slots_offset, g.region_bytes,
         };
-        for (words) |field| {
-            for (std.mem.asBytes(&field)) |byte| value = (value ^ byte) *% 0x01000193;
-        }
-        return value;
+        return layout.fnv1a(layout.fnv_offset, std.mem.sliceAsBytes(&words));
     }
 };
 
