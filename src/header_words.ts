@@ -20,3 +20,18 @@ export function writeCounter(words: Uint32Array, index: number, value: number): 
 export function readCounter(words: Uint32Array, index: number): number {
   return words[index] + words[index + 1] * 2 ** 32;
 }
+
+/**
+ * The named numbers of an f64 record the library wrote (an extern struct of f64 fields whose
+ * byte offsets `table` mirrors from Zig); `size` and `reserved` are not fields.
+ */
+export function f64Record<T extends Record<string, number>>(
+  table: T,
+  out: Float64Array,
+): Record<Exclude<keyof T, "size" | "reserved">, number> {
+  const record = {} as Record<string, number>;
+  for (const [name, offset] of Object.entries(table)) {
+    if (name !== "size" && name !== "reserved") record[name] = out[offset / 8];
+  }
+  return record as Record<Exclude<keyof T, "size" | "reserved">, number>;
+}

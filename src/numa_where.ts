@@ -7,6 +7,7 @@
 import { openNative } from "../ffi/library.ts";
 import { NUMA_WHERE, STATUS } from "../ffi/abi.generated.ts";
 import { HotpathError } from "./errors.ts";
+import { f64Record } from "./header_words.ts";
 import { typedArrayFacts } from "./typed_arrays.ts";
 import { describe } from "./validate.ts";
 
@@ -61,12 +62,6 @@ export function whereIs(target: unknown, where = "numa.whereIs"): PagePlacement 
   if (status < 0) throw new HotpathError("INVALID_ARGUMENT", `${where}: the kernel refused to look at this memory.`);
   const byNode = Array.from(counts.subarray(NUMA_WHERE.byNode / 8, NUMA_WHERE.byNode / 8 + NODES));
   while (byNode.length > 0 && byNode[byNode.length - 1] === 0) byNode.pop();
-  return {
-    pageBytes: counts[NUMA_WHERE.pageBytes / 8],
-    pages: counts[NUMA_WHERE.pages / 8],
-    sampled: counts[NUMA_WHERE.sampled / 8],
-    byNode,
-    notPresent: counts[NUMA_WHERE.notPresent / 8],
-    other: counts[NUMA_WHERE.other / 8],
-  };
+  const { pageBytes, pages, sampled, notPresent, other } = f64Record(NUMA_WHERE, counts);
+  return { pageBytes, pages, sampled, byNode, notPresent, other };
 }

@@ -8,6 +8,7 @@
 import type { Native } from "../ffi/library.ts";
 import { RING_CONFIG, RING_GEOMETRY, RING_ROLE_INFO, RING_STATS, STATUS } from "../ffi/abi.generated.ts";
 import { HotpathError, statusError } from "./errors.ts";
+import { f64Record } from "./header_words.ts";
 import { KIND_CODES, type RingSettings } from "./ring_options.ts";
 
 /** The geometry of an attached ring, as the library validated it (never re-read from the region). */
@@ -88,21 +89,17 @@ function readGeometry(native: Native, id: number, subject: string): RingGeometry
   const out = new Float64Array(RING_GEOMETRY.size / 8);
   const status = native.symbols.hp_ring_geometry(id, out, out.byteLength);
   if (status < 0) throw statusError(status, subject, "NO_SPACE");
-  const geometry = {} as Record<string, number>;
-  for (const [name, offset] of Object.entries(RING_GEOMETRY)) {
-    if (name !== "size" && name !== "reserved") geometry[name] = out[offset / 8];
-  }
-  return geometry as unknown as RingGeometry;
+  return f64Record(RING_GEOMETRY, out) as unknown as RingGeometry;
 }
 
 /** The ring's counters, keyed as in RING_STATS. */
-export function readRingCounters(native: Native, id: number, subject: string): Record<keyof typeof RING_STATS, number> {
+export type RingCounters = ReturnType<typeof f64Record<typeof RING_STATS>>;
+
+export function readRingCounters(native: Native, id: number, subject: string): RingCounters {
   const out = new Float64Array(RING_STATS.size / 8);
   const status = native.symbols.hp_ring_stats(id, out, out.byteLength);
   if (status < 0) throw statusError(status, subject, "NO_SPACE");
-  const counters = {} as Record<string, number>;
-  for (const [name, offset] of Object.entries(RING_STATS)) counters[name] = out[offset / 8];
-  return counters as Record<keyof typeof RING_STATS, number>;
+  return f64Record(RING_STATS, out);
 }
 
 /** Role slot `index` as the library reads it, or undefined when it is free. */
@@ -110,11 +107,9 @@ export function readRole(
   native: Native,
   id: number,
   index: number,
-): Record<keyof typeof RING_ROLE_INFO, number> | undefined {
+): ReturnType<typeof f64Record<typeof RING_ROLE_INFO>> | undefined {
   const out = new Float64Array(RING_ROLE_INFO.size / 8);
   if (native.symbols.hp_ring_role_info(id, index, out, out.byteLength) < 0) return undefined;
   if (out[RING_ROLE_INFO.state / 8] !== 1) return undefined;
-  const role = {} as Record<string, number>;
-  for (const [name, offset] of Object.entries(RING_ROLE_INFO)) role[name] = out[offset / 8];
-  return role as Record<keyof typeof RING_ROLE_INFO, number>;
+  return f64Record(RING_ROLE_INFO, out);
 }

@@ -8,6 +8,7 @@
 import type { Native } from "../ffi/library.ts";
 import { SHARED_CACHE_INFO, SHARED_GEOMETRY, SHARED_POOL_CONFIG, SHARED_STATS, STATUS } from "../ffi/abi.generated.ts";
 import { HotpathError, statusError } from "./errors.ts";
+import { f64Record } from "./header_words.ts";
 import type { SharedCacheStats } from "./shared_pool_options.ts";
 import { environment } from "./environment.ts";
 
@@ -136,21 +137,19 @@ function readGeometry(native: Native, id: number): SharedGeometry {
   const out = new Float64Array(SHARED_GEOMETRY.size / 8);
   const status = native.symbols.hp_shared_geometry(id, out, out.byteLength);
   if (status < 0) throw statusError(status, "SharedPool", "POOL_EXHAUSTED");
-  const geometry = {} as Record<string, number>;
-  for (const [name, offset] of Object.entries(SHARED_GEOMETRY)) {
-    if (name !== "size" && name !== "reserved") geometry[name] = out[offset / 8];
-  }
-  return geometry as unknown as SharedGeometry;
+  return f64Record(SHARED_GEOMETRY, out) as unknown as SharedGeometry;
 }
 
 /** The counters of region `id` as numbers, keyed as in SHARED_STATS. */
-export function readCounters(native: Native, id: number, subject: string): Record<keyof typeof SHARED_STATS, number> {
+export function readCounters(
+  native: Native,
+  id: number,
+  subject: string,
+): ReturnType<typeof f64Record<typeof SHARED_STATS>> {
   const out = new Float64Array(SHARED_STATS.size / 8);
   const status = native.symbols.hp_shared_stats(id, out, out.byteLength);
   if (status < 0) throw statusError(status, subject, "POOL_EXHAUSTED");
-  const counters = {} as Record<string, number>;
-  for (const [name, offset] of Object.entries(SHARED_STATS)) counters[name] = out[offset / 8];
-  return counters as Record<keyof typeof SHARED_STATS, number>;
+  return f64Record(SHARED_STATS, out);
 }
 
 const VERDICTS = ["alive", "dead", "unknown"] as const;
