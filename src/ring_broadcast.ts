@@ -21,6 +21,7 @@
 import { RING_ROLE } from "../ffi/abi.generated.ts";
 import {
   cursorWord,
+  drainReleasingAll,
   FULL,
   HeadFollower,
   LOST,
@@ -31,7 +32,6 @@ import {
   WORD,
 } from "./ring_side.ts";
 import type { WaitStrategy } from "./ring_options.ts";
-import { notFunction } from "./ring_spsc.ts";
 
 const REAP_INTERVAL_MS = 50;
 const ROLE_LIVE = 1;
@@ -216,18 +216,7 @@ export class BroadcastConsumer extends HeadFollower {
   /** Peeks up to `count` messages; returns how many. Slot i is `peeked + i` (see SPSC). */
   peekBatch(count: number): number {
     const wanted = this.checkCount(count, "peekBatch count");
-    if (this.drops) return this.#peekCopies(wanted);
-    const position = this.next;
-    let available = (this.headCache - position) | 0;
-    if (available < wanted) available = this.refresh();
-    if (available < 1) {
-      this.empty();
-      return 0;
-    }
-    const taken = this.batchOf(position, available, wanted);
-    this.peeked = position & this.mask;
-    this.next = (position + taken) | 0;
-    return taken;
+    return this.drops ? this.#peekCopies(wanted) : this.peekHead(wanted);
   }
 
   /**
@@ -284,17 +273,7 @@ export class BroadcastConsumer extends HeadFollower {
 
   /** Calls `fn(slot)` for up to `max` messages and releases them; returns how many. */
   drain(max: number, fn: (slot: number) => void): number {
-    if (typeof fn !== "function") throw notFunction(fn);
-    const count = this.peekBatch(max);
-    if (count === 0) return 0;
-    const first = this.peeked;
-    const mask = this.mask;
-    try {
-      for (let index = 0; index < count; index++) fn((first + index) & mask);
-    } finally {
-      this.release();
-    }
-    return count;
+    return drainReleasingAll(this, max, fn);
   }
 
   /** Messages published that this consumer has not read yet. */

@@ -18,6 +18,7 @@
 import { HotpathError } from "./errors.ts";
 import { RING_HEADER } from "../ffi/abi.generated.ts";
 import {
+  drainReleasingAll,
   EMPTY,
   FULL,
   LATE,
@@ -30,7 +31,6 @@ import {
   WORD,
 } from "./ring_side.ts";
 import type { WaitStrategy } from "./ring_options.ts";
-import { notFunction } from "./ring_spsc.ts";
 
 const RECLAIMED_PEEKS = RING_HEADER.reclaimedPeeks >>> 2;
 
@@ -386,17 +386,7 @@ export class MpmcConsumer extends RingSide {
    * too (counted as delivered): an MPMC consumer cannot hand taken positions back.
    */
   drain(max: number, fn: (slot: number) => void): number {
-    if (typeof fn !== "function") throw notFunction(fn);
-    const count = this.peekBatch(max);
-    if (count === 0) return 0;
-    const first = this.peeked;
-    const mask = this.mask;
-    try {
-      for (let index = 0; index < count; index++) fn((first + index) & mask);
-    } finally {
-      this.release();
-    }
-    return count;
+    return drainReleasingAll(this, max, fn);
   }
 
   /** Waits until a message is there; returns 1, or 0 after `timeoutMs`. Another consumer may take it first. */

@@ -344,6 +344,21 @@ export abstract class HeadFollower extends RingSide {
     this.headCache = Atomics.load(this.words, WORD.head);
   }
 
+  /** Peeks up to `wanted` messages behind the head, stopping at the ring's last slot; how many. */
+  protected peekHead(wanted: number): number {
+    const position = this.next;
+    let available = (this.headCache - position) | 0;
+    if (available < wanted) available = this.refresh();
+    if (available < 1) {
+      this.empty();
+      return 0;
+    }
+    const taken = this.batchOf(position, available, wanted);
+    this.peeked = position & this.mask;
+    this.next = (position + taken) | 0;
+    return taken;
+  }
+
   /** Gives back every message peeked since the last release: the producer may reuse the slots. */
   release(): boolean {
     const next = this.next;
@@ -403,4 +418,30 @@ export abstract class HeadFollower extends RingSide {
     this.next = this.released;
     this.headCache = this.next;
   }
+}
+
+/** The error of `drain` given something other than a function. */
+export function notFunction(fn: unknown): HotpathError {
+  return new HotpathError("INVALID_ARGUMENT", `RingConsumer.drain: fn must be a function; got ${typeof fn}.`);
+}
+
+/**
+ * `drain` of consumers that release every message they peeked even when `fn` throws (MPMC and
+ * broadcast: taken positions cannot be handed back). Batches are consecutive slots.
+ */
+export function drainReleasingAll(
+  consumer: { peekBatch(count: number): number; readonly peeked: number; release(): boolean },
+  max: number,
+  fn: (slot: number) => void,
+): number {
+  if (typeof fn !== "function") throw notFunction(fn);
+  const count = consumer.peekBatch(max);
+  if (count === 0) return 0;
+  const first = consumer.peeked;
+  try {
+    for (let index = 0; index < count; index++) fn(first + index);
+  } finally {
+    consumer.release();
+  }
+  return count;
 }

@@ -10,10 +10,10 @@
  *
  * @module
  */
-import { HotpathError } from "./errors.ts";
 import {
   FULL,
   HeadFollower,
+  notFunction,
   parkedAfterPublish,
   type RingCore,
   RingSide,
@@ -148,18 +148,7 @@ export class SpscConsumer extends HeadFollower {
    * stops at the ring's last slot, and the next one starts at slot 0.
    */
   peekBatch(count: number): number {
-    const wanted = this.checkCount(count, "peekBatch count");
-    const position = this.next;
-    let available = (this.headCache - position) | 0;
-    if (available < wanted) available = this.refresh();
-    if (available < 1) {
-      this.empty();
-      return 0;
-    }
-    const taken = this.batchOf(position, available, wanted);
-    this.peeked = position & this.mask;
-    this.next = (position + taken) | 0;
-    return taken;
+    return this.peekHead(this.checkCount(count, "peekBatch count"));
   }
 
   /**
@@ -185,9 +174,4 @@ export class SpscConsumer extends HeadFollower {
     }
     return count;
   }
-}
-
-/** The error of `drain` given something other than a function. */
-export function notFunction(fn: unknown): HotpathError {
-  return new HotpathError("INVALID_ARGUMENT", `RingConsumer.drain: fn must be a function; got ${typeof fn}.`);
 }
