@@ -49,16 +49,10 @@ import {
 } from "../../ffi/abi.generated.ts";
 import { draws } from "../random.ts";
 import { loadWithRetry, parseInteger, write } from "./child_outcome.ts";
+import { type Call, type FunctionStats, runCalls, Scratch, Violations } from "./fuzz_kit.ts";
 
 /** Counts of one export's calls. */
-export interface RingFunctionStats {
-  calls: number;
-  nonNegative: number;
-  /** Negative results by value (statuses). */
-  negative: Record<string, number>;
-  /** The runtime refused the arguments (a JS exception before the native call). */
-  thrown: number;
-}
+export type RingFunctionStats = FunctionStats;
 
 /** The child's final JSON line. */
 export interface RingFuzzReport {
@@ -135,28 +129,15 @@ let namedCreated = 0;
 let opened = 0;
 let roles = 0;
 let parks = 0;
-let peakRss = 0;
-const violations: string[] = [];
-let violationCount = 0;
-
-function violation(text: string): void {
-  violationCount++;
-  if (violations.length < 40) violations.push(text);
-}
+const violations = new Violations();
+const violation = (text: string) => violations.add(text);
 
 // ---------------------------------------------------------------------------------------------
 // Scratch memory: every buffer argument is a view into it, so a length that lies reads memory
 // the fuzz owns.
 
-const scratch = new ArrayBuffer(1 << 20);
-let scratchCursor = 0;
-
-function scratchView(length: number, misalign = 0): Uint8Array {
-  if (scratchCursor + length + 16 > scratch.byteLength) scratchCursor = 0;
-  const start = ((scratchCursor + 7) & ~7) + misalign;
-  scratchCursor = start + length;
-  return new Uint8Array(scratch, start, length);
-}
+const scratch = new Scratch(1 << 20);
+const scratchView = (length: number, misalign = 0) => scratch.view(length, misalign);
 
 // ---------------------------------------------------------------------------------------------
 // Configs, recorded from the TypeScript layer
@@ -447,12 +428,6 @@ function outArgument(size: number): OutArgument {
 
 // ---------------------------------------------------------------------------------------------
 // Calls: each export's arguments, and what its result teaches or breaches
-
-interface Call {
-  name: string;
-  args: unknown[];
-  after(result: number): void;
-}
 
 function expectDead(name: string, choice: IdChoice, result: number): void {
   if (choice.dead && result !== S.invalidId) violation(`${name}(${choice.id}) on a dead or foreign id gave ${result}`);
@@ -791,17 +766,6 @@ function retire(ring: Ring): void {
 // ---------------------------------------------------------------------------------------------
 // The run
 
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (value instanceof Uint8Array || value instanceof Float64Array) {
-    const bytes = new Uint8Array(value.buffer, value.byteOffset, Math.min(value.byteLength, 48));
-    const text = new TextDecoder().decode(bytes).replace(/[^\x20-\x7e]/g, ".");
-    return `${value.constructor.name}(${value.byteLength} bytes at +${value.byteOffset % 8}, "${text}")`;
-  }
-  if (typeof value === "number" && value > 0xffff) return `0x${value.toString(16)}`;
-  return Object.is(value, -0) ? "-0" : String(value);
-}
-
 const exported = Object.keys(BUILDERS);
 const missing = Object.keys(symbols).filter((name) =>
   (name.startsWith("hp_ring_") || name === "hp_yield") && !(name in BUILDERS)
@@ -818,39 +782,20 @@ function nextCall(): Call {
 await seedFromApi();
 makeFixtures();
 const started = performance.now();
-let count = 0;
-while (count < callsTarget) {
-  const call = nextCall();
-  if (count >= traceFrom) write(2, `call #${count} ${call.name}(${call.args.map(describe).join(", ")})\n`);
-  count++;
-  const stats = perFunction[call.name];
-  stats.calls++;
-  let result: number;
-  try {
-    const value = calls[call.name](...call.args);
-    result = call.name === "hp_yield" ? 0 : Number(value instanceof Promise ? await value : value);
-  } catch (error) {
-    stats.thrown++;
-    if (stats.thrown <= 3) write(2, `${call.name} threw: ${String(error)}\n`);
-    continue;
-  }
-  if (count > traceFrom) write(2, `  -> ${result}\n`);
-  if (result >= 0) stats.nonNegative++;
-  else stats.negative[String(result)] = (stats.negative[String(result)] ?? 0) + 1;
-  call.after(result);
-  if (count % PROGRESS_EVERY === 0) {
-    const rss = process.memoryUsage().rss;
-    peakRss = Math.max(peakRss, rss);
-    write(2, `progress calls=${count} live=${live.length} rss=${Math.round(rss / 2 ** 20)}MiB\n`);
-    if (rss > RSS_ABORT_BYTES) {
-      write(2, `RSS over the fuzz's bound: stopping (seed=${seed})\n`);
-      process.exit(3);
-    }
-  }
-}
-
+const run = await runCalls({
+  seed,
+  callsTarget,
+  traceFrom,
+  progressEvery: PROGRESS_EVERY,
+  rssAbortBytes: RSS_ABORT_BYTES,
+  calls,
+  perFunction,
+  nextCall,
+  live: () => live.length,
+});
+const count = run.count;
 for (const ring of [...live]) retire(ring);
-peakRss = Math.max(peakRss, process.memoryUsage().rss);
+const peakRss = Math.max(run.peakRss, process.memoryUsage().rss);
 const report: RingFuzzReport = {
   seed,
   runtime: native.runtime,
@@ -863,8 +808,8 @@ const report: RingFuzzReport = {
   parks,
   fixtures: [...fixtures.keys()].map((path) => path.slice(directory.length + 1)),
   peakRssBytes: peakRss,
-  violations,
-  violationCount,
+  violations: violations.list,
+  violationCount: violations.count,
   perFunction,
 };
 write(1, JSON.stringify(report) + "\n");
