@@ -10,19 +10,18 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import type { SpawnSyncReturns } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import process from "node:process";
 import { symbols } from "../ffi/symbols.ts";
 import { runtime, test } from "./harness.ts";
 import {
   CHILD_RSS_LIMIT_BYTES,
-  CHILD_TIMEOUT_MS,
   crashed,
   failureOf,
   integerFromEnvironment,
   parseReport,
   replayCrash,
+  spawnFuzzChild,
   tail,
 } from "./processes/child_outcome.ts";
 import type { FuzzReport } from "./processes/abi_fuzz_report.ts";
@@ -30,21 +29,12 @@ import type { FuzzReport } from "./processes/abi_fuzz_report.ts";
 const childScript = fileURLToPath(new URL("./processes/abi_fuzz_child.ts", import.meta.url));
 const callsDefault = 1_000_000;
 function runChild(seed: number, calls: number, traceFrom?: number): SpawnSyncReturns<string> {
-  const permissions = ["--allow-ffi", "--allow-read", "--allow-env"];
-  const args = runtime === "deno"
-    ? ["run", ...permissions, childScript, String(seed), String(calls)]
-    : [childScript, String(seed), String(calls)];
-  const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (value !== undefined && name !== "HOTPATH_FUZZ_TRACE_FROM") env[name] = value;
-  }
-  if (traceFrom !== undefined) env.HOTPATH_FUZZ_TRACE_FROM = String(traceFrom);
-  return spawnSync(process.execPath, args, {
-    env,
-    encoding: "utf8",
-    timeout: CHILD_TIMEOUT_MS,
-    // A replay with a trace writes one line a call from the last progress mark on.
-    maxBuffer: 256 << 20,
+  return spawnFuzzChild({
+    script: childScript,
+    args: [String(seed), String(calls)],
+    permissions: ["--allow-ffi", "--allow-read", "--allow-env"],
+    traceVariable: "HOTPATH_FUZZ_TRACE_FROM",
+    traceFrom,
   });
 }
 

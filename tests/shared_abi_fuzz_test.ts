@@ -16,53 +16,35 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import type { SpawnSyncReturns } from "node:child_process";
+import { rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import process from "node:process";
 import { symbols } from "../ffi/symbols.ts";
 import { runtime, test } from "./harness.ts";
 import {
   CHILD_RSS_LIMIT_BYTES,
-  CHILD_TIMEOUT_MS,
   crashed,
   failureOf,
   integerFromEnvironment,
   parseReport,
+  privateDirectory,
   replayCrash,
+  spawnFuzzChild,
   tail,
 } from "./processes/child_outcome.ts";
 import type { SharedFuzzReport } from "./processes/shared_abi_fuzz_child.ts";
 
 const childScript = fileURLToPath(new URL("./processes/shared_abi_fuzz_child.ts", import.meta.url));
 const callsDefault = 300_000;
-/** A private directory of mode 0700: in /dev/shm if node:fs may reach it (not on Deno), else in tmpdir. */
-function privateDirectory(): string {
-  try {
-    return mkdtempSync("/dev/shm/hotpath-fuzz-");
-  } catch {
-    return mkdtempSync(join(tmpdir(), "hotpath-fuzz-"));
-  }
-}
-
 function runChild(seed: number, calls: number, traceFrom?: number): SpawnSyncReturns<string> {
-  const directory = privateDirectory();
+  const directory = privateDirectory("hotpath-fuzz-");
   try {
-    const permissions = ["--allow-ffi", "--allow-read", "--allow-env", "--allow-write", "--allow-run"];
-    const script = [childScript, String(seed), String(calls), directory];
-    const args = runtime === "deno" ? ["run", ...permissions, ...script] : script;
-    const env: Record<string, string> = {};
-    for (const [name, value] of Object.entries(process.env)) {
-      if (value !== undefined && name !== "HOTPATH_SHARED_FUZZ_TRACE_FROM") env[name] = value;
-    }
-    if (traceFrom !== undefined) env.HOTPATH_SHARED_FUZZ_TRACE_FROM = String(traceFrom);
-    return spawnSync(process.execPath, args, {
-      env,
-      encoding: "utf8",
-      timeout: CHILD_TIMEOUT_MS,
-      maxBuffer: 256 << 20,
+    return spawnFuzzChild({
+      script: childScript,
+      args: [String(seed), String(calls), directory],
+      permissions: ["--allow-ffi", "--allow-read", "--allow-env", "--allow-write", "--allow-run"],
+      traceVariable: "HOTPATH_SHARED_FUZZ_TRACE_FROM",
+      traceFrom,
     });
   } finally {
     rmSync(directory, { recursive: true, force: true });

@@ -4,8 +4,10 @@
  *
  * @module
  */
-import type { SpawnSyncReturns } from "node:child_process";
-import { writeSync } from "node:fs";
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { mkdtempSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import process from "node:process";
 
 /** How long a fuzz child may run: below the 120 s test timeout, with room for one replay after a crash. */
@@ -91,5 +93,39 @@ export async function loadWithRetry<T>(open: () => T, log: (line: string) => voi
       log(`load failed (attempt ${attempt}), retrying in 5 s: ${String(error)}\n`);
       await new Promise((resolve) => setTimeout(resolve, 5_000));
     }
+  }
+}
+
+/**
+ * Runs a fuzz child on the runtime running the tests: `script` with `args` (Deno gets
+ * `permissions`), the environment passed on except `traceVariable`, which is set to `traceFrom`
+ * when a replay asks for a call trace.
+ */
+export function spawnFuzzChild(options: {
+  script: string;
+  args: string[];
+  permissions: string[];
+  traceVariable: string;
+  traceFrom?: number;
+}): SpawnSyncReturns<string> {
+  const script = [options.script, ...options.args];
+  const args = typeof (globalThis as { Deno?: unknown }).Deno === "object"
+    ? ["run", ...options.permissions, ...script]
+    : script;
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && name !== options.traceVariable) env[name] = value;
+  }
+  if (options.traceFrom !== undefined) env[options.traceVariable] = String(options.traceFrom);
+  // A replay with a trace writes one line a call from the last progress mark on.
+  return spawnSync(process.execPath, args, { env, encoding: "utf8", timeout: CHILD_TIMEOUT_MS, maxBuffer: 256 << 20 });
+}
+
+/** A private directory of mode 0700: in /dev/shm if node:fs may reach it (not on Deno), else in tmpdir. */
+export function privateDirectory(prefix: string): string {
+  try {
+    return mkdtempSync(`/dev/shm/${prefix}`);
+  } catch {
+    return mkdtempSync(join(tmpdir(), prefix));
   }
 }
