@@ -16,19 +16,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import {
-  chmodSync,
-  closeSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-  writeSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -44,6 +32,15 @@ import {
 } from "../mod.ts";
 import { LIMITS, RING_HEADER, RING_ROLE } from "../ffi/abi.generated.ts";
 import { runtime, test, type TestBody } from "./harness.ts";
+import {
+  corruptedVariants,
+  expectOpen,
+  forge,
+  inDirectory,
+  patched,
+  privateDirectory,
+  resized,
+} from "./named_region_files.ts";
 import {
   expectAll as expectAllOf,
   foreign,
@@ -86,24 +83,6 @@ async function asyncOutcome(action: () => unknown): Promise<string> {
     return `returned ${String(value)}`;
   } catch (error) {
     return error instanceof HotpathError ? error.code : foreign(error);
-  }
-}
-
-/** A new directory of mode 0700 under /dev/shm if node:fs may reach it, else under the temporary directory. */
-function privateDirectory(): string {
-  try {
-    return mkdtempSync("/dev/shm/hotpath-ring-adv-");
-  } catch {
-    return mkdtempSync(join(tmpdir(), "hotpath-ring-adv-"));
-  }
-}
-
-function inDirectory(body: (directory: string) => void): void {
-  const directory = privateDirectory();
-  try {
-    body(directory);
-  } finally {
-    rmSync(directory, { recursive: true, force: true });
   }
 }
 
@@ -584,28 +563,6 @@ function templateBytes(directory: string): Uint8Array {
   return bytes;
 }
 
-let forged = 0;
-
-/** Writes `bytes` to a new file of `mode` in `directory`; returns its path. */
-function forge(directory: string, bytes: Uint8Array, mode = 0o600): string {
-  const path = join(directory, `forged-${forged++}`);
-  writeFileSync(path, bytes, { mode });
-  chmodSync(path, mode); // writeFileSync's mode passes through the umask
-  return path;
-}
-
-function patched(bytes: Uint8Array, change: (view: DataView) => void): Uint8Array {
-  const copy = bytes.slice();
-  change(new DataView(copy.buffer));
-  return copy;
-}
-
-function resized(bytes: Uint8Array, length: number): Uint8Array {
-  const copy = new Uint8Array(length);
-  copy.set(bytes.subarray(0, Math.min(length, bytes.length)));
-  return copy;
-}
-
 /** What `Ring.open({ path })` did ("opened" when it did; the ring is closed again). */
 function openOutcome(path: string): string {
   const got = outcome(() => {
@@ -613,24 +570,6 @@ function openOutcome(path: string): string {
     return ring.kind;
   });
   return got === 'returned "broadcast"' ? "opened" : got;
-}
-
-/** Asserts that each variant, written to a fresh 0600 file, opens with one of `expected`. */
-function expectOpen(directory: string, variants: readonly (readonly [string, Uint8Array])[], expected: string): void {
-  const misses: string[] = [];
-  for (const [label, bytes] of variants) {
-    const path = forge(directory, bytes);
-    const got = openOutcome(path);
-    if (got !== expected) misses.push(`${label}: ${got}`);
-    rmSync(path, { force: true });
-  }
-  assert.deepEqual(misses, [], `expected ${expected}`);
-}
-
-/** Hostile values for a u32 field that holds `value`. */
-function hostileWords(value: number): number[] {
-  const candidates = [0, 1, value + 1, value - 1, value * 2, value >>> 1, 0x7fffffff, 0x80000000, 0xffffffff];
-  return [...new Set(candidates.map((candidate) => candidate >>> 0))].filter((candidate) => candidate !== value);
 }
 
 /** Header fields (u32) that describe the geometry or are reserved: any change is CORRUPTED. */
@@ -652,7 +591,7 @@ const GEOMETRY_FIELDS = [
 ] as const;
 
 adversarial("Ring.open of a byte-exact copy of a valid ring file opens it (the forging is sound)", () => {
-  inDirectory((directory) => {
+  inDirectory("hotpath-ring-adv-", (directory) => {
     using ring = Ring.open({ path: forge(directory, templateBytes(directory)) });
     assert.deepEqual([ring.kind, ring.capacity, ring.slotSize, ring.stats().pushed], ["broadcast", 8, 24, 11]);
     const producer = ring.producer();
@@ -664,72 +603,65 @@ adversarial("Ring.open of a byte-exact copy of a valid ring file opens it (the f
 });
 
 adversarial("Ring.open refuses truncated and padded files with CORRUPTED", () => {
-  inDirectory((directory) => {
+  inDirectory("hotpath-ring-adv-", (directory) => {
     const template = templateBytes(directory);
     const size = template.length;
-    expectOpen(directory, [
-      ["0 bytes", new Uint8Array(0)],
-      ["1 byte", template.subarray(0, 1)],
-      ["half the header", template.subarray(0, H.size >> 1)],
-      ["the header but one byte", template.subarray(0, H.size - 1)],
-      ["the header only", template.subarray(0, H.size)],
-      ["the header and roles only", template.subarray(0, H.size + TEMPLATE.maxRoles * RING_ROLE.size)],
-      ["one page short", template.subarray(0, size - LIMITS.pageBytes)],
-      ["one byte short", template.subarray(0, size - 1)],
-      ["one byte long", resized(template, size + 1)],
-      ["one page long", resized(template, size + LIMITS.pageBytes)],
-      ["twice the size", resized(template, 2 * size)],
-    ], "CORRUPTED");
+    expectOpen(
+      directory,
+      [
+        ["0 bytes", new Uint8Array(0)],
+        ["1 byte", template.subarray(0, 1)],
+        ["half the header", template.subarray(0, H.size >> 1)],
+        ["the header but one byte", template.subarray(0, H.size - 1)],
+        ["the header only", template.subarray(0, H.size)],
+        ["the header and roles only", template.subarray(0, H.size + TEMPLATE.maxRoles * RING_ROLE.size)],
+        ["one page short", template.subarray(0, size - LIMITS.pageBytes)],
+        ["one byte short", template.subarray(0, size - 1)],
+        ["one byte long", resized(template, size + 1)],
+        ["one page long", resized(template, size + LIMITS.pageBytes)],
+        ["twice the size", resized(template, 2 * size)],
+      ],
+      "CORRUPTED",
+      openOutcome,
+    );
   });
 });
 
 adversarial("Ring.open refuses another format, ABI or layout version with INCOMPATIBLE", () => {
-  inDirectory((directory) => {
+  inDirectory("hotpath-ring-adv-", (directory) => {
     const template = templateBytes(directory);
     const word = (offset: number, value: number) => patched(template, (view) => view.setUint32(offset, value, true));
-    expectOpen(directory, [
-      ["zeros of the right size", new Uint8Array(template.length)],
-      ["0xff bytes of the right size", new Uint8Array(template.length).fill(0xff)],
-      ["magic of a SharedPool", word(H.magic, LIMITS.sharedMagicLow)],
-      ["magic's low half off by one", word(H.magic, LIMITS.ringMagicLow + 1)],
-      ["magic's high half off by one", word(H.magic + 4, LIMITS.ringMagicHigh + 1)],
-      ...[0, LIMITS.abiVersion - 1, LIMITS.abiVersion + 1, 0xffffffff].map((value) =>
-        [`ABI version ${value}`, word(H.abiVersion, value)] as const
-      ),
-      ...[0, LIMITS.ringLayoutVersion + 1, 0xffffffff].map((value) =>
-        [`layout version ${value}`, word(H.layoutVersion, value)] as const
-      ),
-    ], "INCOMPATIBLE");
+    expectOpen(
+      directory,
+      [
+        ["zeros of the right size", new Uint8Array(template.length)],
+        ["0xff bytes of the right size", new Uint8Array(template.length).fill(0xff)],
+        ["magic of a SharedPool", word(H.magic, LIMITS.sharedMagicLow)],
+        ["magic's low half off by one", word(H.magic, LIMITS.ringMagicLow + 1)],
+        ["magic's high half off by one", word(H.magic + 4, LIMITS.ringMagicHigh + 1)],
+        ...[0, LIMITS.abiVersion - 1, LIMITS.abiVersion + 1, 0xffffffff].map((value) =>
+          [`ABI version ${value}`, word(H.abiVersion, value)] as const
+        ),
+        ...[0, LIMITS.ringLayoutVersion + 1, 0xffffffff].map((value) =>
+          [`layout version ${value}`, word(H.layoutVersion, value)] as const
+        ),
+      ],
+      "INCOMPATIBLE",
+      openOutcome,
+    );
   });
 });
 
 adversarial("Ring.open refuses a ring file not ready or whose fields disagree with its geometry with CORRUPTED", () => {
-  inDirectory((directory) => {
+  inDirectory("hotpath-ring-adv-", (directory) => {
     const template = templateBytes(directory);
-    const view = new DataView(template.buffer);
-    const variants: [string, Uint8Array][] = [
-      ["ready 0 (the creator is still formatting)", patched(template, (v) => v.setUint32(H.ready, 0, true))],
-      ["ready off by one", patched(template, (v) => v.setUint32(H.ready, LIMITS.ringReady - 1, true))],
-    ];
-    for (const field of GEOMETRY_FIELDS) {
-      const offset = H[field];
-      for (const value of hostileWords(view.getUint32(offset, true))) {
-        variants.push([`${field} ${value}`, patched(template, (v) => v.setUint32(offset, value, true))]);
-      }
-    }
-    const regionBytes = view.getBigUint64(H.regionBytes, true);
-    for (const value of [0n, regionBytes - 4096n, regionBytes + 4096n, 1n << 32n, (1n << 64n) - 1n]) {
-      variants.push([`regionBytes ${value}`, patched(template, (v) => v.setBigUint64(H.regionBytes, value, true))]);
-    }
-    const grown = resized(template, template.length + LIMITS.pageBytes);
-    new DataView(grown.buffer).setBigUint64(H.regionBytes, BigInt(grown.length), true);
-    variants.push(["regionBytes and the file grown by a page together", grown]);
-    expectOpen(directory, variants, "CORRUPTED");
+    const variants = corruptedVariants(template, H, LIMITS.ringReady, GEOMETRY_FIELDS, LIMITS.pageBytes);
+    expectOpen(directory, variants, "CORRUPTED", openOutcome);
   });
 });
 
 adversarial("Ring.open refuses files others may use, links, FIFOs, directories and devices", () => {
-  inDirectory((directory) => {
+  inDirectory("hotpath-ring-adv-", (directory) => {
     const template = templateBytes(directory);
     const valid = forge(directory, template);
     const link = join(directory, "link");
@@ -779,7 +711,7 @@ const thisFile = fileURLToPath(import.meta.url);
 
 /** Runs this file as a script with HOTPATH_RING_ADVERSARIAL_CHILD=`scenario`; its misses, or why it failed. */
 function runScenario(scenario: string): { misses: string[] | undefined; failure: string | undefined } {
-  const directory = privateDirectory();
+  const directory = privateDirectory("hotpath-ring-adv-");
   try {
     const args = runtime === "deno"
       ? ["run", "--allow-ffi", "--allow-read", "--allow-env", "--allow-write", thisFile]

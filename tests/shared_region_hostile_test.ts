@@ -16,19 +16,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import {
-  chmodSync,
-  chownSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  truncateSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -36,6 +24,15 @@ import { HotpathError, SharedPool } from "../mod.ts";
 import { LIMITS, SHARED_CACHE_HEADER, SHARED_GEOMETRY, SHARED_POOL_HEADER } from "../ffi/abi.generated.ts";
 import { openNative } from "../ffi/library.ts";
 import { runtime, test, type TestBody } from "./harness.ts";
+import {
+  corruptedVariants,
+  expectOpen,
+  forge,
+  inDirectory,
+  patched,
+  privateDirectory,
+  resized,
+} from "./named_region_files.ts";
 import { random32 } from "./random.ts";
 
 const CHILD = process.env.HOTPATH_HOSTILE_CHILD;
@@ -48,25 +45,6 @@ function hostile(name: string, body: TestBody): void {
 
 // ---------------------------------------------------------------------------------------------
 // Files
-
-/** A new directory of mode 0700 under /dev/shm if node:fs may reach it, else under the temporary directory. */
-function privateDirectory(): string {
-  try {
-    return mkdtempSync("/dev/shm/hotpath-hostile-");
-  } catch {
-    return mkdtempSync(join(tmpdir(), "hotpath-hostile-"));
-  }
-}
-
-/** Runs `body` with a private directory, removed afterwards whatever happens. */
-function inDirectory(body: (directory: string) => void): void {
-  const directory = privateDirectory();
-  try {
-    body(directory);
-  } finally {
-    rmSync(directory, { recursive: true, force: true });
-  }
-}
 
 /** What `action` did: a HotpathError code, "opened", or the foreign error it threw. */
 function outcome(action: () => unknown): string {
@@ -113,45 +91,6 @@ function templateBytes(directory: string): Uint8Array {
   return bytes;
 }
 
-let forged = 0;
-
-/** Writes `bytes` to a new file of `mode` in `directory`; returns its path. */
-function forge(directory: string, bytes: Uint8Array, mode = 0o600): string {
-  const path = join(directory, `forged-${forged++}`);
-  writeFileSync(path, bytes, { mode });
-  chmodSync(path, mode); // writeFileSync's mode passes through the umask
-  return path;
-}
-
-/** A copy of `bytes` changed by `change` (through a DataView over the copy). */
-function patched(bytes: Uint8Array, change: (view: DataView, copy: Uint8Array) => void): Uint8Array {
-  const copy = bytes.slice();
-  change(new DataView(copy.buffer), copy);
-  return copy;
-}
-
-/** Bytes of `bytes` resized to `length` (zero-filled past the end). */
-function resized(bytes: Uint8Array, length: number): Uint8Array {
-  const copy = new Uint8Array(length);
-  copy.set(bytes.subarray(0, Math.min(length, bytes.length)));
-  return copy;
-}
-
-type Variant = readonly [label: string, bytes: Uint8Array];
-
-/** Asserts that each variant, written to a fresh 0600 file, opens with one of `expected`. */
-function expectOpen(directory: string, variants: readonly Variant[], expected: string | readonly string[]): void {
-  const accepted = typeof expected === "string" ? [expected] : expected;
-  const misses: string[] = [];
-  for (const [label, bytes] of variants) {
-    const path = forge(directory, bytes);
-    const got = openOutcome(path);
-    if (!accepted.includes(got)) misses.push(`${label}: ${got}`);
-    rmSync(path, { force: true });
-  }
-  assert.deepEqual(misses, [], `expected ${accepted.join(" or ")}`);
-}
-
 const H = SHARED_POOL_HEADER;
 
 /** Header fields that describe the geometry (each u32), as the generated mirror names them. */
@@ -173,12 +112,6 @@ const GEOMETRY_FIELDS = [
   "layoutHash",
 ].filter((name) => name in H) as (keyof typeof H)[];
 
-/** Hostile values for a u32 field that holds `value`. */
-function hostileWords(value: number): number[] {
-  const candidates = [0, 1, value + 1, value - 1, value * 2, value >>> 1, 0x7fffffff, 0x80000000, 0xffffffff];
-  return [...new Set(candidates.map((candidate) => candidate >>> 0))].filter((candidate) => candidate !== value);
-}
-
 /** Gives `path` to user `uid`; false when this process may not (it is not root). */
 function tryChown(path: string, uid: number): boolean {
   try {
@@ -193,7 +126,7 @@ function tryChown(path: string, uid: number): boolean {
 // Hostile files at open
 
 hostile("SharedPool.open of a byte-exact copy of a valid region opens it (the forging is sound)", () => {
-  inDirectory((directory) => {
+  inDirectory("hotpath-hostile-", (directory) => {
     const template = templateBytes(directory);
     const path = forge(directory, template);
     using pool = SharedPool.open({ path });
@@ -207,78 +140,73 @@ hostile("SharedPool.open of a byte-exact copy of a valid region opens it (the fo
 });
 
 hostile("SharedPool.open refuses truncated and padded files with CORRUPTED", () => {
-  inDirectory((directory) => {
+  inDirectory("hotpath-hostile-", (directory) => {
     const template = templateBytes(directory);
     const size = template.length;
     assert.ok(size > 2 * LIMITS.pageBytes, `the template is ${size} bytes: too small to cut a page from`);
-    expectOpen(directory, [
-      ["0 bytes", new Uint8Array(0)],
-      ["1 byte", template.subarray(0, 1)],
-      ["half the header", template.subarray(0, H.size >> 1)],
-      ["the header but one byte", template.subarray(0, H.size - 1)],
-      ["the header only", template.subarray(0, H.size)],
-      ["one page", template.subarray(0, LIMITS.pageBytes)],
-      ["one page short", template.subarray(0, size - LIMITS.pageBytes)],
-      ["one byte short", template.subarray(0, size - 1)],
-      ["one byte long", resized(template, size + 1)],
-      ["one page long", resized(template, size + LIMITS.pageBytes)],
-      ["twice the size", resized(template, 2 * size)],
-    ], "CORRUPTED");
+    expectOpen(
+      directory,
+      [
+        ["0 bytes", new Uint8Array(0)],
+        ["1 byte", template.subarray(0, 1)],
+        ["half the header", template.subarray(0, H.size >> 1)],
+        ["the header but one byte", template.subarray(0, H.size - 1)],
+        ["the header only", template.subarray(0, H.size)],
+        ["one page", template.subarray(0, LIMITS.pageBytes)],
+        ["one page short", template.subarray(0, size - LIMITS.pageBytes)],
+        ["one byte short", template.subarray(0, size - 1)],
+        ["one byte long", resized(template, size + 1)],
+        ["one page long", resized(template, size + LIMITS.pageBytes)],
+        ["twice the size", resized(template, 2 * size)],
+      ],
+      "CORRUPTED",
+      openOutcome,
+    );
   });
 });
 
 hostile("SharedPool.open refuses another format, ABI, layout version or kind with INCOMPATIBLE", () => {
-  inDirectory((directory) => {
+  inDirectory("hotpath-hostile-", (directory) => {
     const template = templateBytes(directory);
     const word = (offset: number, value: number) => patched(template, (view) => view.setUint32(offset, value, true));
-    expectOpen(directory, [
-      ["zeros of the right size", new Uint8Array(template.length)],
-      ["0xff bytes of the right size", new Uint8Array(template.length).fill(0xff)],
-      ["magic 0", patched(template, (view) => view.setBigUint64(H.magic, 0n, true))],
-      ["magic of a Pool", word(H.magic, LIMITS.poolMagic)],
-      ["magic of an Arena", word(H.magic, LIMITS.arenaMagic)],
-      ["magic's low half off by one", word(H.magic, LIMITS.sharedMagicLow + 1)],
-      ["magic's high half off by one", word(H.magic + 4, LIMITS.sharedMagicHigh + 1)],
-      ["magic byte-swapped", patched(template, (view) => view.setBigUint64(H.magic, view.getBigUint64(H.magic, true)))],
-      ...[0, LIMITS.abiVersion - 1, LIMITS.abiVersion + 1, 0xffffffff].map((value) =>
-        [`ABI version ${value}`, word(H.abiVersion, value)] as const
-      ),
-      ...[0, LIMITS.sharedLayoutVersion + 1, 0xffffffff].map((value) =>
-        [`layout version ${value}`, word(H.layoutVersion, value)] as const
-      ),
-      ...[0, 2, 3, 0xffffffff].map((value) => [`kind ${value}`, word(H.kind, value)] as const),
-    ], "INCOMPATIBLE");
+    expectOpen(
+      directory,
+      [
+        ["zeros of the right size", new Uint8Array(template.length)],
+        ["0xff bytes of the right size", new Uint8Array(template.length).fill(0xff)],
+        ["magic 0", patched(template, (view) => view.setBigUint64(H.magic, 0n, true))],
+        ["magic of a Pool", word(H.magic, LIMITS.poolMagic)],
+        ["magic of an Arena", word(H.magic, LIMITS.arenaMagic)],
+        ["magic's low half off by one", word(H.magic, LIMITS.sharedMagicLow + 1)],
+        ["magic's high half off by one", word(H.magic + 4, LIMITS.sharedMagicHigh + 1)],
+        [
+          "magic byte-swapped",
+          patched(template, (view) => view.setBigUint64(H.magic, view.getBigUint64(H.magic, true))),
+        ],
+        ...[0, LIMITS.abiVersion - 1, LIMITS.abiVersion + 1, 0xffffffff].map((value) =>
+          [`ABI version ${value}`, word(H.abiVersion, value)] as const
+        ),
+        ...[0, LIMITS.sharedLayoutVersion + 1, 0xffffffff].map((value) =>
+          [`layout version ${value}`, word(H.layoutVersion, value)] as const
+        ),
+        ...[0, 2, 3, 0xffffffff].map((value) => [`kind ${value}`, word(H.kind, value)] as const),
+      ],
+      "INCOMPATIBLE",
+      openOutcome,
+    );
   });
 });
 
 hostile("SharedPool.open refuses a region that is not ready or whose geometry disagrees with CORRUPTED", () => {
-  inDirectory((directory) => {
+  inDirectory("hotpath-hostile-", (directory) => {
     const template = templateBytes(directory);
-    const view = new DataView(template.buffer);
-    const variants: Variant[] = [
-      ["ready flag 0 (creator still formatting)", patched(template, (v) => v.setUint32(H.ready, 0, true))],
-      ["ready flag off by one", patched(template, (v) => v.setUint32(H.ready, LIMITS.sharedReady - 1, true))],
-    ];
-    for (const field of GEOMETRY_FIELDS) {
-      const offset = H[field] as number;
-      for (const value of hostileWords(view.getUint32(offset, true))) {
-        variants.push([`${field} ${value}`, patched(template, (v) => v.setUint32(offset, value, true))]);
-      }
-    }
-    const regionBytes = view.getBigUint64(H.regionBytes, true);
-    for (const value of [0n, regionBytes - 4096n, regionBytes + 4096n, 1n << 32n, (1n << 64n) - 1n]) {
-      variants.push([`regionBytes ${value}`, patched(template, (v) => v.setBigUint64(H.regionBytes, value, true))]);
-    }
-    // A region_bytes that matches a resized file: still refused, the other fields and the hash disagree.
-    const grown = resized(template, template.length + LIMITS.pageBytes);
-    new DataView(grown.buffer).setBigUint64(H.regionBytes, BigInt(grown.length), true);
-    variants.push(["regionBytes and the file grown by a page together", grown]);
-    expectOpen(directory, variants, "CORRUPTED");
+    const variants = corruptedVariants(template, H, LIMITS.sharedReady, GEOMETRY_FIELDS, LIMITS.pageBytes);
+    expectOpen(directory, variants, "CORRUPTED", openOutcome);
   });
 });
 
 hostile("SharedPool.open refuses files others may read or write, or that another user owns", () => {
-  inDirectory((directory) => {
+  inDirectory("hotpath-hostile-", (directory) => {
     const template = templateBytes(directory);
     const misses: string[] = [];
     for (const mode of [0o644, 0o660, 0o640, 0o604, 0o606, 0o620, 0o602, 0o666, 0o777, 0o610]) {
@@ -300,7 +228,7 @@ hostile("SharedPool.open refuses files others may read or write, or that another
 });
 
 hostile("SharedPool.open refuses what is not a regular file of this user, without following links", () => {
-  inDirectory((directory) => {
+  inDirectory("hotpath-hostile-", (directory) => {
     const template = templateBytes(directory);
     const valid = forge(directory, template);
     const link = join(directory, "link-to-valid");
@@ -341,7 +269,7 @@ hostile("SharedPool.open and unlink of absent names give NOT_FOUND", () => {
   const name = `hotpath-hostile-absent-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   assert.equal(outcome(() => SharedPool.open({ name })), "NOT_FOUND");
   assert.equal(outcome(() => SharedPool.unlink({ name })), "NOT_FOUND");
-  inDirectory((directory) => {
+  inDirectory("hotpath-hostile-", (directory) => {
     assert.equal(outcome(() => SharedPool.open({ path: join(directory, "absent") })), "NOT_FOUND");
     assert.equal(outcome(() => SharedPool.unlink({ path: join(directory, "absent") })), "NOT_FOUND");
   });
@@ -361,7 +289,7 @@ hostile("new SharedPool at a name or path that exists gives ALREADY_EXISTS and l
     first.close();
     SharedPool.unlink({ name });
   }
-  inDirectory((directory) => {
+  inDirectory("hotpath-hostile-", (directory) => {
     const template = templateBytes(directory);
     const existing = forge(directory, template);
     const dangling = join(directory, "dangling");
@@ -416,7 +344,7 @@ interface ChildReport {
 
 /** Runs this file as a script with HOTPATH_HOSTILE_CHILD=`scenario` in a private directory. */
 function runScenario(scenario: string): { report: ChildReport | undefined; failure: string | undefined } {
-  const directory = privateDirectory();
+  const directory = privateDirectory("hotpath-hostile-");
   try {
     const args = runtime === "deno"
       ? ["run", "--allow-ffi", "--allow-read", "--allow-env", "--allow-write", thisFile]
