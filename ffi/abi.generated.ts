@@ -48,12 +48,14 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["PoolConfig.capacity_max", 12],
   ["PoolConfig.grow_chunk", 16],
   ["PoolConfig.alignment", 20],
-  ["PoolConfig.reserved", 24],
+  ["PoolConfig.placement", 24],
+  ["PoolConfig.reserved", 44],
   ["ArenaConfig.size", 64],
   ["ArenaConfig.config_bytes", 0],
   ["ArenaConfig.capacity", 4],
   ["ArenaConfig.alignment", 8],
-  ["ArenaConfig.reserved", 12],
+  ["ArenaConfig.placement", 12],
+  ["ArenaConfig.reserved", 32],
   ["SharedPoolConfig.size", 64],
   ["SharedPoolConfig.config_bytes", 0],
   ["SharedPoolConfig.block_size", 4],
@@ -64,7 +66,8 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["SharedPoolConfig.caches_max", 24],
   ["SharedPoolConfig.cache_capacity", 28],
   ["SharedPoolConfig.retire_capacity", 32],
-  ["SharedPoolConfig.reserved", 36],
+  ["SharedPoolConfig.placement", 36],
+  ["SharedPoolConfig.reserved", 56],
   ["SharedPoolHeader.size", 384],
   ["SharedPoolHeader.magic", 0],
   ["SharedPoolHeader.abi_version", 8],
@@ -182,7 +185,8 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["RingConfig.roles_max", 20],
   ["RingConfig.policy", 24],
   ["RingConfig.unblock_timeout_ms", 28],
-  ["RingConfig.reserved", 32],
+  ["RingConfig.placement", 32],
+  ["RingConfig.reserved", 52],
   ["RingHeader.size", 640],
   ["RingHeader.magic", 0],
   ["RingHeader.abi_version", 8],
@@ -296,6 +300,20 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["NumaWhere.not_present", 32],
   ["NumaWhere.other", 40],
   ["NumaWhere.by_node", 48],
+  ["Placement.size", 20],
+  ["Placement.policy", 0],
+  ["Placement.nodes_low", 4],
+  ["Placement.nodes_high", 8],
+  ["Placement.huge_pages", 12],
+  ["Placement.lock", 16],
+  ["PagesReport.size", 64],
+  ["PagesReport.mappings", 0],
+  ["PagesReport.page_bytes", 8],
+  ["PagesReport.resident_bytes", 16],
+  ["PagesReport.huge_bytes", 24],
+  ["PagesReport.locked_bytes", 32],
+  ["PagesReport.spills", 40],
+  ["PagesReport.reserved", 48],
   ["limits.abi_version", 6],
   ["limits.slots_max", 16384],
   ["limits.slot_bits", 14],
@@ -357,6 +375,8 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["Status.unsupported", -14],
   ["Status.invalid_path", -15],
   ["Status.busy", -16],
+  ["Status.placement_refused", -17],
+  ["Status.lock_refused", -18],
   ["BlockState.fresh", 0],
   ["BlockState.free", 1],
   ["BlockState.allocated", 2],
@@ -365,7 +385,7 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
 ];
 
 /** FNV-1a over the table's names and values; the library's hp_abi_fingerprint() must equal it. */
-export const ABI_FINGERPRINT = 879549158;
+export const ABI_FINGERPRINT = 702247922;
 
 /** `PoolHeader` of the Zig sources: its size and the byte offset of every field. */
 export const POOL_HEADER = {
@@ -422,7 +442,8 @@ export const POOL_CONFIG = {
   capacityMax: 12,
   growChunk: 16,
   alignment: 20,
-  reserved: 24,
+  placement: 24,
+  reserved: 44,
 } as const;
 
 /** `ArenaConfig` of the Zig sources: its size and the byte offset of every field. */
@@ -431,7 +452,8 @@ export const ARENA_CONFIG = {
   configBytes: 0,
   capacity: 4,
   alignment: 8,
-  reserved: 12,
+  placement: 12,
+  reserved: 32,
 } as const;
 
 /** `SharedPoolConfig` of the Zig sources: its size and the byte offset of every field. */
@@ -446,7 +468,8 @@ export const SHARED_POOL_CONFIG = {
   cachesMax: 24,
   cacheCapacity: 28,
   retireCapacity: 32,
-  reserved: 36,
+  placement: 36,
+  reserved: 56,
 } as const;
 
 /** `SharedPoolHeader` of the Zig sources: its size and the byte offset of every field. */
@@ -588,7 +611,8 @@ export const RING_CONFIG = {
   rolesMax: 20,
   policy: 24,
   unblockTimeoutMs: 28,
-  reserved: 32,
+  placement: 32,
+  reserved: 52,
 } as const;
 
 /** `RingHeader` of the Zig sources: its size and the byte offset of every field. */
@@ -728,6 +752,28 @@ export const NUMA_WHERE = {
   byNode: 48,
 } as const;
 
+/** `Placement` of the Zig sources: its size and the byte offset of every field. */
+export const PLACEMENT = {
+  size: 20,
+  policy: 0,
+  nodesLow: 4,
+  nodesHigh: 8,
+  hugePages: 12,
+  lock: 16,
+} as const;
+
+/** `PagesReport` of the Zig sources: its size and the byte offset of every field. */
+export const PAGES_REPORT = {
+  size: 64,
+  mappings: 0,
+  pageBytes: 8,
+  residentBytes: 16,
+  hugeBytes: 24,
+  lockedBytes: 32,
+  spills: 40,
+  reserved: 48,
+} as const;
+
 /** `limits` of the Zig sources: every u32/u64 constant of constants.zig and the magic values. */
 export const LIMITS = {
   abiVersion: 6,
@@ -795,6 +841,8 @@ export const STATUS = {
   unsupported: -14,
   invalidPath: -15,
   busy: -16,
+  placementRefused: -17,
+  lockRefused: -18,
 } as const;
 
 /** `BlockState` of the Zig sources: the state byte of each pool block. */

@@ -32,7 +32,8 @@ export type HotpathErrorCode =
   | "LIBRARY_NOT_FOUND"
   | "ABI_MISMATCH"
   | "LAYOUT_MISMATCH"
-  | "UNSUPPORTED_RUNTIME";
+  | "UNSUPPORTED_RUNTIME"
+  | "MEMLOCK_LIMIT";
 
 /**
  * A failure of a hotpath call: `code` is stable and meant for programs, `message` says what

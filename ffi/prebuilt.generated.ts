@@ -12,32 +12,32 @@ export interface PrebuiltLibrary {
 export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
-    bytes: 152488,
-    sha256: "ce0885164f37e30a2167f1dbffb4e7cbd1e7665139f4a5537434b1eeab8c120f",
+    bytes: 166624,
+    sha256: "8826043326a738ca31878e998badb7d2bbe0c821e59e25f35a9cfe3e3f91069c",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
-    bytes: 142416,
-    sha256: "4967c9247bcdd1f0ab149f7ac4b1c7bd7351912dfafc63d0497ac2d88e5f3b93",
+    bytes: 153256,
+    sha256: "5e98282b55bbfbce5ae43ac43393b7bc4e547d16a584fa2aeed5edd783076e17",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
-    bytes: 151888,
-    sha256: "abffad546a02adad29052a53729d8ecc52f01d9731784fc0247b25c9581742fe",
+    bytes: 166024,
+    sha256: "7d550506f03ef2ddee0d86b0446d98e8ce4f4cb9dec9198413ddf0bcb86c40c1",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
-    bytes: 141960,
-    sha256: "4e7ba24028f3638b19f60d028e26277beb1293617c8cd44fb6fe678867820dad",
+    bytes: 152784,
+    sha256: "d6c84dd9aa095e413237b0568a6b4df98b17f7f456c027a7df2d15c99f703bf1",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",
-    bytes: 74998,
-    sha256: "63d0377d177cd73cf032f8c7239f9205a126eff7f181acf6b1aa68e5c6fdf07d",
+    bytes: 75197,
+    sha256: "b65def719bf1a759cf4502a33f37c913870da73862915dfc525556999a08b914",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libhotpath.dylib",
-    bytes: 87824,
-    sha256: "9faa3dc6785088641151b68b8ab87e7d8512077c3734118d9a1dc6ccb305bd4e",
+    bytes: 88032,
+    sha256: "6f75722e39c97adee5aabfef72893b3626cf56036e1c07abcb3b357f43d6066c",
   },
 };

@@ -160,6 +160,10 @@ export const symbols = {
   hp_numa_topology: { parameters: ["buffer", "u32", "buffer", "u32"], result: "i32" },
   /** fn hp_numa_where(memory: ?[*]const u8, memory_bytes: f64, out: ?*anyopaque, out_bytes: u32) i32 */
   hp_numa_where: { parameters: ["buffer", "f64", "buffer", "u32"], result: "i32" },
+  /** fn hp_pages_report(memory: ?[*]const u8, memory_bytes: f64, out: ?*anyopaque, out_bytes: u32) i32 */
+  hp_pages_report: { parameters: ["buffer", "f64", "buffer", "u32"], result: "i32" },
+  /** fn hp_memory_lock_limit() f64 */
+  hp_memory_lock_limit: { parameters: [], result: "f64" },
   /** fn hp_ring_stats(id: u32, out: ?*anyopaque, out_bytes: u32) i32 */
   hp_ring_stats: { parameters: ["u32", "buffer", "u32"], result: "i32" },
   /** fn hp_ring_role_info(id: u32, index: u32, out: ?*anyopaque, out_bytes: u32) i32 */

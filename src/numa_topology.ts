@@ -82,6 +82,11 @@ export interface Topology {
   cpus: CpuInfo[];
   /** Huge page sizes the kernel offers. */
   hugePages: HugePageSize[];
+  /**
+   * When the kernel backs memory with transparent huge pages: "always", "madvise" (regions
+   * created with `hugePages: "transparent"`), "never", or "unknown".
+   */
+  transparentHugePages: "always" | "madvise" | "never" | "unknown";
   /** True when some file was missing or malformed; `problems` says which parts are guesses. */
   degraded: boolean;
   /** What was missing or malformed, each once. */

@@ -70,6 +70,7 @@ test("numa.topology of a two-socket machine: nodes, distances, memory, isolated 
     { sizeBytes: 2 << 20, total: 1024, free: 1000 },
     { sizeBytes: 1 << 30, total: 4, free: 2 },
   ]);
+  assert.equal(topology.transparentHugePages, "always");
 });
 
 test("numa.topology of four asymmetric nodes: offline CPU, memory-only node, node without memory, cpuset", () => {
@@ -90,6 +91,7 @@ test("numa.topology of four asymmetric nodes: offline CPU, memory-only node, nod
   assert.deepEqual(topology.cpus.find((cpu) => cpu.id === 7)!.node, 3);
   assert.deepEqual([topology.processCpus, topology.cpusetCpus], [range(0, 5), range(0, 5)]);
   assert.deepEqual(topology.hugePages, [{ sizeBytes: 2 << 20, total: 0, free: 0 }]);
+  assert.equal(topology.transparentHugePages, "unknown", "the fixture has no transparent_hugepage directory");
 });
 
 test("numa.topology of malformed and broken trees degrades, lists its problems, and never throws", () => {

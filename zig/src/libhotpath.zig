@@ -32,5 +32,7 @@ test {
     _ = @import("system/sysfs.zig");
     _ = @import("system/topology.zig");
     _ = @import("system/placement.zig");
+    _ = @import("system/smaps.zig");
+    _ = @import("memory/binding.zig");
     _ = @import("abi/system_exports.zig");
 }

@@ -34,6 +34,10 @@ pub const Status = enum(c_int) {
     invalid_path = -15,
     /// Another Worker or process is using the pool, and the operation needs it alone.
     busy = -16,
+    /// The kernel refused the placement's nodes: none exists, has memory or may be used here.
+    placement_refused = -17,
+    /// mlock refused: the region is larger than RLIMIT_MEMLOCK allows.
+    lock_refused = -18,
 
     pub fn code(status: Status) c_int {
         return @backingInt(status);

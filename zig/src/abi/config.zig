@@ -7,6 +7,48 @@ const std = @import("std");
 const assert = std.debug.assert;
 const constants = @import("../constants.zig");
 
+/// Where and how a region's pages are placed, part of every creation config (memory/binding.zig
+/// applies it between map and pre-fault).
+pub const Placement = extern struct {
+    /// 0 the kernel's default (first touch), then Linux's MPOL_* numbering:
+    /// 1 preferred (the one node in `nodes`, others when it is full), 2 bind (only `nodes`),
+    /// 3 interleave (pages spread across `nodes`).
+    policy: u32,
+    /// Node bitmask, nodes 0-31 and 32-63; zero for the default policy.
+    nodes_low: u32,
+    nodes_high: u32,
+    /// 0 base pages, 1 transparent (MADV_HUGEPAGE), 2 explicit (MAP_HUGETLB, base pages when
+    /// the kernel has none free).
+    huge_pages: u32,
+    /// 1: mlock the region, its pages locked as they are committed.
+    lock: u32,
+
+    pub const default_policy: u32 = 0;
+    pub const preferred: u32 = 1;
+    pub const bind: u32 = 2;
+    pub const interleave: u32 = 3;
+    pub const huge_none: u32 = 0;
+    pub const huge_transparent: u32 = 1;
+    pub const huge_explicit: u32 = 2;
+
+    pub const none: Placement = std.mem.zeroes(Placement);
+
+    pub fn nodes(placement: Placement) u64 {
+        return @as(u64, placement.nodes_high) << 32 | placement.nodes_low;
+    }
+
+    /// True when the fields are within their documented values and agree with each other.
+    pub fn valid(placement: Placement) bool {
+        if (placement.huge_pages > huge_explicit or placement.lock > 1) return false;
+        return switch (placement.policy) {
+            default_policy => placement.nodes() == 0,
+            preferred => @popCount(placement.nodes()) == 1,
+            bind, interleave => placement.nodes() != 0,
+            else => false,
+        };
+    }
+};
+
 pub const PoolConfig = extern struct {
     config_bytes: u32,
     block_size: u32,
@@ -17,7 +59,8 @@ pub const PoolConfig = extern struct {
     /// Blocks one `grow` adds; 0 for a fixed pool.
     grow_chunk: u32,
     alignment: u32,
-    reserved: [10]u32,
+    placement: Placement,
+    reserved: [5]u32,
 };
 
 pub const SharedPoolConfig = extern struct {
@@ -35,7 +78,8 @@ pub const SharedPoolConfig = extern struct {
     cache_capacity: u32,
     /// Retired blocks per cache before it collects.
     retire_capacity: u32,
-    reserved: [7]u32,
+    placement: Placement,
+    reserved: [2]u32,
 };
 
 pub const RingConfig = extern struct {
@@ -53,14 +97,16 @@ pub const RingConfig = extern struct {
     policy: u32,
     /// MPMC: how long a claimed slot may stay uncommitted before consumers skip it.
     unblock_timeout_ms: u32,
-    reserved: [8]u32,
+    placement: Placement,
+    reserved: [3]u32,
 };
 
 pub const ArenaConfig = extern struct {
     config_bytes: u32,
     capacity: u32,
     alignment: u32,
-    reserved: [13]u32,
+    placement: Placement,
+    reserved: [8]u32,
 };
 
 comptime {
@@ -73,7 +119,7 @@ comptime {
 }
 
 /// Copies a config from caller memory of any alignment; null unless it is exactly one `T`
-/// with `config_bytes` set and every reserved word zero.
+/// with `config_bytes` set, every reserved word zero and a valid placement.
 pub fn read(comptime T: type, bytes: ?[*]const u8, length: u32) ?T {
     if (length != @sizeOf(T)) return null;
     const source = bytes orelse return null;
@@ -81,6 +127,7 @@ pub fn read(comptime T: type, bytes: ?[*]const u8, length: u32) ?T {
     @memcpy(std.mem.asBytes(&config), source[0..@sizeOf(T)]);
     if (config.config_bytes != @sizeOf(T)) return null;
     for (config.reserved) |word| if (word != 0) return null;
+    if (!config.placement.valid()) return null;
     return config;
 }
 

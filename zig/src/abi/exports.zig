@@ -19,7 +19,8 @@ const constants = @import("../constants.zig");
 const mirror = @import("mirror_table.zig");
 const config = @import("config.zig");
 const Status = @import("../status.zig").Status;
-const Region = @import("../memory/region.zig").Region;
+const region_module = @import("../memory/region.zig");
+const Region = region_module.Region;
 const pool_module = @import("../memory/pool.zig");
 const arena_module = @import("../memory/arena.zig");
 const registry = @import("../memory/registry.zig");
@@ -65,8 +66,8 @@ export fn hp_pool_create(config_pointer: ?[*]const u8, config_bytes: u32) callco
         .grow_chunk = options.grow_chunk,
     }) catch return Status.invalid_argument.code();
     const grows = pool_module.Geometry.grows(geometry);
-    const region = (if (grows) Region.reserve(geometry.region_bytes) else Region.map(geometry.region_bytes)) catch
-        return Status.out_of_memory.code();
+    const region = Region.mapPlaced(geometry.region_bytes, !grows, options.placement) catch |failure|
+        return mapStatus(failure);
     if (grows) {
         pool_module.Geometry.commit(geometry, region, geometry.capacity) catch {
             region.unmap();
@@ -138,7 +139,8 @@ export fn hp_arena_create(config_pointer: ?[*]const u8, config_bytes: u32) callc
         .capacity = options.capacity,
         .alignment = options.alignment,
     }) catch return Status.invalid_argument.code();
-    const region = Region.map(geometry.region_bytes) catch return Status.out_of_memory.code();
+    const region = Region.mapPlaced(geometry.region_bytes, true, options.placement) catch |failure|
+        return mapStatus(failure);
     return publish(region, .{ .arena = arena_module.Arena.format(region.memory, geometry) });
 }
 
@@ -189,6 +191,16 @@ fn batch(pointer: ?*anyopaque, length: u32, count: u32, region: Region) ?[]u32 {
     if (address < region_start + region.memory.len and end > region_start) return null;
     const items: [*]u32 = @ptrFromInt(address);
     return items[0..count];
+}
+
+/// The status of a mapping the kernel refused, or whose placement it refused.
+pub fn mapStatus(failure: region_module.Error) i32 {
+    return switch (failure) {
+        error.OutOfMemory => Status.out_of_memory.code(),
+        error.InvalidPlacement => Status.placement_refused.code(),
+        error.LockRefused => Status.lock_refused.code(),
+        error.Unsupported => Status.unsupported.code(),
+    };
 }
 
 fn freeStatus(failure: pool_module.FreeError) i32 {

@@ -41,6 +41,8 @@ pub const structs = .{
     .{ "RingStats", ring_exports.RingStatsOut },
     .{ "RingRoleInfo", ring_exports.RingRoleOut },
     .{ "NumaWhere", @import("../system/placement.zig").Counts },
+    .{ "Placement", config.Placement },
+    .{ "PagesReport", @import("../system/smaps.zig").PagesReport },
 };
 
 /// Values of SharedPool's region format that TypeScript reads or writes (tests forge headers).

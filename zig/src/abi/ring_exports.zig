@@ -88,7 +88,7 @@ export fn hp_ring_create(
     const geometry = layout.Geometry.compute(layout.paramsOf(options)) catch
         return Status.invalid_argument.code();
     // A ring never grows: every page is committed at creation.
-    return shared.createNamedOrAnonymous(path_pointer, path_bytes, geometry, geometry.region_bytes, ringFormat);
+    return shared.createNamedOrAnonymous(path_pointer, path_bytes, geometry, geometry.region_bytes, options.placement, ringFormat);
 }
 
 fn ringFormat(memory: []align(std.heap.page_size_min) u8, geometry: layout.Geometry, fd: i32) registry.Object {

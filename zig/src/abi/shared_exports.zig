@@ -105,6 +105,8 @@ pub fn regionStatus(failure: shared_region.Error) i32 {
         error.PermissionDenied => Status.permission_denied.code(),
         error.InvalidPath => Status.invalid_path.code(),
         error.Unsupported => Status.unsupported.code(),
+        error.InvalidPlacement => Status.placement_refused.code(),
+        error.LockRefused => Status.lock_refused.code(),
     };
 }
 
@@ -121,7 +123,7 @@ export fn hp_shared_pool_create(
     const geometry = shared_pool.Geometry.compute(layout.paramsOf(options)) catch
         return Status.invalid_argument.code();
     const committed = geometry.committedBytes(geometry.params.capacity);
-    return createNamedOrAnonymous(path_pointer, path_bytes, geometry, committed, sharedPoolFormat);
+    return createNamedOrAnonymous(path_pointer, path_bytes, geometry, committed, options.placement, sharedPoolFormat);
 }
 
 fn sharedPoolFormat(memory: []align(std.heap.page_size_min) u8, geometry: shared_pool.Geometry, fd: i32) registry.Object {
@@ -129,22 +131,23 @@ fn sharedPoolFormat(memory: []align(std.heap.page_size_min) u8, geometry: shared
 }
 
 /// Maps `geometry.region_bytes` of shared anonymous memory (`path_bytes` 0) or of a new file at
-/// `path` (O_EXCL, 0600), commits its first `committed` bytes, and registers
+/// `path` (O_EXCL, 0600), places it, commits its first `committed` bytes, and registers
 /// `format(memory, geometry, fd)`. Returns its id or a Status.
 pub fn createNamedOrAnonymous(
     path_pointer: ?[*]const u8,
     path_bytes: u32,
     geometry: anytype,
     committed: u64,
+    placement: config.Placement,
     comptime format: anytype,
 ) i32 {
     if (path_bytes == 0) {
-        const region = shared_region.mapAnonymous(geometry.region_bytes, committed) catch |failure|
+        const region = shared_region.mapAnonymous(geometry.region_bytes, committed, placement) catch |failure|
             return regionStatus(failure);
         return publish(region, format(region.memory, geometry, -1), null);
     }
     const path = pathOf(path_pointer, path_bytes) orelse return Status.invalid_path.code();
-    const named = shared_region.createNamed(sentinel(&path), geometry.region_bytes, committed) catch |failure|
+    const named = shared_region.createNamed(sentinel(&path), geometry.region_bytes, committed, placement) catch |failure|
         return regionStatus(failure);
     return publish(named.region, format(named.region.memory, geometry, named.fd), &path);
 }

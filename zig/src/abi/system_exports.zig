@@ -9,6 +9,8 @@ const affinity = @import("../system/affinity.zig");
 const sysfs = @import("../system/sysfs.zig");
 const topology = @import("../system/topology.zig");
 const placement = @import("../system/placement.zig");
+const smaps = @import("../system/smaps.zig");
+const binding = @import("../memory/binding.zig");
 
 const mask_bytes: u32 = @sizeOf(affinity.Mask);
 
@@ -93,6 +95,25 @@ export fn hp_numa_where(memory: ?[*]const u8, memory_bytes: f64, out: ?*anyopaqu
     if (raw % @alignOf(placement.Counts) != 0) return Status.invalid_argument.code();
     const counts: *placement.Counts = @ptrFromInt(raw);
     return placement.whereIs(address, @intFromFloat(memory_bytes), counts).code();
+}
+
+/// What kind of pages back `memory_bytes` bytes at `memory` (/proc/self/smaps): page size,
+/// resident, huge and locked bytes, into `out`, a smaps.PagesReport (8-byte aligned, exactly
+/// its size). `invalid_argument` when no mapping overlaps the range.
+export fn hp_pages_report(memory: ?[*]const u8, memory_bytes: f64, out: ?*anyopaque, out_bytes: u32) callconv(.c) i32 {
+    const address = @intFromPtr(memory orelse return Status.invalid_argument.code());
+    if (!(memory_bytes >= 1 and memory_bytes <= where_bytes_max)) return Status.invalid_argument.code();
+    if (@floor(memory_bytes) != memory_bytes) return Status.invalid_argument.code();
+    if (out_bytes != @sizeOf(smaps.PagesReport)) return Status.invalid_argument.code();
+    const raw = @intFromPtr(out orelse return Status.invalid_argument.code());
+    if (raw % @alignOf(smaps.PagesReport) != 0) return Status.invalid_argument.code();
+    const report: *smaps.PagesReport = @ptrFromInt(raw);
+    return smaps.report(address, @intFromFloat(memory_bytes), report).code();
+}
+
+/// The soft RLIMIT_MEMLOCK in bytes, -1 when unlimited or unknown (named by a refused lock).
+export fn hp_memory_lock_limit() callconv(.c) f64 {
+    return binding.lockLimitBytes();
 }
 
 test "system exports: wrong sizes and null buffers are refused" {

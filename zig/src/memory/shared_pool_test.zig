@@ -11,7 +11,7 @@ const shared_region = @import("shared_region.zig");
 
 fn create(params: shared_pool.Params) !SharedPool {
     const geometry = try shared_pool.Geometry.compute(params);
-    const region = try shared_region.mapAnonymous(geometry.region_bytes, geometry.committedBytes(params.capacity));
+    const region = try shared_region.mapAnonymous(geometry.region_bytes, geometry.committedBytes(params.capacity), .none);
     return SharedPool.format(region.memory, geometry, -1);
 }
 

@@ -12,7 +12,9 @@ const builtin = @import("builtin");
 const assert = std.debug.assert;
 const linux = std.os.linux;
 const constants = @import("../constants.zig");
-const Region = @import("region.zig").Region;
+const region_module = @import("region.zig");
+const Region = region_module.Region;
+const Placement = @import("../abi/config.zig").Placement;
 
 const supported = builtin.os.tag == .linux;
 
@@ -24,22 +26,21 @@ pub const Error = error{
     PermissionDenied,
     InvalidPath,
     Unsupported,
+    InvalidPlacement,
+    LockRefused,
 };
 
 /// Longest path accepted, including the `/dev/shm/` prefix a bare name gets.
 pub const path_bytes_max = 256;
 
-/// Maps `region_bytes` of shared anonymous memory and pre-faults the first `committed` bytes.
-pub fn mapAnonymous(region_bytes: u64, committed: u64) Error!Region {
+/// Maps `region_bytes` of shared anonymous memory, places it and pre-faults the first
+/// `committed` bytes.
+pub fn mapAnonymous(region_bytes: u64, committed: u64, placement: Placement) Error!Region {
     assertSizes(region_bytes, committed);
-    const flags: std.posix.MAP = .{ .TYPE = .SHARED, .ANONYMOUS = true, .NORESERVE = true };
-    const memory = std.posix.mmap(null, @intCast(region_bytes), .{ .READ = true, .WRITE = true }, flags, -1, 0) catch
-        return error.OutOfMemory;
-    const region: Region = .{ .memory = memory };
-    region.populate(0, committed) catch {
-        region.unmap();
-        return error.OutOfMemory;
-    };
+    var region = try region_module.mapPages(.SHARED, @intCast(region_bytes), true, placement.huge_pages);
+    errdefer region.unmap();
+    try region.place(placement);
+    region.populate(0, committed) catch return error.OutOfMemory;
     return region;
 }
 
@@ -47,8 +48,10 @@ pub fn mapAnonymous(region_bytes: u64, committed: u64) Error!Region {
 pub const Named = struct { region: Region, fd: linux.fd_t };
 
 /// Creates file `path` (O_EXCL, 0600) of `region_bytes`, allocates its first `committed`
-/// bytes, maps it shared and pre-faults them. Nothing is left behind on failure.
-pub fn createNamed(path: [:0]const u8, region_bytes: u64, committed: u64) Error!Named {
+/// bytes, maps it shared, places it and pre-faults them. Nothing is left behind on failure.
+/// A file cannot have explicit huge pages (that needs hugetlbfs): it gets base pages, and the
+/// page report says so.
+pub fn createNamed(path: [:0]const u8, region_bytes: u64, committed: u64, placement: Placement) Error!Named {
     assertSizes(region_bytes, committed);
     if (!supported) return error.Unsupported;
     const flags: linux.O = .{ .ACCMODE = .RDWR, .CREAT = true, .EXCL = true, .CLOEXEC = true, .NOFOLLOW = true };
@@ -66,11 +69,10 @@ pub fn createNamed(path: [:0]const u8, region_bytes: u64, committed: u64) Error!
     errdefer _ = linux.unlink(path);
     if (linux.errno(linux.ftruncate(fd, @intCast(region_bytes))) != .SUCCESS) return error.NoSpace;
     try allocateFd(fd, 0, committed);
-    const region = try mapFile(fd, region_bytes);
-    region.populate(0, committed) catch {
-        region.unmap();
-        return error.NoSpace;
-    };
+    var region = try mapFile(fd, region_bytes);
+    errdefer region.unmap();
+    try region.place(placement);
+    region.populate(0, committed) catch return error.NoSpace;
     return .{ .region = region, .fd = fd };
 }
 
@@ -208,7 +210,8 @@ fn assertSizes(region_bytes: u64, committed: u64) void {
 /// False if the kernel refused (the shared pages then stay mapped, still valid memory).
 pub fn zeroOver(region: Region) bool {
     const fixed: std.posix.MAP = .{ .TYPE = .PRIVATE, .ANONYMOUS = true, .FIXED = true, .NORESERVE = true };
-    _ = std.posix.mmap(region.memory.ptr, region.memory.len, .{ .READ = true, .WRITE = true }, fixed, -1, 0) catch
+    const all = region.mapping();
+    _ = std.posix.mmap(all.ptr, all.len, .{ .READ = true, .WRITE = true }, fixed, -1, 0) catch
         return false;
     return true;
 }
@@ -220,12 +223,12 @@ test "shared_region: a named file is exclusive, private to its user, shared betw
     var name: [64]u8 = undefined;
     const path = try std.mem.printSentinel(&name, "/dev/shm/hotpath-zig-test-{d}", .{linux.getpid()}, 0);
     const bytes = 4 * constants.page_bytes;
-    const named = try createNamed(path, bytes, constants.page_bytes);
+    const named = try createNamed(path, bytes, constants.page_bytes, Placement.none);
     const region = named.region;
     defer unlinkNamed(path) catch {};
     defer closeFd(named.fd);
     defer region.unmap();
-    try testing.expectError(error.AlreadyExists, createNamed(path, bytes, constants.page_bytes));
+    try testing.expectError(error.AlreadyExists, createNamed(path, bytes, constants.page_bytes, Placement.none));
     const opened = try openNamed(path);
     defer opened.close();
     try testing.expectEqual(@as(u64, bytes), opened.size);

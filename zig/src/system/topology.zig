@@ -320,6 +320,28 @@ fn writeHugePages(root: *const sysfs.Root, scratch: *[sysfs.file_bytes_max]u8, o
         first = false;
     }
     out.text("]");
+    const mode = if (sysfs.read(root, scratch, "/sys/kernel/mm/transparent_hugepage/enabled", .{})) |text|
+        transparentMode(text)
+    else
+        "unknown";
+    out.print(",\"transparentHugePages\":\"{s}\"", .{mode});
+}
+
+/// The bracketed choice of "always [madvise] never": one of the three, or "unknown".
+fn transparentMode(text: []const u8) []const u8 {
+    const open = std.mem.indexOfScalar(u8, text, '[') orelse return "unknown";
+    const close = std.mem.indexOfScalarPos(u8, text, open, ']') orelse return "unknown";
+    const chosen = text[open + 1 .. close];
+    inline for (.{ "always", "madvise", "never" }) |known| {
+        if (std.mem.eql(u8, chosen, known)) return known;
+    }
+    return "unknown";
+}
+
+test "topology: the transparent huge page mode is the bracketed word, else unknown" {
+    try std.testing.expectEqualStrings("madvise", transparentMode("always [madvise] never\n"));
+    try std.testing.expectEqualStrings("unknown", transparentMode("always [sometimes] never"));
+    try std.testing.expectEqualStrings("unknown", transparentMode("[always"));
 }
 
 test "topology: the machine's document parses as JSON with at least one node and CPU" {
