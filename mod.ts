@@ -97,7 +97,10 @@ export {
 export { HotpathError, type HotpathErrorCode } from "./src/errors.ts";
 export { clockNs, nowNs } from "./src/clock.ts";
 export { type Affinity, affinity, CPUS_MAX } from "./src/affinity.ts";
-export { type Numa, numa } from "./src/numa.ts";
+export { type Numa, numa, type PinnedThread } from "./src/numa.ts";
+export type { KernelPolicy, MemoryOptions, NumaPolicy, Placement } from "./src/placement.ts";
+export { type NumaNodeStats, NumaPool, type NumaPoolOptions, type NumaPoolStats } from "./src/numa_pool.ts";
+export type { PlacementFallbacks, RegionPlacement } from "./src/placement_report.ts";
 export type { CpuCache, CpuInfo, HugePageSize, NumaNode, Topology } from "./src/numa_topology.ts";
 export type { PagePlacement } from "./src/numa_where.ts";
 export { type LibraryInfo, libraryInfo, loadLibrary, type LoadOptions } from "./src/library.ts";

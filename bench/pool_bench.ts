@@ -8,6 +8,7 @@ import { bench, do_not_optimize, summary } from "mitata";
 import { Pool } from "../mod.ts";
 import { openNative } from "../ffi/library.ts";
 import { poolConfigBytes } from "../src/region.ts";
+import { NO_PLACEMENT } from "../src/placement.ts";
 import { openLibc } from "./libc.ts";
 import { SmallOrder, TypeScriptFreeList } from "./baselines.ts";
 import { NAMES } from "./names.ts";
@@ -28,7 +29,14 @@ export function registerPoolBenchmarks(): void {
   const symbols = openNative().symbols;
   const noop = symbols.hp_noop;
   // A pool driven only by native calls: no JavaScript view, so it lives until closed.
-  const config = poolConfigBytes({ blockSize: 64, capacity: CAPACITY, capacityMax: 0, growChunk: 0, alignment: 8 });
+  const config = poolConfigBytes({
+    blockSize: 64,
+    capacity: CAPACITY,
+    capacityMax: 0,
+    growChunk: 0,
+    alignment: 8,
+    placement: NO_PLACEMENT,
+  });
   const nativeId = symbols.hp_pool_create(config, config.length);
   const nativeAlloc = symbols.hp_pool_alloc;
   const nativeFree = symbols.hp_pool_free;

@@ -12,12 +12,13 @@ import { word, writeCounter } from "./header_words.ts";
 import { closedError, detachedError, HotpathError } from "./errors.ts";
 import { alignment, alignmentError, describe, integerError, integerIn, label, readOptions } from "./validate.ts";
 import { closeRegion, createArenaRegion } from "./region.ts";
+import { MEMORY_OPTION_KEYS, type MemoryOptions, resolvePlacement } from "./placement.ts";
 import { type Schema, StructLayout } from "./struct.ts";
 import { isOwnBufferDetached } from "./typed_arrays.ts";
 import { track } from "./metrics.ts";
 
-/** Options of `new Arena(...)`. */
-export interface ArenaOptions {
+/** Options of `new Arena(...)`; `placement`, `hugePages` and `lock` place its memory (see MemoryOptions). */
+export interface ArenaOptions extends MemoryOptions {
   /** Bytes the arena can hand out, 1 to 1 GiB. */
   capacity: number;
   /** Default alignment of `alloc`, a power of two up to 4096. Default: 8. */
@@ -98,12 +99,13 @@ export class Arena {
     this.offset = 0;
     this.allocations = -0;
     const where = "new Arena";
-    const given = readOptions(where, options, ["capacity", "align", "name"]);
+    const given = readOptions(where, options, ["capacity", "align", "name", ...MEMORY_OPTION_KEYS]);
     this.capacity = integerIn(where, "capacity", given.capacity, 1, LIMITS.arenaCapacityMax);
     this.align = given.align === undefined ? 8 : alignment(where, "align", given.align);
     this.name = label(where, given.name);
     const native = openNative();
-    const region = createArenaRegion(native, { capacity: this.capacity, alignment: this.align }, "Arena");
+    const placement = resolvePlacement(where, given);
+    const region = createArenaRegion(native, { capacity: this.capacity, alignment: this.align, placement }, "Arena");
     const dataOffset = new DataView(region.buffer).getUint32(ARENA_HEADER.dataOffset, true);
     this.limit = this.capacity;
     this.alignMask = this.align - 1;

@@ -31,7 +31,7 @@ const COUNTS = NUMA_WHERE.size / 8;
 const NODES = (NUMA_WHERE.size - NUMA_WHERE.byNode) / 8;
 
 /** The Uint8Array of `target`: itself, or its `bytes` (a Pool, an Arena, a ring side). */
-function memoryOf(where: string, target: unknown): Uint8Array {
+export function regionMemoryOf(where: string, target: unknown): Uint8Array {
   let bytes = target;
   if (typedArrayFacts(target, "Uint8Array") === undefined && typeof target === "object" && target !== null) {
     bytes = (target as { bytes?: unknown }).bytes;
@@ -52,7 +52,7 @@ function memoryOf(where: string, target: unknown): Uint8Array {
 
 /** Counts the NUMA node of each page of `target`'s memory. */
 export function whereIs(target: unknown, where = "numa.whereIs"): PagePlacement {
-  const bytes = memoryOf(where, target);
+  const bytes = regionMemoryOf(where, target);
   const length = typedArrayFacts(bytes, "Uint8Array")!.length;
   const counts = new Float64Array(COUNTS);
   const status = openNative().symbols.hp_numa_where(bytes, length, counts, counts.byteLength);

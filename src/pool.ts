@@ -30,6 +30,7 @@ import { BLOCK_STATE, LIMITS, POOL_HEADER } from "../ffi/abi.generated.ts";
 import { closedError, detachedError, HotpathError, statusError } from "./errors.ts";
 import { alignment, describe, integerIn, readOptions } from "./validate.ts";
 import { closeRegion, createPoolRegion } from "./region.ts";
+import { MEMORY_OPTION_KEYS } from "./placement.ts";
 import { type Schema, type StructCursor, StructLayout } from "./struct.ts";
 import { track } from "./metrics.ts";
 import { HANDLE_BITS_MAX, PoolDebug } from "./pool_debug.ts";
@@ -208,7 +209,7 @@ export class Pool {
         `${where}: layout must be a StructLayout from struct(...); got ${describe(layout)}.`,
       );
     }
-    const given = readOptions(where, options, ["capacity", "align", "name", "grow", "debug"]);
+    const given = readOptions(where, options, ["capacity", "align", "name", "grow", "debug", ...MEMORY_OPTION_KEYS]);
     const align = given.align === undefined ? Math.max(8, layout.align) : alignment(where, "align", given.align);
     if (align < layout.align) {
       throw new HotpathError(
@@ -243,6 +244,7 @@ export class Pool {
       capacityMax: this.maxCapacity,
       growChunk: growth.chunk,
       alignment: this.align,
+      placement: settings.placement,
     }, "Pool");
     const cold = new DataView(region.buffer);
     this.stride = cold.getUint32(POOL_HEADER.blockStride, true);

@@ -7,9 +7,10 @@ import { HotpathError } from "./errors.ts";
 import { LIMITS } from "../ffi/abi.generated.ts";
 import { alignment, describe, integerError, integerIn, label, readOptions } from "./validate.ts";
 import { debugBlockBytes, debugFromEnvironment } from "./pool_debug.ts";
+import { MEMORY_OPTION_KEYS, type MemoryOptions, resolvePlacement } from "./placement.ts";
 
-/** Options of `new Pool(...)`. */
-export interface PoolOptions {
+/** Options of `new Pool(...)`; `placement`, `hugePages` and `lock` place its memory (see MemoryOptions). */
+export interface PoolOptions extends MemoryOptions {
   /** Bytes of one block, 1 to 1 MiB. */
   blockSize: number;
   /** Number of blocks, 1 to 2^26; the region must stay within 4 GiB. */
@@ -36,7 +37,7 @@ export interface PoolGrowth {
 }
 
 /** Options of `Pool.of(layout, ...)`: the block size and alignment come from the layout. */
-export interface StructPoolOptions {
+export interface StructPoolOptions extends MemoryOptions {
   /** Number of records, 1 to 2^26. */
   capacity: number;
   /** Alignment of every record, at least the layout's. Default: the larger of 8 and the layout's. */
@@ -113,7 +114,8 @@ export function debugOption(where: string, debug: unknown): boolean {
 /** The checked options of `new Pool`, each read once. */
 export function poolSettings(options: PoolOptions) {
   const where = "new Pool";
-  const given = readOptions(where, options, ["blockSize", "capacity", "align", "name", "grow", "debug"]);
+  const keys = ["blockSize", "capacity", "align", "name", "grow", "debug", ...MEMORY_OPTION_KEYS] as const;
+  const given = readOptions(where, options, keys);
   const blockSize = integerIn(where, "blockSize", given.blockSize, 1, LIMITS.blockSizeMax);
   const capacity = integerIn(where, "capacity", given.capacity, 1, LIMITS.poolCapacityMax);
   const align = given.align === undefined ? 8 : alignment(where, "align", given.align);
@@ -125,7 +127,8 @@ export function poolSettings(options: PoolOptions) {
     throw integerError(where, "blockSize (debug mode)", blockSize, 1, LIMITS.blockSizeMax - 16);
   }
   checkRegionSize(where, nativeBlockSize, align, growth.maxCapacity);
-  return { blockSize, capacity, align, name, growth, debug, nativeBlockSize };
+  const placement = resolvePlacement(where, given);
+  return { blockSize, capacity, align, name, growth, debug, nativeBlockSize, placement };
 }
 
 /** Throws INVALID_ARGUMENT when `maxCapacity` blocks would not fit one 4 GiB region (as Zig lays it out). */

@@ -11,7 +11,9 @@
  */
 import { type Native, openNative } from "../ffi/library.ts";
 import { ARENA_CONFIG, LIMITS, POOL_CONFIG } from "../ffi/abi.generated.ts";
-import { HotpathError, statusError } from "./errors.ts";
+import { HotpathError } from "./errors.ts";
+import { type ResolvedPlacement, writePlacement } from "./placement.ts";
+import { claimRequest, creationError, rememberRequest } from "./placement_report.ts";
 
 /** A mapped region: its id, one ArrayBuffer over all of it, and its native address. */
 export interface MappedRegion {
@@ -27,19 +29,23 @@ export interface PoolConfig {
   capacityMax: number;
   growChunk: number;
   alignment: number;
+  placement: ResolvedPlacement;
 }
 
 /** The options of an arena region, as zig/src/abi/config.zig's ArenaConfig. */
 export interface ArenaConfig {
   capacity: number;
   alignment: number;
+  placement: ResolvedPlacement;
 }
 
-function configBytes(offsets: Record<string, number>, values: object): Uint8Array {
+function configBytes(offsets: Record<string, number>, config: PoolConfig | ArenaConfig): Uint8Array {
   const bytes = new Uint8Array(LIMITS.configBytes);
   const words = new Uint32Array(bytes.buffer);
   words[offsets.configBytes >>> 2] = LIMITS.configBytes;
-  for (const [name, value] of Object.entries(values)) words[offsets[name] >>> 2] = value as number;
+  const { placement, ...numbers } = config;
+  for (const [name, value] of Object.entries(numbers)) words[offsets[name] >>> 2] = value;
+  writePlacement(words, offsets.placement, placement);
   return bytes;
 }
 
@@ -51,13 +57,15 @@ export function poolConfigBytes(config: PoolConfig): Uint8Array {
 /** Creates a pool region; throws what the library refused (checked options make that rare). */
 export function createPoolRegion(native: Native, config: PoolConfig, subject: string): MappedRegion {
   const bytes = poolConfigBytes(config);
-  return mapRegion(native, native.symbols.hp_pool_create(bytes, bytes.length), subject, "POOL_EXHAUSTED");
+  const id = native.symbols.hp_pool_create(bytes, bytes.length);
+  return mapRegion(native, id, subject, "POOL_EXHAUSTED", config.placement);
 }
 
 /** Creates an arena region. */
 export function createArenaRegion(native: Native, config: ArenaConfig, subject: string): MappedRegion {
   const bytes = configBytes(ARENA_CONFIG, config);
-  return mapRegion(native, native.symbols.hp_arena_create(bytes, bytes.length), subject, "ARENA_FULL");
+  const id = native.symbols.hp_arena_create(bytes, bytes.length);
+  return mapRegion(native, id, subject, "ARENA_FULL", config.placement);
 }
 
 function mapRegion(
@@ -65,13 +73,16 @@ function mapRegion(
   id: number,
   subject: string,
   exhaustedCode: "POOL_EXHAUSTED" | "ARENA_FULL",
+  placement: ResolvedPlacement,
 ): MappedRegion {
-  if (id < 0) throw statusError(id, subject, exhaustedCode);
+  if (id < 0) throw creationError(native, id, subject, exhaustedCode);
   const buffer = native.regionBuffer(id);
   if (buffer === undefined) {
     native.symbols.hp_region_close(id);
     throw new HotpathError("CORRUPTED", `${subject}: the library gave no memory for region ${id} it just created.`);
   }
+  rememberRequest(id, placement);
+  claimRequest(id, buffer);
   return { id, buffer, address: native.symbols.hp_region_address(id) };
 }
 

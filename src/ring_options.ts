@@ -9,6 +9,7 @@ import { HotpathError } from "./errors.ts";
 import { type Schema, type StructCursor, StructLayout } from "./struct.ts";
 import { describe, integerIn, readOptions } from "./validate.ts";
 import { regionPath } from "./shared_pool_options.ts";
+import { MEMORY_OPTION_KEYS, type MemoryOptions, type ResolvedPlacement, resolvePlacement } from "./placement.ts";
 
 /** Which queue a ring is: one producer and one consumer, many of each, or one to many. */
 export type RingKind = "spsc" | "mpmc" | "broadcast";
@@ -31,8 +32,11 @@ export const WAIT_STRATEGIES: readonly WaitStrategy[] = ["spin", "yield", "park"
 /** What a broadcast consumer that falls a whole ring behind does. */
 export type SlowConsumerPolicy = "block" | "drop";
 
-/** Options of `Ring.spsc`, `Ring.mpmc` and `Ring.broadcast`. */
-export interface RingOptions {
+/**
+ * Options of `Ring.spsc`, `Ring.mpmc` and `Ring.broadcast`; `placement`, `hugePages` and
+ * `lock` place its memory (see MemoryOptions). A named ring's file cannot have explicit huge pages.
+ */
+export interface RingOptions extends MemoryOptions {
   /** A `struct(...)` layout (typed cursors on slots) or a payload size in bytes (1 .. 65536). */
   slot: StructLayout<Schema> | number;
   /** Slots: a power of two from 2 to 2^24. */
@@ -162,6 +166,7 @@ export interface RingSettings {
   policy: SlowConsumerPolicy;
   unblockTimeoutMs: number;
   path: string | undefined;
+  placement: ResolvedPlacement;
 }
 
 function slotOf(
@@ -200,7 +205,16 @@ export function policyOf(
 
 /** Checks the options of a new ring of `kind`. */
 export function ringSettings(where: string, kind: RingKind, options: unknown): RingSettings {
-  const keys = ["slot", "capacity", "name", "path", "maxRoles", "onSlowConsumer", "unblockTimeoutMs"] as const;
+  const keys = [
+    "slot",
+    "capacity",
+    "name",
+    "path",
+    "maxRoles",
+    "onSlowConsumer",
+    "unblockTimeoutMs",
+    ...MEMORY_OPTION_KEYS,
+  ] as const;
   const given = readOptions(where, options, keys);
   const slot = slotOf(where, given.slot);
   const capacity = integerIn(where, "capacity", given.capacity, 2, LIMITS.ringCapacityMax);
@@ -234,6 +248,7 @@ export function ringSettings(where: string, kind: RingKind, options: unknown): R
     policy: policyOf(where, "onSlowConsumer", given.onSlowConsumer, "block"),
     unblockTimeoutMs,
     path: regionPath(where, given.name, given.path),
+    placement: resolvePlacement(where, given),
   };
 }
 

@@ -10,6 +10,8 @@ import { RING_CONFIG, RING_GEOMETRY, RING_ROLE_INFO, RING_STATS, STATUS } from "
 import { HotpathError, statusError } from "./errors.ts";
 import { f64Record } from "./header_words.ts";
 import { KIND_CODES, type RingSettings } from "./ring_options.ts";
+import { writePlacement } from "./placement.ts";
+import { claimRequest, creationError, rememberRequest } from "./placement_report.ts";
 
 /** The geometry of an attached ring, as the library validated it (never re-read from the region). */
 export interface RingGeometry {
@@ -49,9 +51,13 @@ export function createRing(native: Native, settings: RingSettings, subject: stri
   words[RING_CONFIG.rolesMax >>> 2] = settings.maxRoles;
   words[RING_CONFIG.policy >>> 2] = settings.policy === "drop" ? 1 : 0;
   words[RING_CONFIG.unblockTimeoutMs >>> 2] = settings.unblockTimeoutMs;
+  writePlacement(words, RING_CONFIG.placement, settings.placement);
   const path = settings.path === undefined ? null : encoder.encode(settings.path);
   const id = native.symbols.hp_ring_create(bytes, bytes.length, path, path?.length ?? 0);
-  if (id < 0) throw statusError(id, settings.path === undefined ? subject : `${subject} ${settings.path}`, "NO_SPACE");
+  if (id < 0) {
+    throw creationError(native, id, settings.path === undefined ? subject : `${subject} ${settings.path}`, "NO_SPACE");
+  }
+  rememberRequest(id, settings.placement);
   return id;
 }
 
@@ -82,6 +88,7 @@ export function holdRing(native: Native, id: number, subject: string): RingHold 
     native.symbols.hp_region_close(id);
     throw new HotpathError("CLOSED", `${subject}: the ring closed while it was being attached.`);
   }
+  claimRequest(id, buffer);
   return { id, attachment, buffer, geometry: readGeometry(native, id, subject) };
 }
 

@@ -35,6 +35,7 @@ import { type Native, openNative } from "../ffi/library.ts";
 import { closedError, detachedError, HotpathError, statusError } from "./errors.ts";
 import { isOwnBufferDetached } from "./typed_arrays.ts";
 import { alignment, describe, readOptions } from "./validate.ts";
+import { MEMORY_OPTION_KEYS } from "./placement.ts";
 import { LIMITS, SHARED_CACHE_HEADER, SHARED_POOL_HEADER, STATUS } from "../ffi/abi.generated.ts";
 import { type EpochGuard, EpochMember, OWNER_RETIRED } from "./shared_epochs.ts";
 import { type Attached, attachedRequest, attachOrCreate, withLayout } from "./shared_pool_open.ts";
@@ -152,7 +153,18 @@ export class SharedPool {
         `${where}: layout must come from struct(...); got ${describe(layout)}.`,
       );
     }
-    const keys = ["capacity", "name", "path", "grow", "cache", "maxWorkers", "retire", "align", "debug"] as const;
+    const keys = [
+      "capacity",
+      "name",
+      "path",
+      "grow",
+      "cache",
+      "maxWorkers",
+      "retire",
+      "align",
+      "debug",
+      ...MEMORY_OPTION_KEYS,
+    ] as const;
     const given = readOptions(where, options, keys);
     const align = given.align === undefined ? Math.max(8, layout.align) : alignment(where, "align", given.align);
     if (align < layout.align) {

@@ -69,7 +69,7 @@ export function attachOrCreate(native: Native, options: SharedPoolOptions): Open
     cacheCapacity: settings.cacheCapacity,
     retireCapacity: settings.retireCapacity,
   };
-  const id = createSharedRegion(native, config, settings.path, where, settings.committedEstimate);
+  const id = createSharedRegion(native, config, settings.placement, settings.path, where, settings.committedEstimate);
   const attachment = holdSharedRegion(native, id, where);
   return { attachment, path: settings.path, layout: layoutOf.get(options as object), debug: settings.debug };
 }

@@ -9,9 +9,13 @@ import { LIMITS, SHARED_POOL_HEADER } from "../ffi/abi.generated.ts";
 import { alignment, describe, integerIn, readOptions } from "./validate.ts";
 import { debugOption, growthOption, type PoolGrowth } from "./pool_options.ts";
 import { StructLayout } from "./struct.ts";
+import { MEMORY_OPTION_KEYS, type MemoryOptions, resolvePlacement } from "./placement.ts";
 
-/** Options of `new SharedPool(...)`. */
-export interface SharedPoolOptions {
+/**
+ * Options of `new SharedPool(...)`; `placement`, `hugePages` and `lock` place its memory (see
+ * MemoryOptions). A named pool's file cannot have explicit huge pages (base pages are used).
+ */
+export interface SharedPoolOptions extends MemoryOptions {
   /** Bytes of one block, 1 to 1 MiB. */
   blockSize: number;
   /** Blocks at creation, 1 to 2^26. */
@@ -207,6 +211,7 @@ export function sharedPoolSettings(where: string, options: SharedPoolOptions) {
     "retire",
     "align",
     "debug",
+    ...MEMORY_OPTION_KEYS,
   ] as const;
   const given = readOptions(where, options, keys);
   const blockSize = integerIn(where, "blockSize", given.blockSize, 1, LIMITS.blockSizeMax);
@@ -238,7 +243,9 @@ export function sharedPoolSettings(where: string, options: SharedPoolOptions) {
   }
   const committedEstimate = metadata + capacity * stride;
   const debug = debugOption(where, given.debug);
+  const placement = resolvePlacement(where, given);
   return {
+    placement,
     blockSize,
     capacity,
     align,

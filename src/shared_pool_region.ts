@@ -11,6 +11,8 @@ import { HotpathError, statusError } from "./errors.ts";
 import { f64Record } from "./header_words.ts";
 import type { SharedCacheStats } from "./shared_pool_options.ts";
 import { environment } from "./environment.ts";
+import { type ResolvedPlacement, writePlacement } from "./placement.ts";
+import { claimRequest, creationError, rememberRequest } from "./placement_report.ts";
 
 /** The geometry of an attached region, as the library validated it (never re-read from the region). */
 export interface SharedGeometry {
@@ -68,6 +70,7 @@ function pathBytes(path: string | undefined): Uint8Array | null {
 export function createSharedRegion(
   native: Native,
   config: SharedCreateConfig,
+  placement: ResolvedPlacement,
   path: string | undefined,
   subject: string,
   committedEstimate: number,
@@ -79,10 +82,12 @@ export function createSharedRegion(
   for (const [name, value] of Object.entries(config)) {
     words[SHARED_POOL_CONFIG[name as keyof SharedCreateConfig] >>> 2] = value;
   }
+  writePlacement(words, SHARED_POOL_CONFIG.placement, placement);
   const encoded = pathBytes(path);
   const id = native.symbols.hp_shared_pool_create(bytes, bytes.length, encoded, encoded?.length ?? 0);
   if (id === STATUS.noSpace && path !== undefined) throw noSpace(native, path, committedEstimate, subject);
-  if (id < 0) throw statusError(id, path === undefined ? subject : `${subject} ${path}`, "POOL_EXHAUSTED");
+  if (id < 0) throw creationError(native, id, path === undefined ? subject : `${subject} ${path}`, "POOL_EXHAUSTED");
+  rememberRequest(id, placement);
   return id;
 }
 
@@ -122,6 +127,7 @@ export function holdSharedRegion(native: Native, id: number, subject: string): S
     native.symbols.hp_region_close(id);
     throw new HotpathError("CLOSED", `${subject}: the region closed while it was being attached.`);
   }
+  claimRequest(id, buffer);
   const geometry = readGeometry(native, id);
   return {
     id,

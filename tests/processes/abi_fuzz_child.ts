@@ -923,7 +923,14 @@ async function seedCorpus(): Promise<{ seeded: number; seedErrors: string[] }> {
         pool.grow();
         pool.freeMany(handles, 4);
       }],
+      ["placed pool", () => {
+        // Valid non-zero placement words in the corpus: bound, huge-paged and locked configs get mutated.
+        const pool = keep(new api.Pool({ blockSize: 64, capacity: 64, placement: { node: 0 }, lock: true }));
+        pool.stats();
+        keep(new api.Pool({ blockSize: 64, capacity: 64, placement: "Interleaved", hugePages: "explicit" }));
+      }],
       ["arena", () => {
+        keep(new api.Arena({ capacity: 4096, placement: { node: 0, strict: false }, hugePages: "transparent" }));
         const arena = keep(new api.Arena({ capacity: 4096, align: 8 }));
         arena.alloc(24, 16);
         arena.stats();

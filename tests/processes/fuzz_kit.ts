@@ -6,6 +6,7 @@
  * @module
  */
 import process from "node:process";
+import { PLACEMENT } from "../../ffi/abi.generated.ts";
 import { write } from "./child_outcome.ts";
 
 /** Counts of one export's calls. */
@@ -19,6 +20,28 @@ export interface FunctionStats {
 }
 
 /** Contract breaches: all counted, the first 40 kept for the report. */
+/**
+ * zig/src/abi/config.zig `Placement.valid`, restated: the placement words at `offset` of a
+ * creation config are within their values and agree with each other.
+ */
+export function placementValid(words: DataView, offset: number): boolean {
+  const word = (field: number) => words.getUint32(offset + field, true);
+  const policy = word(PLACEMENT.policy);
+  const low = word(PLACEMENT.nodesLow);
+  const high = word(PLACEMENT.nodesHigh);
+  const nodes = bitCount(low) + bitCount(high);
+  if (word(PLACEMENT.hugePages) > 2 || word(PLACEMENT.lock) > 1) return false;
+  if (policy === 0) return nodes === 0;
+  if (policy === 1) return nodes === 1;
+  return (policy === 2 || policy === 3) && nodes > 0;
+}
+
+function bitCount(word: number): number {
+  let count = 0;
+  for (let bits = word >>> 0; bits !== 0; bits &= bits - 1) count++;
+  return count;
+}
+
 export class Violations {
   readonly list: string[] = [];
   count = 0;

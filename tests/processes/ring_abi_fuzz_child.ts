@@ -49,7 +49,7 @@ import {
 } from "../../ffi/abi.generated.ts";
 import { draws } from "../random.ts";
 import { loadWithRetry, parseInteger, write } from "./child_outcome.ts";
-import { type Call, type FunctionStats, runCalls, Scratch, Violations } from "./fuzz_kit.ts";
+import { type Call, type FunctionStats, placementValid, runCalls, Scratch, Violations } from "./fuzz_kit.ts";
 
 /** Counts of one export's calls. */
 export type RingFunctionStats = FunctionStats;
@@ -157,6 +157,7 @@ async function seedFromApi(): Promise<void> {
     const api = await import("../../mod.ts");
     const rings = [
       api.Ring.spsc({ slot: 16, capacity: 8 }),
+      api.Ring.spsc({ slot: 16, capacity: 8, placement: { node: 0 }, hugePages: "transparent", lock: true }),
       api.Ring.mpmc({ slot: 24, capacity: 4, maxRoles: 4, unblockTimeoutMs: 10 }),
       api.Ring.broadcast({ slot: 8, capacity: 16, maxRoles: 3, onSlowConsumer: "drop" }),
       api.Ring.broadcast({ slot: api.struct({ a: "u8" }), capacity: 2 }),
@@ -189,6 +190,7 @@ const isPowerOfTwo = (value: number) => value > 0 && (value & (value - 1)) === 0
 function validConfig(words: DataView, length: number): boolean {
   if (length !== C.size || words.getUint32(C.configBytes, true) !== C.size) return false;
   for (let offset = C.reserved; offset < C.size; offset += 4) if (words.getUint32(offset, true) !== 0) return false;
+  if (!placementValid(words, C.placement)) return false;
   const field = (name: (typeof FIELDS)[number]) => words.getUint32(C[name], true);
   const kind = field("kind");
   const [slotBytes, align, capacity, roles] = [
