@@ -2,7 +2,8 @@
  * The benchmark report: mitata suites, ratios against the targets (all from this one run),
  * latency distributions from the native clock, tight-loop ratios, SharedPool from one thread,
  * two Workers and two processes (bench/shared_report.ts), rings between Workers and processes
- * (bench/ring_report.ts), the cost of affinity calls (bench/system_report.ts), and the order book.
+ * (bench/ring_report.ts), the cost of affinity calls and NumaPool (bench/system_report.ts), huge vs
+ * base pages in a random walk (bench/page_walk.ts), and the order book.
  *
  *   deno run --allow-ffi --allow-read --allow-env --allow-run --allow-sys=cpus bench/main.ts [--smoke]
  *   bun bench/main.ts [--smoke]
@@ -27,6 +28,7 @@ import { registerSharedPoolBenchmarks } from "./shared_pool_bench.ts";
 import { sharedPoolReport } from "./shared_report.ts";
 import { ringReport } from "./ring_report.ts";
 import { systemReport } from "./system_report.ts";
+import { pageWalkReport } from "./page_walk.ts";
 
 interface Target {
   label: string;
@@ -206,6 +208,7 @@ await sharedPoolReport(smoke, "this process, after mitata ran SharedPool");
 // Then what affinity calls cost (issue 11).
 console.log(await ringReport({ smoke }));
 console.log(systemReport({ smoke }));
+console.log(pageWalkReport({ smoke }));
 
 // The order-book proof: each book in its own process, with the runtime's GC log on.
 orderBookReport(

@@ -81,6 +81,18 @@ function maskOf(where: string, cpus: unknown): Uint32Array {
   return words;
 }
 
+/** The one CPU this thread was pinned to by `set`/`pin`, or -1 (see `pinnedCpu`). */
+let pinned = -1;
+
+/**
+ * The CPU this thread pinned itself to through `affinity` (a one-CPU mask), or -1: where it
+ * runs without asking the kernel, since sched_setaffinity moves the calling thread before it
+ * returns. A mask changed behind hotpath's back (taskset, another library) is not seen.
+ */
+export function pinnedCpu(): number {
+  return pinned;
+}
+
 function set(cpus: readonly number[], where = "affinity.set"): void {
   const words = maskOf(where, cpus);
   const allowed = affinity.allowed();
@@ -93,7 +105,11 @@ function set(cpus: readonly number[], where = "affinity.set"): void {
     );
   }
   const status = openNative().symbols.hp_affinity_set(words, words.byteLength);
-  if (status === STATUS.ok) return;
+  if (status === STATUS.ok) {
+    const chosen = cpusOf(words);
+    pinned = chosen.length === 1 ? chosen[0] : -1;
+    return;
+  }
   if (status === STATUS.invalidArgument) {
     // The allowed set changed between the check and the call (a cpuset edit, a CPU unplugged).
     throw new HotpathError(

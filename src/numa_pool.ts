@@ -14,8 +14,9 @@
  *   ends the allocation with POOL_EXHAUSTED instead of skipping: the spread stays even.
  *
  * "The calling thread's node" costs one FFI call (sched_getcpu, no system call) and a table
- * lookup per alloc. A thread pinned with `numa.pinThread` can take its node's pool once with
- * `local()` and allocate from it directly; those handles are that Pool's, not this NumaPool's.
+ * lookup per alloc; a thread pinned to one CPU through `affinity.pin` or `numa.pinThread` skips
+ * the call. Such a thread can also take its node's pool once with `local()` and allocate from
+ * it directly; those handles are that Pool's, not this NumaPool's.
  *
  * @module
  */
@@ -23,6 +24,7 @@ import { HotpathError } from "./errors.ts";
 import { type Pool, type PoolStats, poolWithHandleBits } from "./pool.ts";
 import type { PoolOptions } from "./pool_options.ts";
 import { currentCpuOf } from "./numa_current.ts";
+import { pinnedCpu } from "./affinity.ts";
 import { type NodeFacts, nodeFacts } from "./numa_nodes.ts";
 import { type MemoryOptions, type NumaPolicy, PLACEMENT_NODES_MAX } from "./placement.ts";
 import { describe, integerIn, label, readOptions } from "./validate.ts";
@@ -125,7 +127,7 @@ export class NumaPool {
   constructor(options: NumaPoolOptions) {
     const where = "new NumaPool";
     const machine = machineOf.get(options as object) ??
-      { facts: nodeFacts(), currentCpu: () => currentCpuOf("NumaPool.alloc"), bind: true };
+      { facts: nodeFacts(), currentCpu: currentOrPinnedCpu, bind: true };
     const keys = ["blockSize", "capacity", "policy", "nodes", "align", "name", "debug", "hugePages", "lock"] as const;
     const given = readOptions(where, options, keys);
     const name = label(where, given.name);
@@ -331,6 +333,12 @@ export class NumaPool {
     if (index >= this.#pools.length) throw notAHandle(handle);
     return index;
   }
+}
+
+/** A pinned thread's CPU without an FFI call, else sched_getcpu. */
+function currentOrPinnedCpu(): number {
+  const cpu = pinnedCpu();
+  return cpu >= 0 ? cpu : currentCpuOf("NumaPool.alloc");
 }
 
 function closed(): HotpathError {

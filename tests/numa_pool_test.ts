@@ -10,7 +10,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
-import { numa, NumaPool, type NumaPolicy } from "../mod.ts";
+import { affinity, numa, type NumaPolicy, NumaPool } from "../mod.ts";
+import { pinnedCpu } from "../src/affinity.ts";
 import { numaPoolOn } from "../src/numa_pool.ts";
 import { nodeFactsOf } from "../src/numa_nodes.ts";
 import { readTopology } from "../src/numa_topology.ts";
@@ -194,8 +195,30 @@ test("NumaPool refuses hostile handles, options and nodes, and everything after 
   ];
   for (const options of bad) {
     const full = { blockSize: 32, capacity: 4, ...options };
-    assertCode(() => numaPoolOn(full as never, { facts: fourNodes, currentCpu: () => 0, bind: false }), "INVALID_ARGUMENT");
+    assertCode(
+      () => numaPoolOn(full as never, { facts: fourNodes, currentCpu: () => 0, bind: false }),
+      "INVALID_ARGUMENT",
+    );
   }
   assertCode(() => new NumaPool({ blockSize: 32, capacity: 4, nodes: [63] }), "INVALID_ARGUMENT", "node 63");
   assertCode(() => new NumaPool(null as never), "INVALID_ARGUMENT");
+});
+
+test("NumaPool on a thread pinned through affinity takes its node from the pin, and unpinned asks again", () => {
+  const before = affinity.get();
+  const allowed = affinity.allowed();
+  const cpu = allowed[allowed.length - 1];
+  const node = numa.topology().cpus.find((info) => info.id === cpu)!.node;
+  using pool = new NumaPool({ blockSize: 16, capacity: 8 });
+  try {
+    affinity.pin(cpu);
+    assert.equal(pinnedCpu(), cpu);
+    assert.equal(pool.nodeOf(pool.alloc()), node);
+    assert.equal(pool.local(), pool.poolOf(node));
+    affinity.set(allowed);
+    assert.equal(pinnedCpu(), allowed.length === 1 ? cpu : -1);
+    assert.ok(pool.nodes.includes(pool.nodeOf(pool.alloc())));
+  } finally {
+    affinity.set(before);
+  }
 });

@@ -159,7 +159,9 @@ async function seedFromApi(): Promise<void> {
     seedObjects.push(new api.SharedPool({ blockSize: 8, capacity: 2, maxWorkers: 1, cache: 2, align: 64 }));
     // Valid non-zero placement words, for the mutations to start from.
     seedObjects.push(new api.SharedPool({ blockSize: 16, capacity: 8, placement: { node: 0 }, lock: true }));
-    seedObjects.push(new api.SharedPool({ blockSize: 16, capacity: 8, placement: "Interleaved", hugePages: "explicit" }));
+    seedObjects.push(
+      new api.SharedPool({ blockSize: 16, capacity: 8, placement: "Interleaved", hugePages: "explicit" }),
+    );
     const pool = new api.Pool({ blockSize: 16, capacity: 4 });
     const arena = new api.Arena({ capacity: 4096 });
     seedObjects.push(pool, arena);
