@@ -12,23 +12,23 @@ export interface PrebuiltLibrary {
 export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
-    bytes: 166624,
-    sha256: "8826043326a738ca31878e998badb7d2bbe0c821e59e25f35a9cfe3e3f91069c",
+    bytes: 166800,
+    sha256: "592e87461db11ceff73bc098af8e1e6009efe28c921bf1f1ca8bec1cd1796bbe",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
-    bytes: 153256,
-    sha256: "5e98282b55bbfbce5ae43ac43393b7bc4e547d16a584fa2aeed5edd783076e17",
+    bytes: 153304,
+    sha256: "f3bf928ef5dc429d0ae71374573ee5a2ce0e5031dada16c5590e5126a3a2dfb3",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
-    bytes: 166024,
-    sha256: "7d550506f03ef2ddee0d86b0446d98e8ce4f4cb9dec9198413ddf0bcb86c40c1",
+    bytes: 166200,
+    sha256: "9b41255b2b7ac0e0ac46421f78a288de32ddf7b6e0507e63253ef14b69f19c3f",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
-    bytes: 152784,
-    sha256: "d6c84dd9aa095e413237b0568a6b4df98b17f7f456c027a7df2d15c99f703bf1",
+    bytes: 152832,
+    sha256: "8caa6b171a33d3e3da22056f5c11f7e58d671f4feb6c511b1e08133bc22b6874",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",

@@ -21,12 +21,13 @@
  * @module
  */
 import { HotpathError } from "./errors.ts";
-import { type Pool, type PoolStats, poolWithHandleBits } from "./pool.ts";
+import type { Pool, PoolStats } from "./pool.ts";
+import { poolWithHandleBits } from "./pool.ts";
 import type { PoolOptions } from "./pool_options.ts";
 import { currentCpuOf } from "./numa_current.ts";
 import { pinnedCpu } from "./affinity.ts";
 import { type NodeFacts, nodeFacts } from "./numa_nodes.ts";
-import { type MemoryOptions, type NumaPolicy, PLACEMENT_NODES_MAX } from "./placement.ts";
+import { type MemoryOptions, noMemoryNodes, type NumaPolicy, PLACEMENT_NODES_MAX } from "./placement.ts";
 import { describe, integerIn, label, readOptions } from "./validate.ts";
 import { track, untrack } from "./metrics.ts";
 
@@ -166,7 +167,7 @@ export class NumaPool {
           // Strict: a block's memory is on the node its handle names, or creation fails.
           placement: machine.bind ? { node, strict: true } : undefined,
         };
-        const pool = poolWithHandleBits(poolOptions, BLOCK_BITS);
+        const pool = createNodePool(poolOptions, machine.facts.memoryNodes.length);
         untrack(pool); // counted once, as part of this NumaPool
         this.#pools.push(pool);
       }
@@ -335,6 +336,21 @@ export class NumaPool {
   }
 }
 
+/**
+ * One node's pool, bound to its node. A kernel that refuses mbind (no NUMA support, a seccomp
+ * filter) on a machine of one memory node gets an unbound pool: its pages are on that node all
+ * the same. With several nodes the refusal stands: the handles would name nodes falsely.
+ */
+function createNodePool(options: PoolOptions, memoryNodes: number): Pool {
+  try {
+    return poolWithHandleBits(options, BLOCK_BITS);
+  } catch (error) {
+    const refused = error instanceof HotpathError && error.code === "UNSUPPORTED";
+    if (!refused || memoryNodes !== 1 || options.placement === undefined) throw error;
+    return poolWithHandleBits({ ...options, placement: undefined }, BLOCK_BITS);
+  }
+}
+
 /** A pinned thread's CPU without an FFI call, else sched_getcpu. */
 function currentOrPinnedCpu(): number {
   const cpu = pinnedCpu();
@@ -351,6 +367,7 @@ function notAHandle(handle: unknown): HotpathError {
 
 /** The `nodes` option: distinct nodes with memory this process may use; default all of them. */
 function checkNodes(where: string, nodes: unknown, facts: NodeFacts): number[] {
+  if (facts.memoryNodes.length === 0) throw noMemoryNodes(where);
   if (nodes === undefined) return [...facts.memoryNodes];
   if (!Array.isArray(nodes) || nodes.length === 0 || nodes.length > PLACEMENT_NODES_MAX) {
     throw new HotpathError(

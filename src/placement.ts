@@ -15,7 +15,7 @@
  */
 import { PLACEMENT } from "../ffi/abi.generated.ts";
 import { HotpathError } from "./errors.ts";
-import { currentNodeOf } from "./numa_current.ts";
+import { currentCpuOf, kernelNodeOf } from "./numa_current.ts";
 import { nodeFacts } from "./numa_nodes.ts";
 import { describe, integerIn, readOptions } from "./validate.ts";
 
@@ -101,9 +101,15 @@ export function checkPlacement(where: string, value: unknown): Placement | undef
   );
 }
 
-/** Sets the placement of regions this thread creates without one (undefined: the kernel's default). */
+/**
+ * Sets the placement of regions this thread creates without one (undefined: the kernel's
+ * default). It is resolved once here, so a node that does not exist is refused now rather than
+ * at every later creation.
+ */
 export function setThreadDefault(where: string, placement: unknown): void {
-  threadDefault = checkPlacement(where, placement);
+  const checked = checkPlacement(where, placement);
+  if (checked !== undefined) policyFor(where, checked);
+  threadDefault = checked;
 }
 
 /** The placement this thread's regions get when they name none. */
@@ -133,6 +139,7 @@ export function resolvePlacement(
 
 function policyFor(where: string, asked: Placement): { policy: KernelPolicy; nodes: readonly number[] } {
   const { memoryNodes } = nodeFacts();
+  if (memoryNodes.length === 0) throw noMemoryNodes(where);
   if (typeof asked === "object") {
     if (!memoryNodes.includes(asked.node)) {
       throw new HotpathError(
@@ -141,16 +148,16 @@ function policyFor(where: string, asked: Placement): { policy: KernelPolicy; nod
           `(nodes it may use: ${memoryNodes.join(", ")}; see numa.topology()).`,
       );
     }
-    return { policy: asked.strict === false ? "preferred" : "bind", nodes: [asked.node] };
+    return { policy: asked.strict === false ? "preferred" : "bind", nodes: Object.freeze([asked.node]) };
   }
   switch (asked) {
     case "LocalPreferred":
-      return { policy: "preferred", nodes: [localMemoryNode()] };
+      return { policy: "preferred", nodes: Object.freeze([localMemoryNode()]) };
     case "LocalOnly":
-      return { policy: "bind", nodes: [localMemoryNode()] };
+      return { policy: "bind", nodes: Object.freeze([localMemoryNode()]) };
     case "RoundRobin": {
       const node = memoryNodes[roundRobinNext++ % memoryNodes.length];
-      return { policy: "preferred", nodes: [node] };
+      return { policy: "preferred", nodes: Object.freeze([node]) };
     }
     case "Interleaved":
       return { policy: "interleave", nodes: memoryNodes };
@@ -159,10 +166,21 @@ function policyFor(where: string, asked: Placement): { policy: KernelPolicy; nod
 
 /** The calling thread's node, or its nearest node with memory when its own has none. */
 function localMemoryNode(): number {
-  const { memoryNodes } = nodeFacts();
-  const node = currentNodeOf();
-  if (memoryNodes.includes(node)) return node;
-  return memoryNodes[0];
+  const { memoryNodes, memoryNodeOfCpu } = nodeFacts();
+  const nearest = memoryNodeOfCpu[currentCpuOf()];
+  if (nearest !== undefined && nearest >= 0) return nearest;
+  // A CPU the table does not know (hot-plugged since it was read): ask the kernel.
+  const node = kernelNodeOf();
+  return memoryNodes.includes(node) ? node : memoryNodes[0];
+}
+
+/** The error of a machine whose topology shows no node with memory this process may use. */
+export function noMemoryNodes(where: string): HotpathError {
+  return new HotpathError(
+    "UNSUPPORTED",
+    `${where}: the topology lists no NUMA node with memory this process may use, so there is nothing to place ` +
+      "on (see numa.topology().problems). Create regions without placement.",
+  );
 }
 
 /** Writes `placement` into a creation config's words at the config's `placement` offset. */

@@ -11,6 +11,7 @@ import { PAGES_REPORT, STATUS } from "../ffi/abi.generated.ts";
 import { HotpathError, statusError } from "./errors.ts";
 import { f64Record } from "./header_words.ts";
 import { type PagePlacement, regionMemoryOf, whereIs } from "./numa_where.ts";
+import { isDetached, typedArrayFacts } from "./typed_arrays.ts";
 import type { HotpathErrorCode } from "../ffi/errors.ts";
 import { isDefaultPlacement, type KernelPolicy, type Placement, type ResolvedPlacement } from "./placement.ts";
 
@@ -51,6 +52,11 @@ export interface RegionPlacement {
 export interface PlacementFallbacks {
   /** Regions created with placement options. */
   regions: number;
+  /**
+   * Of them, regions whose placement could not be checked: the kernel refused to say where pages
+   * are (no NUMA support, or a seccomp filter forbids move_pages). They were created all the same.
+   */
+  unverified: number;
   /** How many of them got less than they asked. */
   regionsFallenBack: number;
   /** Sampled pages that landed off the asked nodes (a preferred node was full). */
@@ -62,7 +68,13 @@ export interface PlacementFallbacks {
 const REPORT_WORDS = PAGES_REPORT.size / 8;
 const pending = new Map<number, ResolvedPlacement>();
 const requests = new WeakMap<ArrayBuffer, ResolvedPlacement>();
-const fallbacks: PlacementFallbacks = { regions: 0, regionsFallenBack: 0, pagesOffNode: 0, hugePages: 0 };
+const fallbacks: PlacementFallbacks = {
+  regions: 0,
+  unverified: 0,
+  regionsFallenBack: 0,
+  pagesOffNode: 0,
+  hugePages: 0,
+};
 
 /**
  * Throws what a creation status means, naming RLIMIT_MEMLOCK and its value for a refused lock
@@ -73,6 +85,7 @@ export function creationError(
   status: number,
   subject: string,
   exhausted: HotpathErrorCode,
+  placement: ResolvedPlacement,
 ): HotpathError {
   if (status === STATUS.lockRefused) {
     const limit = native.symbols.hp_memory_lock_limit();
@@ -86,8 +99,16 @@ export function creationError(
   if (status === STATUS.placementRefused) {
     return new HotpathError(
       "INVALID_ARGUMENT",
-      `${subject}: the kernel refused the placement: none of its nodes has memory this process may use (its ` +
-        "cpuset's mems). See numa.topology().processNodes.",
+      `${subject}: the kernel refused the placement on node(s) ${placement.nodes.join(", ")}: none of them has ` +
+        "memory this process may use now (its cpuset's mems). See numa.topology().processNodes.",
+    );
+  }
+  if (status === STATUS.unsupported && !isDefaultPlacement(placement)) {
+    return new HotpathError(
+      "UNSUPPORTED",
+      `${subject}: the kernel refused a call its memory options need (mbind for placement, mlock2 for lock): ` +
+        "it lacks NUMA support, or a seccomp filter forbids the call (the default of many containers). " +
+        "Create the region without those options.",
     );
   }
   return statusError(status, subject, exhausted);
@@ -100,19 +121,50 @@ export function rememberRequest(id: number, placement: ResolvedPlacement): void 
 
 /**
  * Ties region `id`'s request to the buffer this realm holds it through, then checks what the
- * kernel gave and counts what fell back.
+ * kernel gave and counts what fell back. The check never fails a creation that succeeded: a
+ * kernel that will not answer leaves the region counted as unverified. smaps is read only when
+ * huge pages were asked for (it costs milliseconds in a process with thousands of mappings).
  */
 export function claimRequest(id: number, buffer: ArrayBuffer): void {
   const placement = pending.get(id);
   if (placement === undefined) return;
   pending.delete(id);
   requests.set(buffer, placement);
-  const report = placementOf(new Uint8Array(buffer));
   fallbacks.regions++;
-  const { pagesOffNode, hugePages } = report.fallback;
+  let pagesOffNode = 0;
+  let hugePages = false;
+  try {
+    const bytes = new Uint8Array(buffer);
+    if (placement.policy !== "default") pagesOffNode = offNode(placement, whereIs(bytes));
+    if (placement.hugePages !== false) {
+      const pages = pagesReport(bytes, "placement check");
+      hugePages = hugePagesFellBack(placement, pages.pageBytes, pages.hugeBytes);
+    }
+  } catch {
+    fallbacks.unverified++;
+    return;
+  }
   if (pagesOffNode > 0 || hugePages) fallbacks.regionsFallenBack++;
   fallbacks.pagesOffNode += pagesOffNode;
   if (hugePages) fallbacks.hugePages++;
+}
+
+/** Sampled pages off the nodes `request` asked for (none for the default policy). */
+function offNode(request: ResolvedPlacement | undefined, nodes: PagePlacement): number {
+  if (request === undefined || request.policy === "default") return 0;
+  return nodes.byNode.reduce((sum, count, node) => (request.nodes.includes(node) ? sum : sum + count), 0) +
+    nodes.other;
+}
+
+/** The smaps figures of the mapping holding `bytes`. */
+function pagesReport(bytes: Uint8Array, where: string) {
+  const out = new Float64Array(REPORT_WORDS);
+  const status = openNative().symbols.hp_pages_report(bytes, bytes.byteLength, out, out.byteLength);
+  if (status === STATUS.unsupported) {
+    throw new HotpathError("UNSUPPORTED", `${where}: page reports need Linux's /proc/self/smaps.`);
+  }
+  if (status < 0) throw new HotpathError("INVALID_ARGUMENT", `${where}: no mapping holds this memory.`);
+  return f64Record(PAGES_REPORT, out);
 }
 
 /** This thread's placement fallbacks (a copy). */
@@ -122,35 +174,32 @@ export function placementFallbacks(): PlacementFallbacks {
 
 /** What `target`'s memory got (see RegionPlacement). */
 export function placementOf(target: unknown, where = "numa.placementOf"): RegionPlacement {
-  // The whole mapping: a Pool's `bytes` start past its header, which shares its pages.
-  const bytes = new Uint8Array(regionMemoryOf(where, target).buffer);
+  // The whole mapping: a Pool's `bytes` start past its header, which shares its pages. The
+  // buffer comes through the intrinsic getter: a subclass's `buffer` cannot name another one.
+  const buffer = typedArrayFacts(regionMemoryOf(where, target), "Uint8Array")!.buffer;
+  if (isDetached(buffer)) throw new HotpathError("INVALID_ARGUMENT", `${where}: the memory's buffer was detached.`);
+  const bytes = new Uint8Array(buffer);
   const nodes = whereIs(bytes, where);
-  const out = new Float64Array(REPORT_WORDS);
-  const status = openNative().symbols.hp_pages_report(bytes, bytes.byteLength, out, out.byteLength);
-  if (status === STATUS.unsupported) {
-    throw new HotpathError("UNSUPPORTED", `${where}: page reports need Linux's /proc/self/smaps.`);
-  }
-  if (status < 0) throw new HotpathError("INVALID_ARGUMENT", `${where}: no mapping holds this memory.`);
-  const pages = f64Record(PAGES_REPORT, out);
-  const request = requests.get(bytes.buffer as ArrayBuffer);
-  const offNode = request === undefined || request.policy === "default"
-    ? 0
-    : nodes.byNode.reduce((sum, count, node) => (request.nodes.includes(node) ? sum : sum + count), 0) + nodes.other;
+  const pages = pagesReport(bytes, where);
+  const request = requests.get(buffer as ArrayBuffer);
   return {
-    requested: request === undefined ? undefined : {
+    requested: request === undefined ? undefined : Object.freeze({
       placement: request.asked,
       policy: request.policy,
-      nodes: request.nodes,
+      nodes: Object.freeze([...request.nodes]),
       hugePages: request.hugePages,
       lock: request.lock,
-    },
+    }),
     nodes,
     pageBytes: pages.pageBytes,
     residentBytes: pages.residentBytes,
     hugePageBytes: pages.hugeBytes,
     lockedBytes: pages.lockedBytes,
     includesNeighbours: pages.spills === 1,
-    fallback: { pagesOffNode: offNode, hugePages: hugePagesFellBack(request, pages.pageBytes, pages.hugeBytes) },
+    fallback: {
+      pagesOffNode: offNode(request, nodes),
+      hugePages: hugePagesFellBack(request, pages.pageBytes, pages.hugeBytes),
+    },
   };
 }
 

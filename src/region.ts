@@ -75,7 +75,7 @@ function mapRegion(
   exhaustedCode: "POOL_EXHAUSTED" | "ARENA_FULL",
   placement: ResolvedPlacement,
 ): MappedRegion {
-  if (id < 0) throw creationError(native, id, subject, exhaustedCode);
+  if (id < 0) throw creationError(native, id, subject, exhaustedCode, placement);
   const buffer = native.regionBuffer(id);
   if (buffer === undefined) {
     native.symbols.hp_region_close(id);

@@ -55,7 +55,8 @@ export function createRing(native: Native, settings: RingSettings, subject: stri
   const path = settings.path === undefined ? null : encoder.encode(settings.path);
   const id = native.symbols.hp_ring_create(bytes, bytes.length, path, path?.length ?? 0);
   if (id < 0) {
-    throw creationError(native, id, settings.path === undefined ? subject : `${subject} ${settings.path}`, "NO_SPACE");
+    const named = settings.path === undefined ? subject : `${subject} ${settings.path}`;
+    throw creationError(native, id, named, "NO_SPACE", settings.placement);
   }
   rememberRequest(id, settings.placement);
   return id;

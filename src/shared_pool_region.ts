@@ -86,7 +86,10 @@ export function createSharedRegion(
   const encoded = pathBytes(path);
   const id = native.symbols.hp_shared_pool_create(bytes, bytes.length, encoded, encoded?.length ?? 0);
   if (id === STATUS.noSpace && path !== undefined) throw noSpace(native, path, committedEstimate, subject);
-  if (id < 0) throw creationError(native, id, path === undefined ? subject : `${subject} ${path}`, "POOL_EXHAUSTED");
+  if (id < 0) {
+    const named = path === undefined ? subject : `${subject} ${path}`;
+    throw creationError(native, id, named, "POOL_EXHAUSTED", placement);
+  }
   rememberRequest(id, placement);
   return id;
 }

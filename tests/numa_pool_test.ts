@@ -222,3 +222,15 @@ test("NumaPool on a thread pinned through affinity takes its node from the pin, 
     affinity.set(before);
   }
 });
+
+test("NumaPool and placements on a machine whose topology shows no node with memory are UNSUPPORTED", () => {
+  const topology = readTopology(join(fixtures, "four_nodes"));
+  for (const node of topology.nodes) node.memoryBytes = 0;
+  const facts = nodeFactsOf(topology);
+  assert.deepEqual(facts.memoryNodes, []);
+  assertCode(
+    () => numaPoolOn({ blockSize: 32, capacity: 4 }, { facts, currentCpu: () => 0, bind: false }),
+    "UNSUPPORTED",
+    "no NUMA node with memory",
+  );
+});

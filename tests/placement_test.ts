@@ -110,7 +110,7 @@ test("the thread's default placement applies to regions that name none, and an e
   }
   using plain = new Arena({ capacity: 4096 });
   assert.equal(numa.placementOf(plain).requested, undefined);
-  for (const bad of ["local", 0, { node: -1 }, { node: 0, strict: 1 }, Symbol("x"), 1n]) {
+  for (const bad of ["local", 0, { node: -1 }, { node: 0, strict: 1 }, Symbol("x"), 1n, { node: 63 }]) {
     assertCode(() => numa.setDefaultPlacement(bad as never), "INVALID_ARGUMENT");
   }
   assert.equal(numa.defaultPlacement(), undefined);
@@ -251,4 +251,22 @@ test("lock: true past RLIMIT_MEMLOCK is MEMLOCK_LIMIT naming the limit, and leav
   for (const kind of ["Pool", "Arena", "SharedPool", "Ring"]) {
     assert.match(outcomes[kind], /^MEMLOCK_LIMIT: .*RLIMIT_MEMLOCK \(65536 bytes/, kind);
   }
+});
+
+test("numa.placementOf reads the intrinsic buffer, and its reports cannot be edited into later ones", () => {
+  using pool = new Pool({ blockSize: 64, capacity: 1024, placement: { node: 0 } });
+  class Liar extends Uint8Array {
+    override get buffer(): ArrayBuffer {
+      return pool.bytes.buffer as ArrayBuffer;
+    }
+  }
+  const liar = new Liar(64).fill(1);
+  const report = numa.placementOf(liar);
+  assert.equal(report.requested, undefined, "the liar's own buffer, not the pool's");
+  assert.equal(report.nodes.pages, numa.whereIs(liar).pages);
+  const placed = numa.placementOf(pool);
+  assert.ok(Object.isFrozen(placed.requested) && Object.isFrozen(placed.requested!.nodes));
+  assert.throws(() => (placed.requested!.nodes as number[]).push(7), TypeError);
+  assert.deepEqual(numa.placementOf(pool).requested?.nodes, [0]);
+  assert.equal(numa.placementOf(pool).fallback.pagesOffNode, 0);
 });

@@ -41,6 +41,7 @@ pub fn apply(memory: []align(std.heap.page_size_min) u8, placement: Placement) E
         switch (linux.errno(linux.mlock2(memory.ptr, memory.len, .{ .ONFAULT = true }))) {
             .SUCCESS => {},
             .NOMEM, .PERM, .AGAIN => return error.LockRefused,
+            .NOSYS => return error.Unsupported,
             else => return error.OutOfMemory,
         }
     }
@@ -59,8 +60,9 @@ fn bind(memory: []u8, placement: Placement) Error!void {
     );
     return switch (linux.errno(result)) {
         .SUCCESS => {},
-        .INVAL, .PERM, .NODEV, .XDEV => error.InvalidPlacement,
-        .NOSYS => error.Unsupported,
+        .INVAL, .NODEV, .XDEV => error.InvalidPlacement,
+        // No NUMA in the kernel, or a seccomp filter (containers) refusing the call.
+        .NOSYS, .PERM => error.Unsupported,
         else => error.OutOfMemory,
     };
 }
