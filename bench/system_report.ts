@@ -85,10 +85,10 @@ export function systemReport(options: { smoke: boolean }): string {
   const lines = [
     `\nPlacement and affinity on this machine: ${nodes} NUMA node(s), CPUs allowed ${affinity.allowed().join(",")}; ` +
     `ns per call, median of ${ROUNDS} rounds:`,
-    ...rows.map(([label, ns]) => `  ${label.padEnd(56)} ${ns.toFixed(1).padStart(8)} ns  ${(ns / floor).toFixed(1)}x`),
+    ...rows.map(([label, ns]) => `  ${label.padEnd(60)} ${ns.toFixed(1).padStart(8)} ns  ${(ns / floor).toFixed(1)}x`),
     `ns per alloc+free pair (64 live), median of ${ROUNDS} rounds (x: this / Pool):`,
     ...pairs.map(([label, ns]) =>
-      `  ${label.padEnd(56)} ${ns.toFixed(1).padStart(8)} ns  ${(ns / poolPair).toFixed(2)}x`
+      `  ${label.padEnd(60)} ${ns.toFixed(1).padStart(8)} ns  ${(ns / poolPair).toFixed(2)}x`
     ),
   ];
   if (options.smoke) lines.push("  (smoke run: figures not meaningful)");

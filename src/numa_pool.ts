@@ -25,6 +25,7 @@ import type { Pool, PoolStats } from "./pool.ts";
 import { poolWithHandleBits } from "./pool.ts";
 import type { PoolOptions } from "./pool_options.ts";
 import { currentCpuOf } from "./numa_current.ts";
+import { openNative } from "../ffi/library.ts";
 import { pinnedCpu } from "./affinity.ts";
 import { type NodeFacts, nodeFacts } from "./numa_nodes.ts";
 import { type MemoryOptions, noMemoryNodes, type NumaPolicy, PLACEMENT_NODES_MAX } from "./placement.ts";
@@ -123,6 +124,8 @@ export class NumaPool {
   #turn = 0;
   #currentCpu: () => number;
   #closed = false;
+  /** RoundRobin and Interleaved: nodes in turn, not the thread's node. */
+  #rotates: boolean;
 
   /** Creates one pool per node. INVALID_ARGUMENT for bad options or a node that does not exist. */
   constructor(options: NumaPoolOptions) {
@@ -142,6 +145,7 @@ export class NumaPool {
       );
     }
     this.policy = policy as NumaPolicy;
+    this.#rotates = policy === "RoundRobin" || policy === "Interleaved";
     this.nodes = Object.freeze(checkNodes(where, given.nodes, machine.facts));
     this.#currentCpu = machine.currentCpu;
     this.#indexOfCpu = indexTable(machine.facts, this.nodes);
@@ -201,7 +205,15 @@ export class NumaPool {
   /** Like `alloc`, but returns -1 when no allowed node has a block. */
   tryAlloc(): number {
     if (this.#closed) throw closed();
-    const first = this.#firstIndex();
+    let first: number;
+    if (this.#rotates) {
+      first = this.#turn;
+      this.#turn = first + 1 === this.#pools.length ? 0 : first + 1;
+    } else {
+      const cpu = this.#currentCpu();
+      const index = cpu < this.#indexOfCpu.length ? this.#indexOfCpu[cpu] : -1;
+      first = index >= 0 ? index : 0;
+    }
     const block = this.#pools[first].tryAlloc();
     if (block >= 0) return ((first << BLOCK_BITS) | block) >>> 0;
     return this.#fallback(first);
@@ -293,15 +305,6 @@ export class NumaPool {
     this.close();
   }
 
-  #firstIndex(): number {
-    if (this.policy === "RoundRobin" || this.policy === "Interleaved") {
-      const index = this.#turn;
-      this.#turn = index + 1 === this.#pools.length ? 0 : index + 1;
-      return index;
-    }
-    return this.#localIndex();
-  }
-
   #localIndex(): number {
     const cpu = this.#currentCpu();
     const index = cpu >= 0 && cpu < this.#indexOfCpu.length ? this.#indexOfCpu[cpu] : -1;
@@ -351,10 +354,15 @@ function createNodePool(options: PoolOptions, memoryNodes: number): Pool {
   }
 }
 
-/** A pinned thread's CPU without an FFI call, else sched_getcpu. */
+let getCpu: (() => number) | undefined;
+
+/** A pinned thread's CPU without an FFI call, else sched_getcpu (the symbol looked up once). */
 function currentOrPinnedCpu(): number {
-  const cpu = pinnedCpu();
-  return cpu >= 0 ? cpu : currentCpuOf("NumaPool.alloc");
+  const pinned = pinnedCpu();
+  if (pinned >= 0) return pinned;
+  getCpu ??= openNative().symbols.hp_current_cpu;
+  const cpu = getCpu();
+  return cpu >= 0 ? cpu : currentCpuOf("NumaPool.alloc"); // the negative status becomes its error
 }
 
 function closed(): HotpathError {
