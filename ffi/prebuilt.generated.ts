@@ -12,23 +12,23 @@ export interface PrebuiltLibrary {
 export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
-    bytes: 166800,
-    sha256: "592e87461db11ceff73bc098af8e1e6009efe28c921bf1f1ca8bec1cd1796bbe",
+    bytes: 166512,
+    sha256: "3205c30518aed1f171c09d4be33ce02de8cb2f27cad48372536402c2023c16df",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
-    bytes: 153304,
-    sha256: "f3bf928ef5dc429d0ae71374573ee5a2ce0e5031dada16c5590e5126a3a2dfb3",
+    bytes: 153192,
+    sha256: "f685c7b08b9a9befb6dfc682852815d6cac079f771ac975db56573a206e903ff",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
-    bytes: 166200,
-    sha256: "9b41255b2b7ac0e0ac46421f78a288de32ddf7b6e0507e63253ef14b69f19c3f",
+    bytes: 165912,
+    sha256: "d3948e8051b32dd612f22beac9add5ba35e39fc7bdbc13d2b791f33511fd3dbe",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
-    bytes: 152832,
-    sha256: "8caa6b171a33d3e3da22056f5c11f7e58d671f4feb6c511b1e08133bc22b6874",
+    bytes: 152720,
+    sha256: "3df47787548980bce9b02f5171216baebacd276f786c312ba68e5f1fd70f907d",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",

@@ -35,7 +35,6 @@ import { type Native, openNative } from "../ffi/library.ts";
 import { closedError, detachedError, HotpathError, statusError } from "./errors.ts";
 import { isOwnBufferDetached } from "./typed_arrays.ts";
 import { alignment, describe, readOptions } from "./validate.ts";
-import { MEMORY_OPTION_KEYS } from "./placement.ts";
 import { LIMITS, SHARED_CACHE_HEADER, SHARED_POOL_HEADER, STATUS } from "../ffi/abi.generated.ts";
 import { type EpochGuard, EpochMember, OWNER_RETIRED } from "./shared_epochs.ts";
 import { type Attached, attachedRequest, attachOrCreate, withLayout } from "./shared_pool_open.ts";
@@ -47,6 +46,7 @@ import {
   checkLayout,
   currentPid,
   regionPath,
+  SHARED_STRUCT_POOL_OPTION_KEYS,
   type SharedCacheStats,
   type SharedOpenOptions,
   type SharedPoolDescriptor,
@@ -153,19 +153,7 @@ export class SharedPool {
         `${where}: layout must come from struct(...); got ${describe(layout)}.`,
       );
     }
-    const keys = [
-      "capacity",
-      "name",
-      "path",
-      "grow",
-      "cache",
-      "maxWorkers",
-      "retire",
-      "align",
-      "debug",
-      ...MEMORY_OPTION_KEYS,
-    ] as const;
-    const given = readOptions(where, options, keys);
+    const given = readOptions(where, options, SHARED_STRUCT_POOL_OPTION_KEYS);
     const align = given.align === undefined ? Math.max(8, layout.align) : alignment(where, "align", given.align);
     if (align < layout.align) {
       throw new HotpathError(

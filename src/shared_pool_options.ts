@@ -198,22 +198,23 @@ export function regionPath(where: string, name: unknown, path: unknown): string 
   return path;
 }
 
+/** The options `SharedPool.of` takes: those of `new SharedPool` but the block size. */
+export const SHARED_STRUCT_POOL_OPTION_KEYS = [
+  "capacity",
+  "name",
+  "path",
+  "grow",
+  "cache",
+  "maxWorkers",
+  "retire",
+  "align",
+  "debug",
+  ...MEMORY_OPTION_KEYS,
+] as const;
+
 /** The checked options of `new SharedPool`, each read once. */
 export function sharedPoolSettings(where: string, options: SharedPoolOptions) {
-  const keys = [
-    "blockSize",
-    "capacity",
-    "name",
-    "path",
-    "grow",
-    "cache",
-    "maxWorkers",
-    "retire",
-    "align",
-    "debug",
-    ...MEMORY_OPTION_KEYS,
-  ] as const;
-  const given = readOptions(where, options, keys);
+  const given = readOptions(where, options, ["blockSize", ...SHARED_STRUCT_POOL_OPTION_KEYS]);
   const blockSize = integerIn(where, "blockSize", given.blockSize, 1, LIMITS.blockSizeMax);
   const capacity = integerIn(where, "capacity", given.capacity, 1, LIMITS.poolCapacityMax);
   const align = given.align === undefined ? 8 : Math.max(4, alignment(where, "align", given.align));

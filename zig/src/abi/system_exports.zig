@@ -80,35 +80,42 @@ export fn hp_numa_topology(root: ?[*]const u8, root_bytes: u32, out: ?[*]u8, out
     return @intCast(document.length);
 }
 
-/// Bytes `hp_numa_where` accepts in one range: 2^53, where an f64 stops being exact.
-const where_bytes_max: f64 = 9007199254740992;
+/// Bytes a range query accepts: 2^53, where an f64 stops being exact.
+const range_bytes_max: f64 = 9007199254740992;
+
+/// A question about a range of this process's memory and the record the answer goes into.
+fn RangeQuery(comptime Out: type) type {
+    return struct { address: usize, bytes: u64, out: *Out };
+}
+
+/// Checks a range query's arguments: a non-null address, a whole number of bytes from 1 to
+/// 2^53, and `out` exactly one 8-byte aligned `Out`. The memory itself is never read.
+fn rangeQuery(comptime Out: type, memory: ?[*]const u8, memory_bytes: f64, out: ?*anyopaque, out_bytes: u32) ?RangeQuery(Out) {
+    const address = @intFromPtr(memory orelse return null);
+    if (!(memory_bytes >= 1 and memory_bytes <= range_bytes_max)) return null;
+    if (@floor(memory_bytes) != memory_bytes) return null;
+    if (out_bytes != @sizeOf(Out)) return null;
+    const raw = @intFromPtr(out orelse return null);
+    if (raw % @alignOf(Out) != 0) return null;
+    return .{ .address = address, .bytes = @intFromFloat(memory_bytes), .out = @ptrFromInt(raw) };
+}
 
 /// Counts the NUMA node of each page of `memory_bytes` bytes at `memory` (sampled past 2^16
 /// pages) into `out`, a placement.Counts (8-byte aligned, exactly its size). Asks the kernel
 /// only (move_pages in query mode): the memory itself is never read.
 export fn hp_numa_where(memory: ?[*]const u8, memory_bytes: f64, out: ?*anyopaque, out_bytes: u32) callconv(.c) i32 {
-    const address = @intFromPtr(memory orelse return Status.invalid_argument.code());
-    if (!(memory_bytes >= 1 and memory_bytes <= where_bytes_max)) return Status.invalid_argument.code();
-    if (@floor(memory_bytes) != memory_bytes) return Status.invalid_argument.code();
-    if (out_bytes != @sizeOf(placement.Counts)) return Status.invalid_argument.code();
-    const raw = @intFromPtr(out orelse return Status.invalid_argument.code());
-    if (raw % @alignOf(placement.Counts) != 0) return Status.invalid_argument.code();
-    const counts: *placement.Counts = @ptrFromInt(raw);
-    return placement.whereIs(address, @intFromFloat(memory_bytes), counts).code();
+    const query = rangeQuery(placement.Counts, memory, memory_bytes, out, out_bytes) orelse
+        return Status.invalid_argument.code();
+    return placement.whereIs(query.address, query.bytes, query.out).code();
 }
 
 /// What kind of pages back `memory_bytes` bytes at `memory` (/proc/self/smaps): page size,
 /// resident, huge and locked bytes, into `out`, a smaps.PagesReport (8-byte aligned, exactly
 /// its size). `invalid_argument` when no mapping overlaps the range.
 export fn hp_pages_report(memory: ?[*]const u8, memory_bytes: f64, out: ?*anyopaque, out_bytes: u32) callconv(.c) i32 {
-    const address = @intFromPtr(memory orelse return Status.invalid_argument.code());
-    if (!(memory_bytes >= 1 and memory_bytes <= where_bytes_max)) return Status.invalid_argument.code();
-    if (@floor(memory_bytes) != memory_bytes) return Status.invalid_argument.code();
-    if (out_bytes != @sizeOf(smaps.PagesReport)) return Status.invalid_argument.code();
-    const raw = @intFromPtr(out orelse return Status.invalid_argument.code());
-    if (raw % @alignOf(smaps.PagesReport) != 0) return Status.invalid_argument.code();
-    const report: *smaps.PagesReport = @ptrFromInt(raw);
-    return smaps.report(address, @intFromFloat(memory_bytes), report).code();
+    const query = rangeQuery(smaps.PagesReport, memory, memory_bytes, out, out_bytes) orelse
+        return Status.invalid_argument.code();
+    return smaps.report(query.address, query.bytes, query.out).code();
 }
 
 /// The soft RLIMIT_MEMLOCK in bytes, -1 when unlimited or unknown (named by a refused lock).
