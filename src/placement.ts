@@ -122,7 +122,21 @@ export function resolvePlacement(
   where: string,
   given: { placement?: unknown; hugePages?: unknown; lock?: unknown },
 ): ResolvedPlacement {
-  const asked = checkPlacement(where, given.placement) ?? threadDefault;
+  const checked = checkMemoryOptions(where, given);
+  const asked = checked.placement ?? threadDefault;
+  const kernel = asked === undefined ? { policy: "default" as const, nodes: [] } : policyFor(where, asked);
+  return { ...kernel, hugePages: checked.hugePages ?? false, lock: checked.lock === true, asked };
+}
+
+/**
+ * Checks the memory options without resolving them (for a structure that passes them on to
+ * the regions it creates): a frozen copy of the placement, so a getter is read once.
+ */
+export function checkMemoryOptions(
+  where: string,
+  given: { placement?: unknown; hugePages?: unknown; lock?: unknown },
+): MemoryOptions {
+  const placement = checkPlacement(where, given.placement);
   const hugePages = given.hugePages;
   if (hugePages !== undefined && hugePages !== false && hugePages !== "transparent" && hugePages !== "explicit") {
     throw new HotpathError(
@@ -133,8 +147,7 @@ export function resolvePlacement(
   if (given.lock !== undefined && typeof given.lock !== "boolean") {
     throw new HotpathError("INVALID_ARGUMENT", `${where}: lock must be true or false; got ${describe(given.lock)}.`);
   }
-  const kernel = asked === undefined ? { policy: "default" as const, nodes: [] } : policyFor(where, asked);
-  return { ...kernel, hugePages: hugePages ?? false, lock: given.lock === true, asked };
+  return { placement, hugePages, lock: given.lock };
 }
 
 function policyFor(where: string, asked: Placement): { policy: KernelPolicy; nodes: readonly number[] } {

@@ -12,9 +12,14 @@ import { Pool, type PoolStats, poolWithHandleBits } from "./pool.ts";
 import { alignment, describe, integerIn, label, readOptions } from "./validate.ts";
 import { debugOption } from "./pool_options.ts";
 import { track, untrack } from "./metrics.ts";
+import { checkMemoryOptions, MEMORY_OPTION_KEYS, type MemoryOptions } from "./placement.ts";
 
-/** Options of `new SizeClassPool(...)`. */
-export interface SizeClassPoolOptions {
+/**
+ * Options of `new SizeClassPool(...)`; `placement`, `hugePages` and `lock` apply to every
+ * class's pool and to oversize regions (see MemoryOptions; `"RoundRobin"` puts successive
+ * classes on successive nodes).
+ */
+export interface SizeClassPoolOptions extends MemoryOptions {
   /** Block sizes in bytes, ascending, each 1 to 65536; at most 62. Default: 32, 64, 128, 256, 512, 1024. */
   classes?: number[];
   /** Blocks per class: one number for every class, or one per class. */
@@ -101,11 +106,16 @@ export class SizeClassPool {
   #largeBytes = 0;
   #closed = false;
   #debug: boolean;
+  /** The memory options every class pool and oversize region gets, read once. */
+  #memory: MemoryOptions;
 
   /** Creates one pool per class. Throws INVALID_ARGUMENT for bad options. */
   constructor(options: SizeClassPoolOptions) {
     const where = "new SizeClassPool";
-    const given = readOptions(where, options, ["classes", "capacity", "align", "oversize", "name", "debug"]);
+    const keys = ["classes", "capacity", "align", "oversize", "name", "debug", ...MEMORY_OPTION_KEYS] as const;
+    const given = readOptions(where, options, keys);
+    // Checked (and copied) here, so a bad option fails before any class pool is made.
+    this.#memory = checkMemoryOptions(where, given);
     const classes = given.classes === undefined ? DEFAULT_CLASSES : checkClasses(where, given.classes);
     const capacities = checkCapacities(where, given.capacity, classes.length);
     const align = given.align === undefined ? 8 : alignment(where, "align", given.align);
@@ -131,7 +141,13 @@ export class SizeClassPool {
     this.#pools = [];
     try {
       for (let index = 0; index < classes.length; index++) {
-        const options = { blockSize: classes[index], capacity: capacities[index], align, debug: this.#debug };
+        const options = {
+          blockSize: classes[index],
+          capacity: capacities[index],
+          align,
+          debug: this.#debug,
+          ...this.#memory,
+        };
         const pool = poolWithHandleBits(options, BLOCK_BITS);
         untrack(pool); // counted once, as part of this SizeClassPool
         this.#pools.push(pool);
@@ -274,7 +290,7 @@ export class SizeClassPool {
     while (this.#large.has(this.#largeNext)) this.#largeNext = (this.#largeNext + 1) & BLOCK_MASK;
     const id = this.#largeNext;
     this.#largeNext = (id + 1) & BLOCK_MASK;
-    const pool = new Pool({ blockSize: bytes, capacity: 1, debug: this.#debug });
+    const pool = new Pool({ blockSize: bytes, capacity: 1, debug: this.#debug, ...this.#memory });
     untrack(pool);
     // The only block of a fresh pool: handle 0 in release and debug mode alike (generation 0).
     if (pool.alloc() !== LARGE_BLOCK) throw new HotpathError("CORRUPTED", "SizeClassPool: a large region misbehaved.");
