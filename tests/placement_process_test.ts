@@ -25,6 +25,7 @@ test("a named SharedPool and Ring bound to node 0 are on node 0 for the Deno and
   try {
     pool.bytes[0] = 77;
     assert.equal(numa.placementOf(pool).requested?.policy, "bind");
+    assert.equal(numa.placementOf(ring.producer()).requested?.policy, "bind");
     for (const runtime of ["deno", "bun"] as const) {
       const binary = join(root, "node_modules", ".bin", runtime);
       const args = runtime === "deno"
