@@ -3,7 +3,8 @@
  * latency distributions from the native clock, tight-loop ratios, SharedPool from one thread,
  * two Workers and two processes (bench/shared_report.ts), rings between Workers and processes
  * (bench/ring_report.ts), the cost of affinity calls and NumaPool (bench/system_report.ts), huge vs
- * base pages in a random walk (bench/page_walk.ts), and the order book.
+ * base pages in a random walk (bench/page_walk.ts), latency recording (bench/histogram_bench.ts),
+ * and the order book.
  *
  *   deno run --allow-ffi --allow-read --allow-env --allow-run --allow-sys=cpus bench/main.ts [--smoke]
  *   bun bench/main.ts [--smoke]
@@ -29,6 +30,7 @@ import { sharedPoolReport } from "./shared_report.ts";
 import { ringReport } from "./ring_report.ts";
 import { systemReport } from "./system_report.ts";
 import { pageWalkReport } from "./page_walk.ts";
+import { histogramReport } from "./histogram_bench.ts";
 
 interface Target {
   label: string;
@@ -209,6 +211,8 @@ await sharedPoolReport(smoke, "this process, after mitata ran SharedPool");
 console.log(await ringReport({ smoke }));
 console.log(systemReport({ smoke }));
 console.log(pageWalkReport({ smoke }));
+// What recording a latency costs (issue 12, begun).
+console.log(histogramReport({ smoke }));
 
 // The order-book proof: each book in its own process, with the runtime's GC log on.
 orderBookReport(

@@ -38,7 +38,7 @@ export interface TypedArrayFacts {
 /** The facts of `value` if it really is a typed array of type `name`; undefined otherwise. */
 export function typedArrayFacts(
   value: unknown,
-  name: "Uint8Array" | "Uint32Array" | "Int32Array",
+  name: "Uint8Array" | "Uint32Array" | "Int32Array" | "Float64Array",
 ): TypedArrayFacts | undefined {
   if (apply(tagGetter, value, NONE) !== name) return undefined;
   const buffer = apply(bufferGetter, value, NONE) as ArrayBufferLike;
