@@ -99,6 +99,15 @@ export { clockNs, nowNs } from "./src/clock.ts";
 export { type Affinity, affinity, CPUS_MAX } from "./src/affinity.ts";
 export { type Numa, numa, type PinnedThread } from "./src/numa.ts";
 export type { KernelPolicy, MemoryOptions, NumaPolicy, Placement } from "./src/placement.ts";
+export {
+  type Alert,
+  type AlertLevel,
+  Monitor,
+  type MonitorMetric,
+  type MonitorOptions,
+  type MonitorRule,
+  type Watched,
+} from "./src/monitor.ts";
 export { Histogram, HISTOGRAM_VALUE_LIMIT, type HistogramSummary } from "./src/histogram.ts";
 export { type NumaNodeStats, NumaPool, type NumaPoolOptions, type NumaPoolStats } from "./src/numa_pool.ts";
 export type { PlacementFallbacks, RegionPlacement } from "./src/placement_report.ts";

@@ -50,6 +50,13 @@ export function untrack(object: Tracked): void {
   if (reference !== undefined) live.delete(reference);
 }
 
+/** Every open tracked object (for the Monitor), in creation order. */
+export function trackedObjects(): Tracked[] {
+  const objects: Tracked[] = [];
+  each((object) => objects.push(object));
+  return objects;
+}
+
 function each(visit: (object: Tracked) => void): void {
   for (const reference of live) {
     const object = reference.deref();
