@@ -9,7 +9,7 @@
  *
  * @module
  */
-import process from "node:process";
+import { smokeRequested } from "./smoke_flag.ts";
 import { clockNs, Histogram } from "../mod.ts";
 
 const ROUNDS = 7;
@@ -72,11 +72,4 @@ export function histogramReport(options: { smoke: boolean }): string {
   return lines.join("\n");
 }
 
-if (import.meta.main) {
-  console.log(
-    histogramReport({
-      smoke: process.argv.includes("--smoke") ||
-        (globalThis as { Deno?: { args: string[] } }).Deno?.args.includes("--smoke") === true,
-    }),
-  );
-}
+if (import.meta.main) console.log(histogramReport({ smoke: smokeRequested() }));

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import process from "node:process";
+import { smokeRequested } from "./smoke_flag.ts";
 import { clockNs, type MemoryOptions, numa, Pool } from "../mod.ts";
 
 const BLOCK_BYTES = 64;
@@ -119,11 +119,4 @@ export function pageWalkReport(options: { smoke: boolean }): string {
   return lines.join("\n");
 }
 
-if (import.meta.main) {
-  console.log(
-    pageWalkReport({
-      smoke: process.argv.includes("--smoke") ||
-        (globalThis as { Deno?: { args: string[] } }).Deno?.args.includes("--smoke") === true,
-    }),
-  );
-}
+if (import.meta.main) console.log(pageWalkReport({ smoke: smokeRequested() }));

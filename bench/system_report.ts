@@ -10,7 +10,7 @@
  *
  * @module
  */
-import process from "node:process";
+import { smokeRequested } from "./smoke_flag.ts";
 import { affinity, clockNs, numa, NumaPool, Pool } from "../mod.ts";
 import { openNative } from "../ffi/library.ts";
 import { kernelNodeOf } from "../src/numa_current.ts";
@@ -95,11 +95,4 @@ export function systemReport(options: { smoke: boolean }): string {
   return lines.join("\n");
 }
 
-if (import.meta.main) {
-  console.log(
-    systemReport({
-      smoke: process.argv.includes("--smoke") ||
-        (globalThis as { Deno?: { args: string[] } }).Deno?.args.includes("--smoke") === true,
-    }),
-  );
-}
+if (import.meta.main) console.log(systemReport({ smoke: smokeRequested() }));
