@@ -10,20 +10,14 @@
  * @module
  */
 import { smokeRequested } from "./smoke_flag.ts";
+import { medianNsPer } from "./median_ns.ts";
 import { clockNs, Histogram } from "../mod.ts";
 
 const ROUNDS = 7;
 
 /** Median ns per value of `body` over `count` values, after one warm-up round. */
 function perValue(count: number, body: () => void): number {
-  const clock = clockNs();
-  const rounds: number[] = [];
-  for (let round = 0; round <= ROUNDS; round++) {
-    const start = clock();
-    body();
-    if (round > 0) rounds.push((clock() - start) / count);
-  }
-  return rounds.sort((a, b) => a - b)[ROUNDS >> 1];
+  return medianNsPer(count, ROUNDS, body);
 }
 
 /** The report's text. */

@@ -11,7 +11,8 @@
  * @module
  */
 import { smokeRequested } from "./smoke_flag.ts";
-import { affinity, clockNs, numa, NumaPool, Pool } from "../mod.ts";
+import { affinity, numa, NumaPool, Pool } from "../mod.ts";
+import { medianNsPer } from "./median_ns.ts";
 import { openNative } from "../ffi/library.ts";
 import { kernelNodeOf } from "../src/numa_current.ts";
 
@@ -19,14 +20,9 @@ const ROUNDS = 7;
 
 /** Median ns per call of `call`, `calls` calls per round, after one warm-up round. */
 function perCall(calls: number, call: () => unknown): number {
-  const clock = clockNs();
-  const rounds: number[] = [];
-  for (let round = 0; round <= ROUNDS; round++) {
-    const start = clock();
+  return medianNsPer(calls, ROUNDS, () => {
     for (let index = 0; index < calls; index++) call();
-    if (round > 0) rounds.push((clock() - start) / calls);
-  }
-  return rounds.sort((a, b) => a - b)[ROUNDS >> 1];
+  });
 }
 
 /**
