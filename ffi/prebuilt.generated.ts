@@ -12,23 +12,23 @@ export interface PrebuiltLibrary {
 export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
-    bytes: 166512,
-    sha256: "3205c30518aed1f171c09d4be33ce02de8cb2f27cad48372536402c2023c16df",
+    bytes: 166496,
+    sha256: "e2bf7a12db58fcf8904adc948c319f83e753c107073ba6c1c9e8474ac859292f",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
-    bytes: 153192,
-    sha256: "f685c7b08b9a9befb6dfc682852815d6cac079f771ac975db56573a206e903ff",
+    bytes: 153160,
+    sha256: "32c7cd4c94ec41b0fb07f35805b79ef573906a5c517ef137d86e16da07dfee9d",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
-    bytes: 165912,
-    sha256: "d3948e8051b32dd612f22beac9add5ba35e39fc7bdbc13d2b791f33511fd3dbe",
+    bytes: 165896,
+    sha256: "9fea4af6b5666e042653d5e5d7c05c02926184f902ad1f577d6cf40d295d864c",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
-    bytes: 152720,
-    sha256: "3df47787548980bce9b02f5171216baebacd276f786c312ba68e5f1fd70f907d",
+    bytes: 152688,
+    sha256: "d4d97127341a3c773f01088e3d00e4fb449a7c133b3961c337100869e5ab56a8",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",
@@ -38,6 +38,6 @@ export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "darwin-arm64": {
     file: "darwin-arm64/libhotpath.dylib",
     bytes: 88032,
-    sha256: "6f75722e39c97adee5aabfef72893b3626cf56036e1c07abcb3b357f43d6066c",
+    sha256: "81de5ea7cceafe08c97762e5efbc0a84766203751f5cc092fd9fd928493c9774",
   },
 };

@@ -205,15 +205,7 @@ export class NumaPool {
   /** Like `alloc`, but returns -1 when no allowed node has a block. */
   tryAlloc(): number {
     if (this.#closed) throw closed();
-    let first: number;
-    if (this.#rotates) {
-      first = this.#turn;
-      this.#turn = first + 1 === this.#pools.length ? 0 : first + 1;
-    } else {
-      const cpu = this.#currentCpu();
-      const index = cpu < this.#indexOfCpu.length ? this.#indexOfCpu[cpu] : -1;
-      first = index >= 0 ? index : 0;
-    }
+    const first = this.#rotates ? this.#nextTurn() : this.#localIndex();
     const block = this.#pools[first].tryAlloc();
     if (block >= 0) return ((first << BLOCK_BITS) | block) >>> 0;
     return this.#fallback(first);
@@ -303,6 +295,12 @@ export class NumaPool {
   /** Same as `close()`, for `using`. */
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  #nextTurn(): number {
+    const turn = this.#turn;
+    this.#turn = turn + 1 === this.#pools.length ? 0 : turn + 1;
+    return turn;
   }
 
   #localIndex(): number {

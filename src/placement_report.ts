@@ -116,7 +116,7 @@ export function creationError(
 
 /** Remembers what region `id` asked for until its first buffer is held (`claimRequest`). */
 export function rememberRequest(id: number, placement: ResolvedPlacement): void {
-  if (!isDefaultPlacement(placement) || placement.asked !== undefined) pending.set(id, placement);
+  if (!isDefaultPlacement(placement)) pending.set(id, placement);
 }
 
 /**

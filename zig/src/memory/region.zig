@@ -29,21 +29,17 @@ pub const Region = struct {
     /// Maps `size_bytes` (a multiple of the page size), zeroed and populated up front so
     /// that first touches on the hot path cannot page-fault.
     pub fn map(size_bytes: u64) error{OutOfMemory}!Region {
-        return mapped(size_bytes, true, Placement.none) catch error.OutOfMemory;
+        return mapPlaced(size_bytes, true, Placement.none) catch error.OutOfMemory;
     }
 
     /// Maps `size_bytes` of address space and commits none of it: a growing pool reserves its
     /// maximum once, so growth never moves a block, and commits what it uses (`populate`).
     pub fn reserve(size_bytes: u64) error{OutOfMemory}!Region {
-        return mapped(size_bytes, false, Placement.none) catch error.OutOfMemory;
+        return mapPlaced(size_bytes, false, Placement.none) catch error.OutOfMemory;
     }
 
     /// `map` (populate_all) or `reserve`, placed as `placement` asks before any page is touched.
     pub fn mapPlaced(size_bytes: u64, populate_all: bool, placement: Placement) Error!Region {
-        return mapped(size_bytes, populate_all, placement);
-    }
-
-    fn mapped(size_bytes: u64, populate_all: bool, placement: Placement) Error!Region {
         assert(size_bytes > 0);
         assert(size_bytes <= constants.region_bytes_max);
         assert(size_bytes % constants.page_bytes == 0);
