@@ -314,6 +314,40 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["PagesReport.locked_bytes", 32],
   ["PagesReport.spills", 40],
   ["PagesReport.reserved", 48],
+  ["StatsHeader.size", 256],
+  ["StatsHeader.magic", 0],
+  ["StatsHeader.layout_version", 8],
+  ["StatsHeader.entries_max", 12],
+  ["StatsHeader.entry_bytes", 16],
+  ["StatsHeader.counters_max", 20],
+  ["StatsHeader.owner", 24],
+  ["StatsHeader.created_ns", 48],
+  ["StatsHeader.overflow", 56],
+  ["StatsHeader.command_bytes", 64],
+  ["StatsHeader.reserved_word", 68],
+  ["StatsHeader.command", 72],
+  ["StatsHeader.reserved", 200],
+  ["StatsEntry.size", 256],
+  ["StatsEntry.sequence", 0],
+  ["StatsEntry.claim", 8],
+  ["StatsEntry.kind", 12],
+  ["StatsEntry.owner", 16],
+  ["StatsEntry.published_ns", 40],
+  ["StatsEntry.interval_ns", 48],
+  ["StatsEntry.node", 56],
+  ["StatsEntry.name_bytes", 60],
+  ["StatsEntry.name", 64],
+  ["StatsEntry.counters", 128],
+  ["StatsRead.size", 272],
+  ["StatsRead.header", 0],
+  ["StatsRead.verdict", 256],
+  ["StatsRead.count", 260],
+  ["StatsRead.now_ns", 264],
+  ["StatsEntryRead.size", 272],
+  ["StatsEntryRead.entry", 0],
+  ["StatsEntryRead.verdict", 256],
+  ["StatsEntryRead.consistent", 260],
+  ["StatsEntryRead.age_ns", 264],
   ["limits.abi_version", 6],
   ["limits.slots_max", 16384],
   ["limits.slot_bits", 14],
@@ -344,6 +378,11 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["limits.affinity_cpus_max", 1024],
   ["limits.affinity_mask_words", 32],
   ["limits.topology_bytes_max", 1048576],
+  ["limits.stats_entries_max", 256],
+  ["limits.stats_counters_max", 16],
+  ["limits.stats_name_bytes_max", 64],
+  ["limits.stats_command_bytes_max", 128],
+  ["limits.stats_interval_ms_max", 3600000],
   ["limits.pool_magic", 1280266064],
   ["limits.arena_magic", 1095648594],
   ["limits.shared_magic_low", 1213419592],
@@ -358,6 +397,9 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["limits.ring_layout_version", 1],
   ["limits.ring_ready", 1380271193],
   ["limits.ring_line_bytes", 128],
+  ["limits.stats_read_out_bytes", 69904],
+  ["limits.stats_kinds_max", 15],
+  ["limits.stats_file_bytes", 69632],
   ["Status.ok", 0],
   ["Status.invalid_argument", -1],
   ["Status.invalid_id", -2],
@@ -385,7 +427,7 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
 ];
 
 /** FNV-1a over the table's names and values; the library's hp_abi_fingerprint() must equal it. */
-export const ABI_FINGERPRINT = 702247922;
+export const ABI_FINGERPRINT = 1135578153;
 
 /** `PoolHeader` of the Zig sources: its size and the byte offset of every field. */
 export const POOL_HEADER = {
@@ -774,6 +816,56 @@ export const PAGES_REPORT = {
   reserved: 48,
 } as const;
 
+/** `StatsHeader` of the Zig sources: its size and the byte offset of every field. */
+export const STATS_HEADER = {
+  size: 256,
+  magic: 0,
+  layoutVersion: 8,
+  entriesMax: 12,
+  entryBytes: 16,
+  countersMax: 20,
+  owner: 24,
+  createdNs: 48,
+  overflow: 56,
+  commandBytes: 64,
+  reservedWord: 68,
+  command: 72,
+  reserved: 200,
+} as const;
+
+/** `StatsEntry` of the Zig sources: its size and the byte offset of every field. */
+export const STATS_ENTRY = {
+  size: 256,
+  sequence: 0,
+  claim: 8,
+  kind: 12,
+  owner: 16,
+  publishedNs: 40,
+  intervalNs: 48,
+  node: 56,
+  nameBytes: 60,
+  name: 64,
+  counters: 128,
+} as const;
+
+/** `StatsRead` of the Zig sources: its size and the byte offset of every field. */
+export const STATS_READ = {
+  size: 272,
+  header: 0,
+  verdict: 256,
+  count: 260,
+  nowNs: 264,
+} as const;
+
+/** `StatsEntryRead` of the Zig sources: its size and the byte offset of every field. */
+export const STATS_ENTRY_READ = {
+  size: 272,
+  entry: 0,
+  verdict: 256,
+  consistent: 260,
+  ageNs: 264,
+} as const;
+
 /** `limits` of the Zig sources: every u32/u64 constant of constants.zig and the magic values. */
 export const LIMITS = {
   abiVersion: 6,
@@ -806,6 +898,11 @@ export const LIMITS = {
   affinityCpusMax: 1024,
   affinityMaskWords: 32,
   topologyBytesMax: 1048576,
+  statsEntriesMax: 256,
+  statsCountersMax: 16,
+  statsNameBytesMax: 64,
+  statsCommandBytesMax: 128,
+  statsIntervalMsMax: 3600000,
   poolMagic: 1280266064,
   arenaMagic: 1095648594,
   sharedMagicLow: 1213419592,
@@ -820,6 +917,9 @@ export const LIMITS = {
   ringLayoutVersion: 1,
   ringReady: 1380271193,
   ringLineBytes: 128,
+  statsReadOutBytes: 69904,
+  statsKindsMax: 15,
+  statsFileBytes: 69632,
 } as const;
 
 /** `Status` of the Zig sources: the status codes exported functions return. */

@@ -12,32 +12,32 @@ export interface PrebuiltLibrary {
 export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
-    bytes: 166496,
-    sha256: "e2bf7a12db58fcf8904adc948c319f83e753c107073ba6c1c9e8474ac859292f",
+    bytes: 179488,
+    sha256: "8e13079ad1f3cf8a94b5fcd06c7303bd2a4c857b99d61dc77d5661289c7a3a8b",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
-    bytes: 153160,
-    sha256: "32c7cd4c94ec41b0fb07f35805b79ef573906a5c517ef137d86e16da07dfee9d",
+    bytes: 166144,
+    sha256: "652d560a10b4cb0da6840a2acf290a5518a4553f36f1b94271e954b91dc7da38",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
-    bytes: 165896,
-    sha256: "9fea4af6b5666e042653d5e5d7c05c02926184f902ad1f577d6cf40d295d864c",
+    bytes: 178792,
+    sha256: "1caf21ce0aa81bbc4a5b306900cfc7b2a39a3c3ca8f38b43bc711c66b9fe11e0",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
-    bytes: 152688,
-    sha256: "d4d97127341a3c773f01088e3d00e4fb449a7c133b3961c337100869e5ab56a8",
+    bytes: 165672,
+    sha256: "71e7357b1abcfec24f2effe5697e1cf85a24e0e60e2e1ae34acb1c638fe20768",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",
-    bytes: 75197,
-    sha256: "b65def719bf1a759cf4502a33f37c913870da73862915dfc525556999a08b914",
+    bytes: 83984,
+    sha256: "26b8dd24646d7d8ada0a5266e70fb213aff4b28720f29ee13744ea1d5e8b4723",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libhotpath.dylib",
-    bytes: 88032,
-    sha256: "81de5ea7cceafe08c97762e5efbc0a84766203751f5cc092fd9fd928493c9774",
+    bytes: 121488,
+    sha256: "9fd239fe5407f3017ad0ab97a3b4361a9f62b05d2ab3040bc35fc589dcc5de62",
   },
 };

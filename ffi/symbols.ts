@@ -164,6 +164,20 @@ export const symbols = {
   hp_pages_report: { parameters: ["buffer", "f64", "buffer", "u32"], result: "i32" },
   /** fn hp_memory_lock_limit() f64 */
   hp_memory_lock_limit: { parameters: [], result: "f64" },
+  /** fn hp_stats_attach(path: ?[*]const u8, path_bytes: u32, command: ?[*]const u8, command_bytes: u32) i32 */
+  hp_stats_attach: { parameters: ["buffer", "u32", "buffer", "u32"], result: "i32" },
+  /** fn hp_stats_detach() i32 */
+  hp_stats_detach: { parameters: [], result: "i32" },
+  /** fn hp_stats_claim(kind: u32, node: i32, name: ?[*]const u8, name_bytes: u32) i32 */
+  hp_stats_claim: { parameters: ["u32", "i32", "buffer", "u32"], result: "i32" },
+  /** fn hp_stats_publish(index: u32, counters: ?[*]const u8, counters_bytes: u32, interval_ms: u32) i32 */
+  hp_stats_publish: { parameters: ["u32", "buffer", "u32", "u32"], result: "i32" },
+  /** fn hp_stats_release(index: u32) i32 */
+  hp_stats_release: { parameters: ["u32"], result: "i32" },
+  /** fn hp_stats_read(path: ?[*]const u8, path_bytes: u32, out: ?[*]u8, out_bytes: u32) i32 */
+  hp_stats_read: { parameters: ["buffer", "u32", "buffer", "u32"], result: "i32" },
+  /** fn hp_stats_remove_dead(path: ?[*]const u8, path_bytes: u32) i32 */
+  hp_stats_remove_dead: { parameters: ["buffer", "u32"], result: "i32" },
   /** fn hp_ring_stats(id: u32, out: ?*anyopaque, out_bytes: u32) i32 */
   hp_ring_stats: { parameters: ["u32", "buffer", "u32"], result: "i32" },
   /** fn hp_ring_role_info(id: u32, index: u32, out: ?*anyopaque, out_bytes: u32) i32 */

@@ -61,6 +61,16 @@ pub const affinity_cpus_max: u32 = 1024;
 pub const affinity_mask_words: u32 = affinity_cpus_max / 32;
 /// Bytes of the topology document (JSON) `numa.topology()` reads.
 pub const topology_bytes_max: u32 = 1 << 20;
+/// Objects one process publishes in its counter directory at once (more are counted, not shown).
+pub const stats_entries_max: u32 = 256;
+/// Counters per published object.
+pub const stats_counters_max: u32 = 16;
+/// Bytes of a published object's name (longer names are cut).
+pub const stats_name_bytes_max: u32 = 64;
+/// Bytes of the command line a counter directory records for its process.
+pub const stats_command_bytes_max: u32 = 128;
+/// Slowest publishing cadence a directory entry may declare (its staleness bound).
+pub const stats_interval_ms_max: u32 = 3_600_000;
 
 comptime {
     assert(slots_max == 1 << slot_bits);

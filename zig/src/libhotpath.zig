@@ -4,6 +4,7 @@ comptime {
     _ = @import("abi/shared_exports.zig");
     _ = @import("abi/ring_exports.zig");
     _ = @import("abi/system_exports.zig");
+    _ = @import("abi/stats_exports.zig");
     _ = @import("abi/napi.zig");
 }
 
@@ -35,4 +36,6 @@ test {
     _ = @import("system/smaps.zig");
     _ = @import("memory/binding.zig");
     _ = @import("abi/system_exports.zig");
+    _ = @import("monitoring/stats_directory.zig");
+    _ = @import("abi/stats_exports.zig");
 }

@@ -43,6 +43,10 @@ pub const structs = .{
     .{ "NumaWhere", @import("../system/placement.zig").Counts },
     .{ "Placement", config.Placement },
     .{ "PagesReport", @import("../system/smaps.zig").PagesReport },
+    .{ "StatsHeader", @import("../monitoring/stats_directory.zig").Header },
+    .{ "StatsEntry", @import("../monitoring/stats_directory.zig").Entry },
+    .{ "StatsRead", @import("stats_exports.zig").StatsReadOut },
+    .{ "StatsEntryRead", @import("stats_exports.zig").StatsEntryOut },
 };
 
 /// Values of SharedPool's region format that TypeScript reads or writes (tests forge headers).
@@ -59,6 +63,9 @@ const shared_values = .{
     .{ "ring_layout_version", ring_layout.layout_version },
     .{ "ring_ready", ring_layout.ready_value },
     .{ "ring_line_bytes", ring_layout.line_bytes },
+    .{ "stats_read_out_bytes", @import("stats_exports.zig").read_out_bytes },
+    .{ "stats_kinds_max", @import("../monitoring/stats_directory.zig").kinds_max },
+    .{ "stats_file_bytes", @import("../monitoring/stats_directory.zig").file_bytes },
 };
 
 pub const entries: []const Entry = &build();

@@ -120,10 +120,15 @@ pub const Opened = struct {
 /// Opens an existing named file read-write: it must be a regular file of this user with no
 /// permission for anybody else, and no larger than a region may be.
 pub fn openNamed(path: [:0]const u8) Error!Opened {
+    return openNamedAs(path, .RDWR);
+}
+
+/// `openNamed` for reading only (`.RDONLY`) or for reading and writing (`.RDWR`).
+pub fn openNamedAs(path: [:0]const u8, access: std.posix.ACCMODE) Error!Opened {
     if (!supported) return error.Unsupported;
     // NONBLOCK and NOCTTY: a FIFO or a terminal at that path must not block or become ours
     // before the type check below refuses it.
-    const flags: linux.O = .{ .ACCMODE = .RDWR, .CLOEXEC = true, .NOFOLLOW = true, .NONBLOCK = true, .NOCTTY = true };
+    const flags: linux.O = .{ .ACCMODE = access, .CLOEXEC = true, .NOFOLLOW = true, .NONBLOCK = true, .NOCTTY = true };
     const opened = linux.open(path, flags, 0);
     switch (linux.errno(opened)) {
         .SUCCESS => {},

@@ -5,7 +5,8 @@ const assert = std.debug.assert;
 
 var epoch_ns: std.atomic.Value(u64) = .init(0);
 
-fn monotonicNs() u64 {
+/// CLOCK_MONOTONIC in nanoseconds since boot: comparable between processes of one machine.
+pub fn monotonicNs() u64 {
     var now: std.c.timespec = undefined;
     const result = std.c.clock_gettime(.MONOTONIC, &now);
     assert(result == 0);

@@ -1,0 +1,286 @@
+//! FFI exports of the counter directory (monitoring/stats_directory.zig). The publishing side
+//! is process-wide: the first thread to attach creates `/dev/shm/hotpath-stats-<pid>` (or the
+//! path it gives), later threads (Workers) share it, the last to detach unmaps and removes it.
+//! Writers take one process-wide mutex (claims and publications are off the hot path, a few
+//! per object per second). The reading side (`hp_stats_read`) needs no attachment: it maps any
+//! process's directory read-only, copies every claimed entry under its sequence lock and judges
+//! whether the process and each publishing thread still run.
+const std = @import("std");
+const assert = std.debug.assert;
+const linux = std.os.linux;
+const Status = @import("../status.zig").Status;
+const constants = @import("../constants.zig");
+const shared = @import("shared_exports.zig");
+const shared_region = @import("../memory/shared_region.zig");
+const Region = @import("../memory/region.zig").Region;
+const Placement = @import("config.zig").Placement;
+const liveness = @import("../system/liveness.zig");
+const clock = @import("../system/clock.zig");
+const directory_module = @import("../monitoring/stats_directory.zig");
+const Directory = directory_module.Directory;
+
+/// What `hp_stats_read` writes first: the header, whether the process runs, how many entries follow.
+pub const StatsReadOut = extern struct {
+    header: directory_module.Header,
+    verdict: u32,
+    count: u32,
+    /// CLOCK_MONOTONIC at the read, in ns.
+    now_ns: f64,
+};
+
+/// One claimed entry as `hp_stats_read` copies it.
+pub const StatsEntryOut = extern struct {
+    entry: directory_module.Entry,
+    /// liveness.Verdict of the publishing thread: 0 alive, 1 dead, 2 unknown.
+    verdict: u32,
+    /// 1 when the copy is consistent, 0 when a writer held the entry for every attempt.
+    consistent: u32,
+    /// ns since its last publication, -1 before the first.
+    age_ns: f64,
+};
+
+/// Bytes `hp_stats_read` needs in `out`: room for every entry.
+pub const read_out_bytes: u32 = @sizeOf(StatsReadOut) + constants.stats_entries_max * @sizeOf(StatsEntryOut);
+
+comptime {
+    assert(@sizeOf(StatsReadOut) % 8 == 0 and @sizeOf(StatsEntryOut) % 8 == 0);
+}
+
+/// Longest command line recorded is `command_bytes_max`; longer ones are cut, larger inputs refused.
+const text_bytes_max: u32 = 4096;
+
+var mutex: std.c.pthread_mutex_t = .{};
+var attached: u32 = 0;
+var published: ?struct { region: Region, path: shared.Path } = null;
+threadlocal var thread_identity: ?liveness.Identity = null;
+
+const Lock = struct {
+    fn acquire() Lock {
+        assert(std.c.pthread_mutex_lock(&mutex) == .SUCCESS);
+        return .{};
+    }
+
+    fn release(_: Lock) void {
+        assert(std.c.pthread_mutex_unlock(&mutex) == .SUCCESS);
+    }
+};
+
+/// The calling thread's identity, read from procfs once per thread.
+fn me() liveness.Identity {
+    if (thread_identity) |identity| return identity;
+    const identity = liveness.current();
+    thread_identity = identity;
+    return identity;
+}
+
+fn directory() ?*Directory {
+    const current = published orelse return null;
+    return @ptrCast(@alignCast(current.region.memory.ptr));
+}
+
+fn textOf(pointer: ?[*]const u8, length: u32) ?[]const u8 {
+    if (length == 0) return "";
+    if (length > text_bytes_max) return null;
+    const source = pointer orelse return null;
+    return source[0..length];
+}
+
+/// Attaches the calling thread to this process's directory at `path`, creating it on the first
+/// attach (a file left by a dead process of the same pid is replaced). `command` (cut to
+/// `command_bytes_max`) names the process for readers. Returns how many attachments there are.
+export fn hp_stats_attach(path_pointer: ?[*]const u8, path_bytes: u32, command_pointer: ?[*]const u8, command_bytes: u32) callconv(.c) i32 {
+    const path = shared.pathOf(path_pointer, path_bytes) orelse return Status.invalid_path.code();
+    const command = textOf(command_pointer, command_bytes) orelse return Status.invalid_argument.code();
+    const lock = Lock.acquire();
+    defer lock.release();
+    if (published) |current| {
+        if (!std.mem.eql(u8, shared.sentinel(&current.path), shared.sentinel(&path))) return Status.invalid_argument.code();
+        if (attached >= constants.holders_max) return Status.limit_reached.code();
+        attached += 1;
+        return @intCast(attached);
+    }
+    assert(attached == 0);
+    const named = createReplacingDead(shared.sentinel(&path)) catch |failure| return shared.regionStatus(failure);
+    shared_region.closeFd(named.fd);
+    const thread = me();
+    const process: liveness.Identity = .{
+        .pid = thread.pid,
+        .tid = thread.pid,
+        .process_start = thread.process_start,
+        .thread_start = thread.process_start, // the main thread started with the process
+    };
+    directory_module.format(@ptrCast(@alignCast(named.region.memory.ptr)), process, command, clock.monotonicNs());
+    published = .{ .region = named.region, .path = path };
+    attached = 1;
+    return 1;
+}
+
+fn createReplacingDead(path: [:0]const u8) shared_region.Error!shared_region.Named {
+    const bytes = directory_module.file_bytes;
+    return shared_region.createNamed(path, bytes, bytes, Placement.none) catch |failure| {
+        if (failure != error.AlreadyExists or removeDead(path) != .ok) return failure;
+        return shared_region.createNamed(path, bytes, bytes, Placement.none);
+    };
+}
+
+/// Detaches the calling thread; the last detach unmaps the directory and removes its file.
+/// Returns how many attachments remain.
+export fn hp_stats_detach() callconv(.c) i32 {
+    const lock = Lock.acquire();
+    defer lock.release();
+    const current = published orelse return Status.invalid_id.code();
+    assert(attached > 0);
+    attached -= 1;
+    if (attached == 0) {
+        shared_region.unlinkNamed(shared.sentinel(&current.path)) catch {};
+        current.region.unmap();
+        published = null;
+    }
+    return @intCast(attached);
+}
+
+/// Claims an entry for one object of `kind` (1 .. kinds_max) placed on `node` (-1: none) named
+/// `name` (cut to `stats_name_bytes_max`). Returns the entry's index, or `limit_reached` when
+/// every entry is taken (the directory counts it).
+export fn hp_stats_claim(kind: u32, node: i32, name_pointer: ?[*]const u8, name_bytes: u32) callconv(.c) i32 {
+    if (kind == 0 or kind > directory_module.kinds_max) return Status.invalid_argument.code();
+    if (node < -1 or node >= 64) return Status.invalid_argument.code();
+    const name = textOf(name_pointer, name_bytes) orelse return Status.invalid_argument.code();
+    const identity = me();
+    const lock = Lock.acquire();
+    defer lock.release();
+    const target = directory() orelse return Status.invalid_id.code();
+    const index = directory_module.claim(target, identity, .{ .kind = kind, .node = node, .name = name }) orelse
+        return Status.limit_reached.code();
+    return @intCast(index);
+}
+
+/// Publishes `stats_counters_max` f64 counters (exactly that many bytes, any alignment) into
+/// entry `index`, which the calling thread must hold; `interval_ms` is the publisher's cadence.
+export fn hp_stats_publish(index: u32, counters_pointer: ?[*]const u8, counters_bytes: u32, interval_ms: u32) callconv(.c) i32 {
+    var counters: [directory_module.counters_max]f64 = undefined;
+    if (counters_bytes != @sizeOf(@TypeOf(counters))) return Status.invalid_argument.code();
+    const source = counters_pointer orelse return Status.invalid_argument.code();
+    if (interval_ms == 0 or interval_ms > constants.stats_interval_ms_max) return Status.invalid_argument.code();
+    @memcpy(std.mem.asBytes(&counters), source[0..counters_bytes]);
+    const identity = me();
+    const lock = Lock.acquire();
+    defer lock.release();
+    const target = directory() orelse return Status.invalid_id.code();
+    if (!directory_module.holds(target, index, identity)) return Status.invalid_handle.code();
+    const interval_ns = @as(u64, interval_ms) * std.time.ns_per_ms;
+    directory_module.publish(target, index, &counters, clock.monotonicNs(), interval_ns);
+    return Status.ok.code();
+}
+
+/// Frees entry `index`, which the calling thread must hold.
+export fn hp_stats_release(index: u32) callconv(.c) i32 {
+    const identity = me();
+    const lock = Lock.acquire();
+    defer lock.release();
+    const target = directory() orelse return Status.invalid_id.code();
+    if (!directory_module.holds(target, index, identity)) return Status.invalid_handle.code();
+    directory_module.release(target, index);
+    return Status.ok.code();
+}
+
+/// Copies the directory at `path` (any process's) into `out` (exactly `read_out_bytes`, any
+/// alignment): a StatsReadOut, then one StatsEntryOut per claimed entry. Returns how many.
+/// `incompatible` for a file that is not a directory of this layout.
+export fn hp_stats_read(path_pointer: ?[*]const u8, path_bytes: u32, out: ?[*]u8, out_bytes: u32) callconv(.c) i32 {
+    const path = shared.pathOf(path_pointer, path_bytes) orelse return Status.invalid_path.code();
+    if (out_bytes != read_out_bytes) return Status.invalid_argument.code();
+    const target = out orelse return Status.invalid_argument.code();
+    const opened = shared_region.openNamedAs(shared.sentinel(&path), .RDONLY) catch |failure|
+        return shared.regionStatus(failure);
+    defer opened.close();
+    if (opened.size != directory_module.file_bytes) return Status.incompatible.code();
+    const memory = std.posix.mmap(null, directory_module.file_bytes, .{ .READ = true }, .{ .TYPE = .SHARED }, opened.fd, 0) catch
+        return Status.out_of_memory.code();
+    defer std.posix.munmap(memory);
+    const source: *const Directory = @ptrCast(memory.ptr);
+    var summary: StatsReadOut = .{ .header = source.header, .verdict = 0, .count = 0, .now_ns = 0 };
+    if (!directory_module.headerValid(&summary.header)) return Status.incompatible.code();
+    const now = clock.monotonicNs();
+    summary.verdict = @backingInt(liveness.check(summary.header.owner));
+    summary.now_ns = @floatFromInt(now);
+    var verdicts: VerdictCache = .{};
+    for (0..directory_module.entries_max) |index| {
+        var copy: StatsEntryOut = undefined;
+        copy.consistent = @intFromBool(directory_module.readEntry(source, @intCast(index), &copy.entry));
+        if (copy.entry.claim == 0) continue;
+        copy.verdict = verdicts.check(copy.entry.owner);
+        const published_ns = copy.entry.published_ns;
+        copy.age_ns = if (published_ns == 0) -1 else @floatFromInt(now -| published_ns);
+        const offset = @sizeOf(StatsReadOut) + summary.count * @sizeOf(StatsEntryOut);
+        @memcpy(target[offset..][0..@sizeOf(StatsEntryOut)], std.mem.asBytes(&copy));
+        summary.count += 1;
+    }
+    @memcpy(target[0..@sizeOf(StatsReadOut)], std.mem.asBytes(&summary));
+    return @intCast(summary.count);
+}
+
+/// Entries of one thread share its identity: judge each identity once per read.
+const VerdictCache = struct {
+    last: ?liveness.Identity = null,
+    verdict: u32 = 0,
+
+    fn check(cache: *VerdictCache, identity: liveness.Identity) u32 {
+        if (cache.last) |last| {
+            if (std.meta.eql(last, identity)) return cache.verdict;
+        }
+        cache.last = identity;
+        cache.verdict = @backingInt(liveness.check(identity));
+        return cache.verdict;
+    }
+};
+
+/// Removes the directory at `path` when its process is dead: `ok` when removed, `busy` when it
+/// runs (or cannot be judged), `incompatible` for a file that is not a directory (never removed).
+export fn hp_stats_remove_dead(path_pointer: ?[*]const u8, path_bytes: u32) callconv(.c) i32 {
+    const path = shared.pathOf(path_pointer, path_bytes) orelse return Status.invalid_path.code();
+    return removeDead(shared.sentinel(&path)).code();
+}
+
+fn removeDead(path: [:0]const u8) Status {
+    const opened = shared_region.openNamedAs(path, .RDONLY) catch |failure| return @fromBackingInt(@intCast(shared.regionStatus(failure)));
+    defer opened.close();
+    var header: directory_module.Header = undefined;
+    if (opened.size != directory_module.file_bytes) return .incompatible;
+    if (!opened.readHeader(std.mem.asBytes(&header)) or !directory_module.headerValid(&header)) return .incompatible;
+    if (liveness.check(header.owner) != .dead) return .busy;
+    shared_region.unlinkNamed(path) catch |failure| return @fromBackingInt(@intCast(shared.regionStatus(failure)));
+    return .ok;
+}
+
+const testing = std.testing;
+
+test "stats exports: attach, claim, publish, read, release, detach" {
+    if (@import("builtin").os.tag != .linux) return error.SkipZigTest;
+    var name: [64]u8 = undefined;
+    const path = try std.fmt.bufPrint(&name, "/dev/shm/hotpath-zig-stats-{d}", .{linux.getpid()});
+    try testing.expectEqual(@as(i32, 1), hp_stats_attach(path.ptr, @intCast(path.len), "zig test", 8));
+    try testing.expectEqual(@as(i32, 2), hp_stats_attach(path.ptr, @intCast(path.len), null, 0));
+    try testing.expectEqual(Status.invalid_argument.code(), hp_stats_attach("/dev/shm/other", 14, null, 0));
+    const index = hp_stats_claim(1, 0, "orders", 6);
+    try testing.expect(index >= 0);
+    var counters: [directory_module.counters_max]f64 = @splat(7);
+    const bytes = std.mem.asBytes(&counters);
+    try testing.expectEqual(Status.ok.code(), hp_stats_publish(@intCast(index), bytes, bytes.len, 250));
+    try testing.expectEqual(Status.invalid_handle.code(), hp_stats_publish(@intCast(index + 1), bytes, bytes.len, 250));
+    try testing.expectEqual(Status.invalid_argument.code(), hp_stats_publish(@intCast(index), bytes, 8, 250));
+    try testing.expectEqual(Status.invalid_argument.code(), hp_stats_claim(0, 0, null, 0));
+    const out = try testing.allocator.alloc(u8, read_out_bytes);
+    defer testing.allocator.free(out);
+    try testing.expectEqual(@as(i32, 1), hp_stats_read(path.ptr, @intCast(path.len), out.ptr, read_out_bytes));
+    const read: *align(1) const StatsEntryOut = @ptrCast(out[@sizeOf(StatsReadOut)..].ptr);
+    try testing.expectEqual(@as(f64, 7), read.entry.counters[3]);
+    try testing.expectEqual(@as(u32, 1), read.consistent);
+    try testing.expectEqual(Status.busy.code(), hp_stats_remove_dead(path.ptr, @intCast(path.len)));
+    try testing.expectEqual(Status.ok.code(), hp_stats_release(@intCast(index)));
+    try testing.expectEqual(Status.invalid_handle.code(), hp_stats_release(@intCast(index)));
+    try testing.expectEqual(@as(i32, 1), hp_stats_detach());
+    try testing.expectEqual(@as(i32, 0), hp_stats_detach());
+    try testing.expectEqual(Status.invalid_id.code(), hp_stats_detach());
+    try testing.expectEqual(Status.not_found.code(), hp_stats_read(path.ptr, @intCast(path.len), out.ptr, read_out_bytes));
+}
