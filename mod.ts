@@ -109,6 +109,19 @@ export {
   type Watched,
 } from "./src/monitor.ts";
 export { Histogram, HISTOGRAM_VALUE_LIMIT, type HistogramSummary } from "./src/histogram.ts";
+export { type CounterKind, type CounterRecord } from "./src/counters.ts";
+export { CounterPublisher, publishCounters, type PublisherStats, type PublishOptions } from "./src/stats_publisher.ts";
+export {
+  listCounters,
+  type Liveness,
+  type ProcessCounters,
+  type PublishedObject,
+  readCounters,
+  type ReadOptions,
+  removeDeadCounters,
+} from "./src/stats_reader.ts";
+import { publishFromEnvironment } from "./src/stats_publisher.ts";
+publishFromEnvironment();
 export { type NumaNodeStats, NumaPool, type NumaPoolOptions, type NumaPoolStats } from "./src/numa_pool.ts";
 export type { PlacementFallbacks, RegionPlacement } from "./src/placement_report.ts";
 export type { CpuCache, CpuInfo, HugePageSize, NumaNode, Topology } from "./src/numa_topology.ts";

@@ -12,7 +12,7 @@ import { word, writeCounter } from "./header_words.ts";
 import { closedError, detachedError, HotpathError } from "./errors.ts";
 import { alignment, alignmentError, describe, integerError, integerIn, label, readOptions } from "./validate.ts";
 import { closeRegion, createArenaRegion } from "./region.ts";
-import { MEMORY_OPTION_KEYS, type MemoryOptions, resolvePlacement } from "./placement.ts";
+import { MEMORY_OPTION_KEYS, type MemoryOptions, placedNode, resolvePlacement } from "./placement.ts";
 import { type Schema, StructLayout } from "./struct.ts";
 import { isOwnBufferDetached } from "./typed_arrays.ts";
 import { track } from "./metrics.ts";
@@ -49,6 +49,12 @@ export interface ArenaStats {
   failedAllocations: number;
   /** Calls to `reset()`. */
   resets: number;
+  /** Bytes asked for by every successful allocation since creation. */
+  requestedBytes: number;
+  /** Bytes skipped to align those allocations since creation: the arena's only waste. */
+  alignmentWasteBytes: number;
+  /** alignmentWasteBytes / (requestedBytes + alignmentWasteBytes), 0 before any allocation. */
+  fragmentation: number;
   /** Bytes of the whole mapping, header page included. */
   bytesReserved: number;
 }
@@ -81,6 +87,9 @@ export class Arena {
   declare private offset: number;
   /** Successful allocations, a double from the start: no overflow check per increment. */
   declare private allocations: number;
+  /** Bytes asked for and bytes skipped to align, since creation (fragmentation analytics). */
+  declare private requested: number;
+  declare private padding: number;
   /** Allocations must end at or below this: the capacity, or 0 once closed (slow path). */
   declare private limit: number;
   /** The default alignment minus one. */
@@ -98,6 +107,8 @@ export class Arena {
   constructor(options: ArenaOptions) {
     this.offset = 0;
     this.allocations = -0;
+    this.requested = -0;
+    this.padding = -0;
     const where = "new Arena";
     const given = readOptions(where, options, ["capacity", "align", "name", ...MEMORY_OPTION_KEYS]);
     this.capacity = integerIn(where, "capacity", given.capacity, 1, LIMITS.arenaCapacityMax);
@@ -121,7 +132,7 @@ export class Arena {
       failed: 0,
       resets: 0,
     };
-    track(this);
+    track(this, placedNode(placement));
   }
 
   /** The arena's memory as one Uint8Array; allocations are offsets into it. */
@@ -157,6 +168,8 @@ export class Arena {
     const start = (this.offset + mask) & ~mask;
     const end = start + bytes;
     if (end > this.limit) return this.#noRoom(bytes);
+    this.padding += start - this.offset;
+    this.requested += bytes;
     this.offset = end;
     this.allocations++;
     return start;
@@ -224,6 +237,9 @@ export class Arena {
       allocations: this.allocations + 0,
       failedAllocations: cold.failed,
       resets: cold.resets,
+      requestedBytes: this.requested + 0,
+      alignmentWasteBytes: this.padding + 0,
+      fragmentation: this.padding === 0 ? 0 : this.padding / (this.padding + this.requested),
       bytesReserved: cold.regionBytes,
     };
   }

@@ -36,12 +36,22 @@ export interface Metrics {
 
 const live = new Set<WeakRef<Tracked>>();
 const entries = new WeakMap<Tracked, WeakRef<Tracked>>();
+const nodes = new WeakMap<object, number>();
 
-/** Registers a pool or arena (their constructors call this). */
-export function track(object: Tracked): void {
+/**
+ * Registers a pool, arena or ring (their constructors call this); `node` is the NUMA node its
+ * memory was placed on (-1: none in particular), for the counter directory and `metricsText()`.
+ */
+export function track(object: Tracked, node = -1): void {
   const reference = new WeakRef(object);
   entries.set(object, reference);
+  nodes.set(object, node);
   live.add(reference);
+}
+
+/** The node `object` was registered with (-1 when none). */
+export function trackedNode(object: object): number {
+  return nodes.get(object) ?? -1;
 }
 
 /** Removes an object from the registry (pools owned by another structure). */

@@ -13,8 +13,10 @@
  */
 import { HotpathError } from "./errors.ts";
 import { trackedObjects } from "./metrics.ts";
+import { ALERT_LEVEL_CODES, closeAlertLevels, openAlertLevels } from "./alert_levels.ts";
 import { COUNTER_METRICS, METRICS, metricValue, type MonitorMetric } from "./monitor_metrics.ts";
 import { describe, integerIn, readOptions } from "./validate.ts";
+import { unrefTimer } from "./timers.ts";
 
 export type { MonitorMetric };
 
@@ -103,6 +105,7 @@ export class Monitor {
   #onAlert: (alert: Alert) => void;
   #onError: ((error: unknown) => void) | undefined;
   #watched = new Set<Watched>();
+  #levels = openAlertLevels();
   #states = new WeakMap<object, RuleState[]>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #errors = 0;
@@ -169,6 +172,7 @@ export class Monitor {
           const alert = this.#judge(object, rule, states[index], stats);
           if (alert !== undefined) transitions.push(alert);
         });
+        this.#publishLevel(object, states);
       } catch (error) {
         if (error instanceof HotpathError && error.code === "CLOSED") this.#watched.delete(object);
         else this.#failed(error);
@@ -200,6 +204,7 @@ export class Monitor {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
     this.#watched.clear();
+    closeAlertLevels(this.#levels);
   }
 
   /** Same as `close()`, for `using`. */
@@ -245,6 +250,13 @@ export class Monitor {
     state.level = level;
     const kind = (object as { constructor?: { name?: string } }).constructor?.name ?? "object";
     return { kind, name: object.name, target: object, rule, value, level: level ?? "clear", previous } as Alert;
+  }
+
+  /** The object's highest level over every rule, for the counter directory. */
+  #publishLevel(object: object, states: RuleState[]): void {
+    const highest = states.reduce((most, state) => Math.max(most, state.level ? ALERT_LEVEL_CODES[state.level] : 0), 0);
+    if (highest === 0) this.#levels.delete(object);
+    else this.#levels.set(object, highest);
   }
 
   #checkSafely(): void {
@@ -332,11 +344,4 @@ function checkRules(where: string, rules: unknown): MonitorRule[] {
     checked.push(Object.freeze(rule));
   }
   return checked;
-}
-
-/** Lets the process exit while the timer runs (Deno and Bun differ). */
-function unrefTimer(timer: ReturnType<typeof setInterval>): void {
-  const deno = (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno;
-  if (typeof timer === "number" && deno?.unrefTimer !== undefined) deno.unrefTimer(timer);
-  else (timer as { unref?(): void }).unref?.();
 }

@@ -66,6 +66,13 @@ const HUGE_CODES = { false: 0, transparent: 1, explicit: 2 } as const;
 /** Nodes a Placement's bitmask names. */
 export const PLACEMENT_NODES_MAX = 64;
 
+/** The one node a placement puts memory on, -1 when none in particular (default, interleave). */
+export function placedNode(placement: ResolvedPlacement): number {
+  return placement.policy !== "default" && placement.policy !== "interleave" && placement.nodes.length === 1
+    ? placement.nodes[0]
+    : -1;
+}
+
 /** No placement: the kernel's default, base pages, not locked. */
 export const NO_PLACEMENT: ResolvedPlacement = Object.freeze({
   policy: "default",

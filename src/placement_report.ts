@@ -13,7 +13,13 @@ import { f64Record } from "./header_words.ts";
 import { type PagePlacement, regionMemoryOf, whereIs } from "./numa_where.ts";
 import { isDetached, typedArrayFacts } from "./typed_arrays.ts";
 import type { HotpathErrorCode } from "../ffi/errors.ts";
-import { isDefaultPlacement, type KernelPolicy, type Placement, type ResolvedPlacement } from "./placement.ts";
+import {
+  isDefaultPlacement,
+  type KernelPolicy,
+  placedNode,
+  type Placement,
+  type ResolvedPlacement,
+} from "./placement.ts";
 
 /** The size of a transparent or explicit huge page (x86-64). */
 export const HUGE_PAGE_BYTES = 2 << 20;
@@ -147,6 +153,12 @@ export function claimRequest(id: number, buffer: ArrayBuffer): void {
   if (pagesOffNode > 0 || hugePages) fallbacks.regionsFallenBack++;
   fallbacks.pagesOffNode += pagesOffNode;
   if (hugePages) fallbacks.hugePages++;
+}
+
+/** The one node the region behind `buffer` was placed on, -1 when none in particular. */
+export function placedNodeOf(buffer: ArrayBuffer): number {
+  const placement = requests.get(buffer);
+  return placement === undefined ? -1 : placedNode(placement);
 }
 
 /** Sampled pages off the nodes `request` asked for (none for the default policy). */

@@ -30,7 +30,7 @@ import { BLOCK_STATE, LIMITS, POOL_HEADER } from "../ffi/abi.generated.ts";
 import { closedError, detachedError, HotpathError, statusError } from "./errors.ts";
 import { alignment, describe, integerIn, readOptions } from "./validate.ts";
 import { closeRegion, createPoolRegion } from "./region.ts";
-import { MEMORY_OPTION_KEYS } from "./placement.ts";
+import { MEMORY_OPTION_KEYS, placedNode } from "./placement.ts";
 import { type Schema, type StructCursor, StructLayout } from "./struct.ts";
 import { track } from "./metrics.ts";
 import { HANDLE_BITS_MAX, PoolDebug } from "./pool_debug.ts";
@@ -288,7 +288,7 @@ export class Pool {
       this.#ownDebugMethods();
     }
     this.#readHeader();
-    track(this);
+    track(this, placedNode(settings.placement));
   }
 
   /** The record layout of a pool from `Pool.of`; undefined for a pool of plain blocks. */

@@ -40,6 +40,8 @@ import {
   ringPathMatches,
 } from "./ring_region.ts";
 import { unlinkSharedRegion } from "./shared_pool_region.ts";
+import { track } from "./metrics.ts";
+import { placedNodeOf } from "./placement_report.ts";
 import type { RingCore, RingSide } from "./ring_side.ts";
 import { SpscConsumer, SpscProducer } from "./ring_spsc.ts";
 import { MpmcConsumer, MpmcProducer } from "./ring_mpmc.ts";
@@ -102,6 +104,12 @@ export class Ring<S extends Schema = Schema> {
     this.mask = g.capacity - 1;
     this.slotSize = g.slotBytes;
     this.name = path ?? "";
+    track(this, placedNodeOf(hold.buffer));
+  }
+
+  /** True once `close()` has run. */
+  get closed(): boolean {
+    return this.#core.closed;
   }
 
   /**
@@ -283,6 +291,7 @@ export class Ring<S extends Schema = Schema> {
       producers: c.producers,
       consumers: c.consumers,
       roles,
+      bytesReserved: geometry.regionBytes,
     };
   }
 

@@ -153,6 +153,8 @@ export interface RingStats {
   consumers: number;
   /** Every role attached now. */
   roles: RingRoleStats[];
+  /** Bytes of the ring's whole region (header, roles and slots). */
+  bytesReserved: number;
 }
 
 /** The checked creation options. */

@@ -40,6 +40,7 @@ import { type EpochGuard, EpochMember, OWNER_RETIRED } from "./shared_epochs.ts"
 import { type Attached, attachedRequest, attachOrCreate, withLayout } from "./shared_pool_open.ts";
 import { type Schema, type StructCursor, StructLayout } from "./struct.ts";
 import { track, untrack } from "./metrics.ts";
+import { placedNodeOf } from "./placement_report.ts";
 import { debugOption } from "./pool_options.ts";
 import {
   checkDescriptor,
@@ -270,7 +271,7 @@ export class SharedPool {
       epochs: new EpochMember(epochViews, () => this.#collectNative(), () => this.exit()),
     };
     if (debug) Object.defineProperty(this, "free", { value: SharedPool.#freeAtomic });
-    track(this);
+    track(this, placedNodeOf(buffer));
   }
 
   /** Every block as one Uint8Array over the region; block `h` starts at `offset(h)`. */

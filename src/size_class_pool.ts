@@ -11,7 +11,7 @@ import { HotpathError } from "./errors.ts";
 import { Pool, type PoolStats, poolWithHandleBits } from "./pool.ts";
 import { alignment, describe, integerIn, label, readOptions } from "./validate.ts";
 import { debugOption } from "./pool_options.ts";
-import { track, untrack } from "./metrics.ts";
+import { track, trackedNode, untrack } from "./metrics.ts";
 import { checkMemoryOptions, MEMORY_OPTION_KEYS, type MemoryOptions } from "./placement.ts";
 
 /**
@@ -156,7 +156,7 @@ export class SizeClassPool {
       for (const pool of this.#pools) pool.close();
       throw error;
     }
-    track(this);
+    track(this, trackedNode(this.#pools[0]));
   }
 
   /** True once `close()` has run. */

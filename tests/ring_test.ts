@@ -312,7 +312,8 @@ function countedScenario(kind: Kind): Ring {
 test("Ring.stats counts pushed, popped, depth, events and roles exactly", () => {
   for (const kind of KINDS) {
     using ring = countedScenario(kind);
-    const { roles, ...counters } = ring.stats();
+    const { roles, bytesReserved, ...counters } = ring.stats();
+    assert.ok(bytesReserved >= 4096 && bytesReserved % 4096 === 0, `a whole-page region, got ${bytesReserved}`);
     assert.deepEqual(counters, {
       kind,
       capacity: 4,
