@@ -398,6 +398,7 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["limits.ring_ready", 1380271193],
   ["limits.ring_line_bytes", 128],
   ["limits.stats_read_out_bytes", 69904],
+  ["limits.stats_list_pids_max", 4096],
   ["limits.stats_kinds_max", 15],
   ["limits.stats_file_bytes", 69632],
   ["Status.ok", 0],
@@ -427,7 +428,7 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
 ];
 
 /** FNV-1a over the table's names and values; the library's hp_abi_fingerprint() must equal it. */
-export const ABI_FINGERPRINT = 1135578153;
+export const ABI_FINGERPRINT = 1317492842;
 
 /** `PoolHeader` of the Zig sources: its size and the byte offset of every field. */
 export const POOL_HEADER = {
@@ -918,6 +919,7 @@ export const LIMITS = {
   ringReady: 1380271193,
   ringLineBytes: 128,
   statsReadOutBytes: 69904,
+  statsListPidsMax: 4096,
   statsKindsMax: 15,
   statsFileBytes: 69632,
 } as const;

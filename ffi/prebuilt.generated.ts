@@ -12,32 +12,32 @@ export interface PrebuiltLibrary {
 export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
-    bytes: 179488,
-    sha256: "8e13079ad1f3cf8a94b5fcd06c7303bd2a4c857b99d61dc77d5661289c7a3a8b",
+    bytes: 182096,
+    sha256: "1f2208cbc3bace4cf1b3fe659b7e926b7e9d4be1ff24e80565f85389906e8b43",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
-    bytes: 166144,
-    sha256: "652d560a10b4cb0da6840a2acf290a5518a4553f36f1b94271e954b91dc7da38",
+    bytes: 168832,
+    sha256: "7945140b34acb33ee7285f374dc6917878dbbc34f28519ed97e7c55a31f684df",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
-    bytes: 178792,
-    sha256: "1caf21ce0aa81bbc4a5b306900cfc7b2a39a3c3ca8f38b43bc711c66b9fe11e0",
+    bytes: 181400,
+    sha256: "556e0707f2907f07a34c81b90fd9aa66dca546202faea051ef638b7936078e85",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
-    bytes: 165672,
-    sha256: "71e7357b1abcfec24f2effe5697e1cf85a24e0e60e2e1ae34acb1c638fe20768",
+    bytes: 168360,
+    sha256: "c6c8b9a8bef6f5aa43e8574f1eba98489949771829feddd12b3030cc8b4c2b81",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",
-    bytes: 83984,
-    sha256: "26b8dd24646d7d8ada0a5266e70fb213aff4b28720f29ee13744ea1d5e8b4723",
+    bytes: 88191,
+    sha256: "a2a81749483247bcb593677981aa403a3e64951a510ac014b4c10d40510f7199",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libhotpath.dylib",
-    bytes: 121488,
-    sha256: "9fd239fe5407f3017ad0ab97a3b4361a9f62b05d2ab3040bc35fc589dcc5de62",
+    bytes: 121616,
+    sha256: "90177ea8cf64ed9b8befa88ec157b516428067dda536f73863ac2a9b2cb04694",
   },
 };

@@ -176,6 +176,8 @@ export const symbols = {
   hp_stats_release: { parameters: ["u32"], result: "i32" },
   /** fn hp_stats_read(path: ?[*]const u8, path_bytes: u32, out: ?[*]u8, out_bytes: u32) i32 */
   hp_stats_read: { parameters: ["buffer", "u32", "buffer", "u32"], result: "i32" },
+  /** fn hp_stats_list(path: ?[*]const u8, path_bytes: u32, out: ?[*]u8, out_bytes: u32) i32 */
+  hp_stats_list: { parameters: ["buffer", "u32", "buffer", "u32"], result: "i32" },
   /** fn hp_stats_remove_dead(path: ?[*]const u8, path_bytes: u32) i32 */
   hp_stats_remove_dead: { parameters: ["buffer", "u32"], result: "i32" },
   /** fn hp_ring_stats(id: u32, out: ?*anyopaque, out_bytes: u32) i32 */

@@ -11,7 +11,14 @@ import { metricValue } from "./monitor_metrics.ts";
 export type CounterKind = "Pool" | "Arena" | "SizeClassPool" | "SharedPool" | "NumaPool" | "Ring";
 
 /** Every CounterKind, in the order of their codes in the counter directory (code = index + 1). */
-export const COUNTER_KINDS: readonly CounterKind[] = ["Pool", "Arena", "SizeClassPool", "SharedPool", "NumaPool", "Ring"];
+export const COUNTER_KINDS: readonly CounterKind[] = [
+  "Pool",
+  "Arena",
+  "SizeClassPool",
+  "SharedPool",
+  "NumaPool",
+  "Ring",
+];
 
 /** The counters of one object (a NumaPool gives one record per node). */
 export interface CounterRecord {

@@ -40,15 +40,6 @@ export function statsPath(root: string, pid: number): string {
   return `${root}/${STATS_FILE_PREFIX}${pid}`;
 }
 
-/** The pid a file name names, or undefined when it is not a counter directory's name. */
-export function pidOfFileName(name: string): number | undefined {
-  if (!name.startsWith(STATS_FILE_PREFIX)) return undefined;
-  const digits = name.slice(STATS_FILE_PREFIX.length);
-  if (!/^[1-9][0-9]{0,6}$/.test(digits)) return undefined;
-  const pid = Number(digits);
-  return pid < PID_MAX ? pid : undefined;
-}
-
 /** A checked pid (an integer from 1 to 2^22 - 1). */
 export function checkPid(where: string, pid: unknown): number {
   if (typeof pid !== "number" || !Number.isInteger(pid) || pid < 1 || pid >= PID_MAX) {

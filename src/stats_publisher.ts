@@ -122,9 +122,11 @@ export class CounterPublisher {
     const pass = ++this.#pass;
     let objects = 0;
     let unpublished = 0;
-    for (const object of trackedObjects()) {
-      const kind = counterKind(object);
-      if (kind === undefined) continue;
+    const live = trackedObjects().filter((object) => counterKind(object) !== undefined);
+    for (const object of live) this.#holdFor(object, pass);
+    this.#releaseUnseen(pass); // first, so that their entries can go to new objects in this pass
+    for (const object of live) {
+      const kind = counterKind(object)!;
       let stats: Record<string, unknown>;
       try {
         stats = object.stats() as Record<string, unknown>;
@@ -133,7 +135,7 @@ export class CounterPublisher {
         continue;
       }
       const records = countersOf(kind, object.name, trackedNode(object), stats, alertLevelOf(object));
-      const held = this.#holdFor(object, pass);
+      const held = this.#held.get(object)!;
       if (!this.#claim(held, kind, records)) {
         unpublished++;
         continue;
@@ -144,7 +146,6 @@ export class CounterPublisher {
       });
       objects++;
     }
-    this.#releaseUnseen(pass);
     this.#last = { objects, unpublished };
     return objects;
   }

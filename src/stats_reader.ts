@@ -11,12 +11,11 @@
  *
  * @module
  */
-import { readdirSync } from "node:fs";
 import { openNative } from "../ffi/library.ts";
 import { LIMITS, STATS_ENTRY, STATS_ENTRY_READ, STATS_HEADER, STATS_READ, STATUS } from "../ffi/abi.generated.ts";
 import { HotpathError, statusError } from "./errors.ts";
 import { COUNTER_FIELDS, COUNTER_KINDS, type CounterRecord } from "./counters.ts";
-import { checkPid, pathBytes, pidOfFileName, statsPath, statsRoot } from "./stats_files.ts";
+import { checkPid, pathBytes, statsPath, statsRoot } from "./stats_files.ts";
 import { readOptions } from "./validate.ts";
 
 /** Whether a process or thread runs: "unknown" when the system cannot say (treated as running). */
@@ -118,14 +117,14 @@ export function removeDeadCounters(options: ReadOptions = {}): number[] {
   return removed;
 }
 
+/** The pids of the counter directories in `root` (listed natively: Deno wants --allow-all for /dev). */
 function publishingPids(root: string): number[] {
-  let names: string[];
-  try {
-    names = readdirSync(root);
-  } catch (error) {
-    throw new HotpathError("NOT_FOUND", `cannot list counter directories in ${root}: ${String(error)}`);
-  }
-  return names.map(pidOfFileName).filter((pid): pid is number => pid !== undefined).sort((a, b) => a - b);
+  const path = pathBytes(root);
+  const out = new Uint32Array(LIMITS.statsListPidsMax);
+  const count = openNative().symbols.hp_stats_list(path, path.length, out, out.byteLength);
+  if (count === STATUS.notFound) throw new HotpathError("NOT_FOUND", `no directory ${root} to list counters in.`);
+  if (count < 0) throw statusError(count, `listing counter directories in ${root}`, "POOL_EXHAUSTED");
+  return [...out.subarray(0, count)].sort((a, b) => a - b);
 }
 
 function readPath(path: string, where: string): ProcessCounters {

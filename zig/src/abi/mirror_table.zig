@@ -64,6 +64,7 @@ const shared_values = .{
     .{ "ring_ready", ring_layout.ready_value },
     .{ "ring_line_bytes", ring_layout.line_bytes },
     .{ "stats_read_out_bytes", @import("stats_exports.zig").read_out_bytes },
+    .{ "stats_list_pids_max", @import("stats_exports.zig").list_pids_max },
     .{ "stats_kinds_max", @import("../monitoring/stats_directory.zig").kinds_max },
     .{ "stats_file_bytes", @import("../monitoring/stats_directory.zig").file_bytes },
 };

@@ -49,8 +49,13 @@ comptime {
 /// Longest command line recorded is `command_bytes_max`; longer ones are cut, larger inputs refused.
 const text_bytes_max: u32 = 4096;
 
+/// Threads attached at once. A thread that ends attached (a terminated Worker) holds its place
+/// until a detach finds it dead, so the last live thread to detach still removes the file.
+const attachments_max = constants.stats_entries_max;
+
 var mutex: std.c.pthread_mutex_t = .{};
 var attached: u32 = 0;
+var attachments: [attachments_max]liveness.Identity = undefined;
 var published: ?struct { region: Region, path: shared.Path } = null;
 threadlocal var thread_identity: ?liveness.Identity = null;
 
@@ -89,13 +94,18 @@ fn textOf(pointer: ?[*]const u8, length: u32) ?[]const u8 {
 /// attach (a file left by a dead process of the same pid is replaced). `command` (cut to
 /// `command_bytes_max`) names the process for readers. Returns how many attachments there are.
 export fn hp_stats_attach(path_pointer: ?[*]const u8, path_bytes: u32, command_pointer: ?[*]const u8, command_bytes: u32) callconv(.c) i32 {
-    const path = shared.pathOf(path_pointer, path_bytes) orelse return Status.invalid_path.code();
+    const path = directoryPath(path_pointer, path_bytes) orelse return Status.invalid_path.code();
+    if (pidOf(std.fs.path.basename(shared.sentinel(&path))) != @as(u32, @intCast(linux.getpid()))) {
+        return Status.invalid_path.code(); // a process publishes under its own pid only
+    }
     const command = textOf(command_pointer, command_bytes) orelse return Status.invalid_argument.code();
     const lock = Lock.acquire();
     defer lock.release();
     if (published) |current| {
         if (!std.mem.eql(u8, shared.sentinel(&current.path), shared.sentinel(&path))) return Status.invalid_argument.code();
-        if (attached >= constants.holders_max) return Status.limit_reached.code();
+        if (attached == attachments_max) forgetDeadAttachments();
+        if (attached == attachments_max) return Status.limit_reached.code();
+        attachments[attached] = me();
         attached += 1;
         return @intCast(attached);
     }
@@ -111,8 +121,23 @@ export fn hp_stats_attach(path_pointer: ?[*]const u8, path_bytes: u32, command_p
     };
     directory_module.format(@ptrCast(@alignCast(named.region.memory.ptr)), process, command, clock.monotonicNs());
     published = .{ .region = named.region, .path = path };
+    attachments[0] = thread;
     attached = 1;
     return 1;
+}
+
+fn removeAttachment(index: usize) void {
+    assert(index < attached);
+    attached -= 1;
+    attachments[index] = attachments[attached];
+}
+
+/// Drops the attachments of threads that ended without detaching.
+fn forgetDeadAttachments() void {
+    var index: usize = 0;
+    while (index < attached) {
+        if (liveness.check(attachments[index]) == .dead) removeAttachment(index) else index += 1;
+    }
 }
 
 fn createReplacingDead(path: [:0]const u8) shared_region.Error!shared_region.Named {
@@ -123,14 +148,19 @@ fn createReplacingDead(path: [:0]const u8) shared_region.Error!shared_region.Nam
     };
 }
 
-/// Detaches the calling thread; the last detach unmaps the directory and removes its file.
-/// Returns how many attachments remain.
+/// Detaches the calling thread; the last live thread to detach unmaps the directory and removes
+/// its file. Returns how many attachments remain (`invalid_id` for a thread not attached).
 export fn hp_stats_detach() callconv(.c) i32 {
+    const identity = me();
     const lock = Lock.acquire();
     defer lock.release();
     const current = published orelse return Status.invalid_id.code();
     assert(attached > 0);
-    attached -= 1;
+    const index = for (attachments[0..attached], 0..) |attachment, index| {
+        if (std.meta.eql(attachment, identity)) break index;
+    } else return Status.invalid_id.code();
+    removeAttachment(index);
+    forgetDeadAttachments();
     if (attached == 0) {
         shared_region.unlinkNamed(shared.sentinel(&current.path)) catch {};
         current.region.unmap();
@@ -188,7 +218,7 @@ export fn hp_stats_release(index: u32) callconv(.c) i32 {
 /// alignment): a StatsReadOut, then one StatsEntryOut per claimed entry. Returns how many.
 /// `incompatible` for a file that is not a directory of this layout.
 export fn hp_stats_read(path_pointer: ?[*]const u8, path_bytes: u32, out: ?[*]u8, out_bytes: u32) callconv(.c) i32 {
-    const path = shared.pathOf(path_pointer, path_bytes) orelse return Status.invalid_path.code();
+    const path = directoryPath(path_pointer, path_bytes) orelse return Status.invalid_path.code();
     if (out_bytes != read_out_bytes) return Status.invalid_argument.code();
     const target = out orelse return Status.invalid_argument.code();
     const opened = shared_region.openNamedAs(shared.sentinel(&path), .RDONLY) catch |failure|
@@ -235,10 +265,69 @@ const VerdictCache = struct {
     }
 };
 
+/// Most pids `hp_stats_list` reports in one call.
+pub const list_pids_max: u32 = 4096;
+const file_prefix = "hotpath-stats-";
+
+/// Writes the pid of every counter directory in the directory `path` (file names
+/// `hotpath-stats-<pid>`) into `out` as u32 words (any alignment, at most `list_pids_max`);
+/// returns how many. Listing here, not in JavaScript, because Deno wants --allow-all for /dev.
+export fn hp_stats_list(path_pointer: ?[*]const u8, path_bytes: u32, out: ?[*]u8, out_bytes: u32) callconv(.c) i32 {
+    const path = shared.pathOf(path_pointer, path_bytes) orelse return Status.invalid_path.code();
+    if (out_bytes == 0 or out_bytes % 4 != 0 or out_bytes > list_pids_max * 4) return Status.invalid_argument.code();
+    const target = out orelse return Status.invalid_argument.code();
+    const flags: linux.O = .{ .ACCMODE = .RDONLY, .DIRECTORY = true, .CLOEXEC = true };
+    const opened = linux.open(shared.sentinel(&path), flags, 0);
+    switch (linux.errno(opened)) {
+        .SUCCESS => {},
+        .NOENT => return Status.not_found.code(),
+        .ACCES, .PERM => return Status.permission_denied.code(),
+        else => return Status.invalid_path.code(),
+    }
+    const fd: linux.fd_t = @intCast(opened);
+    defer _ = linux.close(fd);
+    var buffer: [8192]u8 align(8) = undefined;
+    var count: u32 = 0;
+    // Bounded: a directory of more than 2^16 reads of 8 KiB is not a directory of counters.
+    for (0..1 << 16) |_| {
+        const read = linux.getdents64(fd, &buffer, buffer.len);
+        if (linux.errno(read) != .SUCCESS) return Status.invalid_path.code();
+        if (read == 0) break;
+        var offset: usize = 0;
+        while (offset < read) {
+            const entry: *align(1) const linux.dirent64 = @ptrCast(&buffer[offset]);
+            assert(entry.reclen > 0 and offset + entry.reclen <= read);
+            const name = std.mem.sliceTo(@as([*:0]const u8, @ptrCast(&buffer[offset + @offsetOf(linux.dirent64, "name")])), 0);
+            offset += entry.reclen;
+            const pid = pidOf(name) orelse continue;
+            if (count * 4 == out_bytes) return @intCast(count);
+            std.mem.writeInt(u32, target[count * 4 ..][0..4], pid, .little);
+            count += 1;
+        }
+    }
+    return @intCast(count);
+}
+
+/// An absolute path whose file name is a counter directory's (`hotpath-stats-<pid>`): no other
+/// file is ever created, read or removed through these exports.
+fn directoryPath(pointer: ?[*]const u8, length: u32) ?shared.Path {
+    const path = shared.pathOf(pointer, length) orelse return null;
+    _ = pidOf(std.fs.path.basename(shared.sentinel(&path))) orelse return null;
+    return path;
+}
+
+fn pidOf(name: []const u8) ?u32 {
+    if (!std.mem.startsWith(u8, name, file_prefix)) return null;
+    const digits = name[file_prefix.len..];
+    if (digits.len == 0 or digits.len > 7 or digits[0] == '0') return null;
+    const pid = std.fmt.parseInt(u32, digits, 10) catch return null;
+    return if (pid < 1 << 22) pid else null;
+}
+
 /// Removes the directory at `path` when its process is dead: `ok` when removed, `busy` when it
 /// runs (or cannot be judged), `incompatible` for a file that is not a directory (never removed).
 export fn hp_stats_remove_dead(path_pointer: ?[*]const u8, path_bytes: u32) callconv(.c) i32 {
-    const path = shared.pathOf(path_pointer, path_bytes) orelse return Status.invalid_path.code();
+    const path = directoryPath(path_pointer, path_bytes) orelse return Status.invalid_path.code();
     return removeDead(shared.sentinel(&path)).code();
 }
 
@@ -258,10 +347,15 @@ const testing = std.testing;
 test "stats exports: attach, claim, publish, read, release, detach" {
     if (@import("builtin").os.tag != .linux) return error.SkipZigTest;
     var name: [64]u8 = undefined;
-    const path = try std.fmt.bufPrint(&name, "/dev/shm/hotpath-zig-stats-{d}", .{linux.getpid()});
+    const path = try std.fmt.bufPrint(&name, "/dev/shm/hotpath-stats-{d}", .{linux.getpid()});
+    var other_name: [64]u8 = undefined;
+    const other = try std.fmt.bufPrint(&other_name, "/tmp/hotpath-stats-{d}", .{linux.getpid()});
     try testing.expectEqual(@as(i32, 1), hp_stats_attach(path.ptr, @intCast(path.len), "zig test", 8));
     try testing.expectEqual(@as(i32, 2), hp_stats_attach(path.ptr, @intCast(path.len), null, 0));
-    try testing.expectEqual(Status.invalid_argument.code(), hp_stats_attach("/dev/shm/other", 14, null, 0));
+    try testing.expectEqual(Status.invalid_argument.code(), hp_stats_attach(other.ptr, @intCast(other.len), null, 0));
+    try testing.expectEqual(Status.invalid_path.code(), hp_stats_attach("/tmp/hotpath-stats-1", 20, null, 0));
+    try testing.expectEqual(Status.invalid_path.code(), hp_stats_read("/etc/passwd", 11, null, 0));
+    try testing.expectEqual(Status.invalid_path.code(), hp_stats_remove_dead("/dev/shm/x", 10));
     const index = hp_stats_claim(1, 0, "orders", 6);
     try testing.expect(index >= 0);
     var counters: [directory_module.counters_max]f64 = @splat(7);
@@ -277,10 +371,41 @@ test "stats exports: attach, claim, publish, read, release, detach" {
     try testing.expectEqual(@as(f64, 7), read.entry.counters[3]);
     try testing.expectEqual(@as(u32, 1), read.consistent);
     try testing.expectEqual(Status.busy.code(), hp_stats_remove_dead(path.ptr, @intCast(path.len)));
+    var pids: [list_pids_max]u32 = undefined;
+    const listed = hp_stats_list("/dev/shm", 8, @ptrCast(&pids), @sizeOf(@TypeOf(pids)));
+    try testing.expect(listed >= 0);
+    try testing.expect(std.mem.indexOfScalar(u32, pids[0..@intCast(listed)], @intCast(linux.getpid())) != null);
+    try testing.expectEqual(Status.not_found.code(), hp_stats_list("/dev/shm/absent-dir", 19, @ptrCast(&pids), 4));
+    try testing.expectEqual(Status.invalid_argument.code(), hp_stats_list("/dev/shm", 8, @ptrCast(&pids), 6));
+    try testing.expectEqual(@as(?u32, 42), pidOf("hotpath-stats-42"));
+    try testing.expectEqual(@as(?u32, null), pidOf("hotpath-stats-042"));
+    try testing.expectEqual(@as(?u32, null), pidOf("hotpath-stats-99999999"));
+    try testing.expectEqual(@as(?u32, null), pidOf("hotpath-stats-"));
     try testing.expectEqual(Status.ok.code(), hp_stats_release(@intCast(index)));
     try testing.expectEqual(Status.invalid_handle.code(), hp_stats_release(@intCast(index)));
     try testing.expectEqual(@as(i32, 1), hp_stats_detach());
     try testing.expectEqual(@as(i32, 0), hp_stats_detach());
     try testing.expectEqual(Status.invalid_id.code(), hp_stats_detach());
+    try testing.expectEqual(Status.not_found.code(), hp_stats_read(path.ptr, @intCast(path.len), out.ptr, read_out_bytes));
+}
+
+test "stats exports: a thread that ended attached does not keep the file alive" {
+    if (@import("builtin").os.tag != .linux) return error.SkipZigTest;
+    var name: [64]u8 = undefined;
+    const path = try std.fmt.bufPrint(&name, "/tmp/hotpath-stats-{d}", .{linux.getpid()});
+    try testing.expectEqual(@as(i32, 1), hp_stats_attach(path.ptr, @intCast(path.len), null, 0));
+    const thread = try std.Thread.spawn(.{}, struct {
+        fn run(file: []const u8) void {
+            assert(hp_stats_attach(file.ptr, @intCast(file.len), null, 0) == 2);
+            assert(hp_stats_claim(1, -1, "left", 4) >= 0); // never released either
+        }
+    }.run, .{path});
+    thread.join();
+    const out = try testing.allocator.alloc(u8, read_out_bytes);
+    defer testing.allocator.free(out);
+    try testing.expectEqual(@as(i32, 1), hp_stats_read(path.ptr, @intCast(path.len), out.ptr, read_out_bytes));
+    const read: *align(1) const StatsEntryOut = @ptrCast(out[@sizeOf(StatsReadOut)..].ptr);
+    try testing.expectEqual(@as(u32, @backingInt(liveness.Verdict.dead)), read.verdict);
+    try testing.expectEqual(@as(i32, 0), hp_stats_detach());
     try testing.expectEqual(Status.not_found.code(), hp_stats_read(path.ptr, @intCast(path.len), out.ptr, read_out_bytes));
 }
