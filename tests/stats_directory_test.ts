@@ -132,7 +132,7 @@ test("publishCounters: a full directory publishes the first 256 objects and coun
   }
 });
 
-test("publishCounters: a Worker publishes into the same directory; a terminated Worker's entries read as dead", async () => {
+test("publishCounters: a Worker publishes into the same directory; a terminated one reads as dead", async () => {
   const directory = privateDirectory();
   try {
     using publisher = publishCounters({ directory, interval: 60_000 });

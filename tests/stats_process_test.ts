@@ -24,7 +24,7 @@ function named(objects: PublishedObject[], name: string): PublishedObject {
 }
 
 for (const runtime of ["deno", "bun"] as const) {
-  test(`counters of a churning ${runtime} process read live, then exactly; after kill -9 it reads as dead`, async () => {
+  test(`counters of a churning ${runtime} process read live, then exactly; killed -9 it reads dead`, async () => {
     const directory = mkdtempSync(join(tmpdir(), "hotpath-test-stats-"));
     const child = spawnLines(runtime, CHILD, [directory]);
     try {
