@@ -35,4 +35,6 @@ test {
     _ = @import("system/smaps.zig");
     _ = @import("memory/binding.zig");
     _ = @import("abi/system_exports.zig");
+    _ = @import("system/tsc.zig");
+    _ = @import("system/tsc_clock.zig");
 }
