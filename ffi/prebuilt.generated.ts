@@ -12,32 +12,32 @@ export interface PrebuiltLibrary {
 export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
-    bytes: 166496,
-    sha256: "e2bf7a12db58fcf8904adc948c319f83e753c107073ba6c1c9e8474ac859292f",
+    bytes: 174640,
+    sha256: "e1124deb99df53be65d2ee759009d61ee98731f234e3e6972de26d9eeefee6cf",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
-    bytes: 153160,
-    sha256: "32c7cd4c94ec41b0fb07f35805b79ef573906a5c517ef137d86e16da07dfee9d",
+    bytes: 156552,
+    sha256: "89c7058c5a650844d315c7c1ad2af49ad2a8491aecb5d8039afa2b4abbf5a852",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
-    bytes: 165896,
-    sha256: "9fea4af6b5666e042653d5e5d7c05c02926184f902ad1f577d6cf40d295d864c",
+    bytes: 174040,
+    sha256: "64d7a8cc0b0e19312af4369bfa3f8670e47c1f700385fe65ea7466e223d49e97",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
-    bytes: 152688,
-    sha256: "d4d97127341a3c773f01088e3d00e4fb449a7c133b3961c337100869e5ab56a8",
+    bytes: 156080,
+    sha256: "450dba4e49d09cc528b242922e16b5369611d9b3a8bb86a6614057ad2671659e",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",
-    bytes: 75197,
-    sha256: "b65def719bf1a759cf4502a33f37c913870da73862915dfc525556999a08b914",
+    bytes: 75619,
+    sha256: "ccc1850be7e1e76e6e8fa9222bc30bbb3f792e4a3b18e0bd9f5a46dc00b3a6d7",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libhotpath.dylib",
-    bytes: 88032,
-    sha256: "81de5ea7cceafe08c97762e5efbc0a84766203751f5cc092fd9fd928493c9774",
+    bytes: 104944,
+    sha256: "43c82aea249272a03de9210dc5d25b365ae536b72cb12bc602ff320854f3a91b",
   },
 };

@@ -4,6 +4,7 @@ comptime {
     _ = @import("abi/shared_exports.zig");
     _ = @import("abi/ring_exports.zig");
     _ = @import("abi/system_exports.zig");
+    _ = @import("abi/clock_exports.zig");
     _ = @import("abi/napi.zig");
 }
 
@@ -37,4 +38,5 @@ test {
     _ = @import("abi/system_exports.zig");
     _ = @import("system/tsc.zig");
     _ = @import("system/tsc_clock.zig");
+    _ = @import("abi/clock_exports.zig");
 }
