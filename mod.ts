@@ -96,6 +96,7 @@ export {
 } from "./src/trading.ts";
 export { HotpathError, type HotpathErrorCode } from "./src/errors.ts";
 export { clockNs, nowNs } from "./src/clock.ts";
+export { type ClockFallbackReason, type ClockInfo, clockInfo, tscClockNs, tscNowNs } from "./src/tsc_clock.ts";
 export { type Affinity, affinity, CPUS_MAX } from "./src/affinity.ts";
 export { type Numa, numa, type PinnedThread } from "./src/numa.ts";
 export type { KernelPolicy, MemoryOptions, NumaPolicy, Placement } from "./src/placement.ts";

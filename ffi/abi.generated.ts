@@ -348,6 +348,15 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["StatsEntryRead.verdict", 256],
   ["StatsEntryRead.consistent", 260],
   ["StatsEntryRead.age_ns", 264],
+  ["ClockInfo.size", 64],
+  ["ClockInfo.source", 0],
+  ["ClockInfo.fallback", 8],
+  ["ClockInfo.invariant_tsc", 16],
+  ["ClockInfo.rdtscp", 24],
+  ["ClockInfo.kernel_clocksource", 32],
+  ["ClockInfo.ticks_per_us", 40],
+  ["ClockInfo.calibration_error_ppm", 48],
+  ["ClockInfo.calibration_window_ns", 56],
   ["limits.abi_version", 6],
   ["limits.slots_max", 16384],
   ["limits.slot_bits", 14],
@@ -425,10 +434,19 @@ export const ABI_TABLE: readonly (readonly [string, number])[] = [
   ["BlockState.allocated", 2],
   ["BlockState.releasing", 3],
   ["BlockState.end", 255],
+  ["ClockSource.monotonic", 0],
+  ["ClockSource.tsc", 1],
+  ["ClockFallback.none", 0],
+  ["ClockFallback.unsupported_platform", 1],
+  ["ClockFallback.no_invariant_tsc", 2],
+  ["ClockFallback.no_rdtscp", 3],
+  ["ClockFallback.kernel_distrusts_tsc", 4],
+  ["ClockFallback.calibration_failed", 5],
+  ["ClockFallback.forced", 6],
 ];
 
 /** FNV-1a over the table's names and values; the library's hp_abi_fingerprint() must equal it. */
-export const ABI_FINGERPRINT = 1317492842;
+export const ABI_FINGERPRINT = 1270174980;
 
 /** `PoolHeader` of the Zig sources: its size and the byte offset of every field. */
 export const POOL_HEADER = {
@@ -867,6 +885,19 @@ export const STATS_ENTRY_READ = {
   ageNs: 264,
 } as const;
 
+/** `ClockInfo` of the Zig sources: its size and the byte offset of every field. */
+export const CLOCK_INFO = {
+  size: 64,
+  source: 0,
+  fallback: 8,
+  invariantTsc: 16,
+  rdtscp: 24,
+  kernelClocksource: 32,
+  ticksPerUs: 40,
+  calibrationErrorPpm: 48,
+  calibrationWindowNs: 56,
+} as const;
+
 /** `limits` of the Zig sources: every u32/u64 constant of constants.zig and the magic values. */
 export const LIMITS = {
   abiVersion: 6,
@@ -954,4 +985,21 @@ export const BLOCK_STATE = {
   allocated: 2,
   releasing: 3,
   end: 255,
+} as const;
+
+/** `ClockSource` of the Zig sources: the clock hp_clock_tsc_ns reads. */
+export const CLOCK_SOURCE = {
+  monotonic: 0,
+  tsc: 1,
+} as const;
+
+/** `ClockFallback` of the Zig sources: why hp_clock_tsc_ns reads the monotonic clock. */
+export const CLOCK_FALLBACK = {
+  none: 0,
+  unsupportedPlatform: 1,
+  noInvariantTsc: 2,
+  noRdtscp: 3,
+  kernelDistrustsTsc: 4,
+  calibrationFailed: 5,
+  forced: 6,
 } as const;

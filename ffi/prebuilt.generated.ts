@@ -12,32 +12,32 @@ export interface PrebuiltLibrary {
 export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
-    bytes: 182096,
-    sha256: "1f2208cbc3bace4cf1b3fe659b7e926b7e9d4be1ff24e80565f85389906e8b43",
+    bytes: 189752,
+    sha256: "64ad5168cbe446d535ef2eb3a4b39dbf0b099bfc73f45a8301c733acae7c2b09",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
-    bytes: 168832,
-    sha256: "7945140b34acb33ee7285f374dc6917878dbbc34f28519ed97e7c55a31f684df",
+    bytes: 171920,
+    sha256: "e61078fbdc80c003a9d89ddd91effb5360fbab20f5cf56cb3eb258fdc119cfeb",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
-    bytes: 181400,
-    sha256: "556e0707f2907f07a34c81b90fd9aa66dca546202faea051ef638b7936078e85",
+    bytes: 189136,
+    sha256: "e1b125060da69b5dd9fd3a386a3f25dfb1625bacfac7363c1cf27acbcebe2897",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
-    bytes: 168360,
-    sha256: "c6c8b9a8bef6f5aa43e8574f1eba98489949771829feddd12b3030cc8b4c2b81",
+    bytes: 171432,
+    sha256: "5694770ae37232b80213f139b370fceeafac55429316b8cfa3350e4362b9d7c4",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",
-    bytes: 88191,
-    sha256: "a2a81749483247bcb593677981aa403a3e64951a510ac014b4c10d40510f7199",
+    bytes: 88501,
+    sha256: "32ab8caa28050f0d9600323164f00c783da1d5a894d3631ee1e04d8948a38ed4",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libhotpath.dylib",
-    bytes: 121616,
-    sha256: "90177ea8cf64ed9b8befa88ec157b516428067dda536f73863ac2a9b2cb04694",
+    bytes: 121952,
+    sha256: "61c2ba5422b5f96f65a51b7c74fd145748fc242e418e83b712ae90cb9eb6c9ee",
   },
 };

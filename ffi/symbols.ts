@@ -60,6 +60,10 @@ export const symbols = {
   hp_noop: { parameters: [], result: "void" },
   /** fn hp_clock_ns() f64 */
   hp_clock_ns: { parameters: [], result: "f64" },
+  /** fn hp_clock_tsc_ns() f64 */
+  hp_clock_tsc_ns: { parameters: [], result: "f64" },
+  /** fn hp_clock_info(out: ?*anyopaque, out_bytes: u32) i32 */
+  hp_clock_info: { parameters: ["buffer", "u32"], result: "i32" },
   /** fn hp_pool_create(config: ?[*]const u8, config_bytes: u32) i32 */
   hp_pool_create: { parameters: ["buffer", "u32"], result: "i32" },
   /** fn hp_pool_grow(id: u32) i32 */

@@ -1,6 +1,10 @@
 /**
- * A monotonic nanosecond clock from the native library: tens of nanoseconds a read, where
- * `performance.now()` costs 300-400 ns on Deno (shared/PITFALLS.md 13).
+ * A monotonic nanosecond clock from the native library: clock_gettime(CLOCK_MONOTONIC) through
+ * the vDSO, one FFI call a read. On the project's VM it costs 23-25 ns a read, where
+ * `performance.now()` costs about 84 ns on Deno and 33 ns on Bun (shared/PITFALLS.md 13 measured
+ * 300-400 ns on an older Deno). It has one epoch per process, so stamps taken in different
+ * Workers compare; `performance.now()` counts from each realm's own origin. src/tsc_clock.ts has
+ * the TSC clock; bench/RESULTS.md ("Clocks (issue 12)") what each clock costs.
  *
  * @module
  */

@@ -5,6 +5,7 @@ comptime {
     _ = @import("abi/ring_exports.zig");
     _ = @import("abi/system_exports.zig");
     _ = @import("abi/stats_exports.zig");
+    _ = @import("abi/clock_exports.zig");
     _ = @import("abi/napi.zig");
 }
 
@@ -38,4 +39,7 @@ test {
     _ = @import("abi/system_exports.zig");
     _ = @import("monitoring/stats_directory.zig");
     _ = @import("abi/stats_exports.zig");
+    _ = @import("system/tsc.zig");
+    _ = @import("system/tsc_clock.zig");
+    _ = @import("abi/clock_exports.zig");
 }

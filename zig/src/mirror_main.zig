@@ -75,6 +75,8 @@ fn describe(group: []const u8) []const u8 {
     if (std.mem.eql(u8, group, "limits")) return "every u32/u64 constant of constants.zig and the magic values";
     if (std.mem.eql(u8, group, "Status")) return "the status codes exported functions return";
     if (std.mem.eql(u8, group, "BlockState")) return "the state byte of each pool block";
+    if (std.mem.eql(u8, group, "ClockSource")) return "the clock hp_clock_tsc_ns reads";
+    if (std.mem.eql(u8, group, "ClockFallback")) return "why hp_clock_tsc_ns reads the monotonic clock";
     return "its size and the byte offset of every field";
 }
 

@@ -47,6 +47,13 @@ pub const structs = .{
     .{ "StatsEntry", @import("../monitoring/stats_directory.zig").Entry },
     .{ "StatsRead", @import("stats_exports.zig").StatsReadOut },
     .{ "StatsEntryRead", @import("stats_exports.zig").StatsEntryOut },
+    .{ "ClockInfo", @import("../system/tsc_clock.zig").Info },
+};
+
+/// Enums mirrored value by value after Status and BlockState, in table order.
+const enums = .{
+    .{ "ClockSource", @import("../system/tsc_clock.zig").ClockSource },
+    .{ "ClockFallback", @import("../system/tsc.zig").ClockFallback },
 };
 
 /// Values of SharedPool's region format that TypeScript reads or writes (tests forge headers).
@@ -81,6 +88,7 @@ fn countEntries() usize {
     count += shared_values.len;
     count += @typeInfo(Status).@"enum".field_names.len;
     count += @typeInfo(layout.BlockState).@"enum".field_names.len;
+    for (enums) |pair| count += @typeInfo(pair[1]).@"enum".field_names.len;
     return count;
 }
 
@@ -123,6 +131,13 @@ fn build() [countEntries()]Entry {
     for (block_state.field_names, block_state.field_values) |name, value| {
         result[index] = .{ .group = "BlockState", .name = name, .value = value };
         index += 1;
+    }
+    for (enums) |pair| {
+        const info = @typeInfo(pair[1]).@"enum";
+        for (info.field_names, info.field_values) |name, value| {
+            result[index] = .{ .group = pair[0], .name = name, .value = value };
+            index += 1;
+        }
     }
     assert(index == result.len);
     return result;
