@@ -9,7 +9,7 @@ import { root } from "./tools.mjs";
 const LINE_MAX = 120;
 const FUNCTION_MAX = 70;
 const ZIG_LINE_MAX = 140;
-const folders = ["src", "ffi", "zig/src", "scripts", "bench", "examples", "tests", "mod.ts", "zig/build.zig"];
+const folders = ["src", "cli", "ffi", "zig/src", "scripts", "bench", "examples", "tests", "mod.ts", "zig/build.zig"];
 const skipped = /(^|\/)(node_modules|zig-out|\.zig-cache|out)(\/|$)|\.generated\.ts$/;
 
 function files(path) {

@@ -34,7 +34,7 @@ if (runtime === "deno") {
     const jsr = jsrFiles(Deno.execPath());
     assert.deepEqual(without(npm, "package.json"), without(jsr, "package.json", "deno.json"));
     for (const library of Object.values(PREBUILT)) assert.ok(npm.has(`prebuilt/${library.file}`), library.file);
-    for (const needed of ["mod.ts", "README.md", "LICENSE", "ffi/library.ts", "zig/build.zig"]) {
+    for (const needed of ["mod.ts", "README.md", "LICENSE", "ffi/library.ts", "zig/build.zig", "cli/hotpath.mjs"]) {
       assert.ok(npm.has(needed), needed);
     }
     const unwanted =

@@ -2,13 +2,14 @@
  * A child of tests/stats_process_test.ts and tests/top_test.ts: publishes its counters (every
  * 50 ms) into the directory given as argument ("" for the default) and churns a Pool
  * ("churn"), an Arena ("scratch") and a Ring in small batches on a 1 ms timer, so its event loop
- * runs and publishes. Prints "ready" once published. On "stop" (stdin) it stops churning, waits
+ * runs and publishes. A Monitor warns when "churn" is 30% full (it holds about half), so the
+ * alert is published too. Prints "ready" once published. On "stop" (stdin) it stops churning, waits
  * for two publications and prints "quiet <json>" with its own stats(); it runs until killed.
  *
  * @module
  */
 import process from "node:process";
-import { Arena, Pool, publishCounters, Ring } from "../../mod.ts";
+import { Arena, Monitor, Pool, publishCounters, Ring } from "../../mod.ts";
 
 const directory = process.argv[2] || undefined;
 const publisher = publishCounters({ directory, interval: 50 });
@@ -34,6 +35,11 @@ function churn(): void {
 }
 
 const churning = setInterval(churn, 1);
+new Monitor({
+  rules: [{ metric: "utilisation", warn: 0.3, critical: 0.9, name: "churn" }],
+  onAlert: () => {},
+  interval: 50,
+});
 publisher.publish();
 process.stdout.write("ready\n");
 
