@@ -4,7 +4,8 @@
  * two Workers and two processes (bench/shared_report.ts), rings between Workers and processes
  * (bench/ring_report.ts), the cost of affinity calls and NumaPool (bench/system_report.ts), huge vs
  * base pages in a random walk (bench/page_walk.ts), latency recording (bench/histogram_bench.ts),
- * what each clock costs (bench/clock_bench.ts), and the order book.
+ * what each clock costs (bench/clock_bench.ts), publishing counters on vs off
+ * (bench/publish_bench.ts), and the order book.
  *
  *   deno run --allow-ffi --allow-read --allow-env --allow-run --allow-sys=cpus bench/main.ts [--smoke]
  *   bun bench/main.ts [--smoke]
@@ -32,6 +33,7 @@ import { systemReport } from "./system_report.ts";
 import { pageWalkReport } from "./page_walk.ts";
 import { histogramReport } from "./histogram_bench.ts";
 import { clockReport } from "./clock_bench.ts";
+import { publishReport } from "./publish_bench.ts";
 
 interface Target {
   label: string;
@@ -215,6 +217,7 @@ console.log(pageWalkReport({ smoke }));
 // What recording a latency costs (issue 12, begun).
 console.log(histogramReport({ smoke }));
 console.log(clockReport({ smoke }));
+console.log(await publishReport({ smoke }));
 
 // The order-book proof: each book in its own process, with the runtime's GC log on.
 orderBookReport(
