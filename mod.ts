@@ -120,6 +120,7 @@ export {
   type ReadOptions,
   removeDeadCounters,
 } from "./src/stats_reader.ts";
+export { metricsText, type MetricsTextOptions } from "./src/prometheus.ts";
 import { publishFromEnvironment } from "./src/stats_publisher.ts";
 publishFromEnvironment();
 export { type NumaNodeStats, NumaPool, type NumaPoolOptions, type NumaPoolStats } from "./src/numa_pool.ts";
