@@ -87,7 +87,7 @@ export function metricsText(options: MetricsTextOptions = {}): string {
 /** Checks and reads `options` once (serveMetrics checks them when it starts, not at every scrape). */
 export function metricsPlan(where: string, options: unknown): MetricsPlan {
   const given = readOptions(where, options, ["source", "directory", "histograms"]);
-  const source = given.source ?? "thread";
+  const source = given.source === undefined ? "thread" : given.source;
   if (source !== "thread" && source !== "process") {
     throw new HotpathError(
       "INVALID_ARGUMENT",
