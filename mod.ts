@@ -121,6 +121,8 @@ export {
   type ReadOptions,
   removeDeadCounters,
 } from "./src/stats_reader.ts";
+export { metricsText, type MetricsTextOptions } from "./src/prometheus.ts";
+export { type MetricsServer, type MetricsServerOptions, serveMetrics } from "./src/metrics_server.ts";
 import { publishFromEnvironment } from "./src/stats_publisher.ts";
 publishFromEnvironment();
 export { type NumaNodeStats, NumaPool, type NumaPoolOptions, type NumaPoolStats } from "./src/numa_pool.ts";

@@ -49,7 +49,8 @@ const steps = [
   {
     name: "deno test --doc (every @example runs)",
     command: deno,
-    args: ["test", "--doc", ...denoRun, "mod.ts", "src/", "ffi/errors.ts"],
+    // --allow-net=127.0.0.1: serveMetrics' example listens on the loopback interface.
+    args: ["test", "--doc", ...denoRun, "--allow-net=127.0.0.1", "mod.ts", "src/", "ffi/errors.ts"],
     count: denoCounts,
   },
   { name: "deno lint", command: deno, args: ["lint"] },

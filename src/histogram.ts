@@ -138,6 +138,11 @@ export class Histogram {
     return this.#live()[COUNT];
   }
 
+  /** Exact sum of the values recorded, in nanoseconds (0 when empty). */
+  get sum(): number {
+    return this.#live()[SUM];
+  }
+
   /**
    * The value at or below which `percent` of the recorded values fall (0 to 100), within 1/128
    * of the exact percentile and never above `max`; 0 when empty.

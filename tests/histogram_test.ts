@@ -28,6 +28,7 @@ function assertClose(histogram: Histogram, values: number[]): void {
   assert.equal(summary.max, sorted[sorted.length - 1]);
   const mean = sorted.reduce((sum, value) => sum + value, 0) / sorted.length;
   assert.ok(Math.abs(summary.mean - mean) <= mean * 1e-12, `mean ${summary.mean} for ${mean}`);
+  assert.equal(histogram.sum, sorted.reduce((sum, value) => sum + value, 0), "sum is exact");
 }
 
 test("Histogram percentiles are within 1/128 of an exact sort, over random samples of any spread", () => {
@@ -137,7 +138,9 @@ test("Histogram refuses hostile values and snapshots, and everything after close
   assert.equal(histogram.count, 1, "refused merges changed nothing");
   histogram.close();
   histogram.close();
-  for (const call of [() => histogram.record(1), () => histogram.count, () => histogram.snapshot()]) {
+  for (
+    const call of [() => histogram.record(1), () => histogram.count, () => histogram.sum, () => histogram.snapshot()]
+  ) {
     assertCode(call, "CLOSED");
   }
 });
