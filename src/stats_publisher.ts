@@ -72,14 +72,7 @@ let active: CounterPublisher | undefined;
  * ```
  */
 export function publishCounters(options: PublishOptions = {}): CounterPublisher {
-  if (active !== undefined) {
-    throw new HotpathError(
-      "INVALID_ARGUMENT",
-      `publishCounters: this thread already publishes to ${active.path}; close that publisher first.`,
-    );
-  }
-  active = new CounterPublisher(options);
-  return active;
+  return new CounterPublisher(options);
 }
 
 /** Copies this thread's counters into the process's counter directory (see publishCounters). */
@@ -98,9 +91,15 @@ export class CounterPublisher {
   #errors = 0;
   #onExit = () => this.close();
 
-  /** Use `publishCounters()`. */
-  constructor(options: PublishOptions) {
+  /** Same as `publishCounters(options)`. */
+  constructor(options: PublishOptions = {}) {
     const where = "publishCounters";
+    if (active !== undefined) {
+      throw new HotpathError(
+        "INVALID_ARGUMENT",
+        `${where}: this thread already publishes to ${active.path}; close that publisher first.`,
+      );
+    }
     const given = readOptions(where, options, ["interval", "directory"]);
     this.interval = given.interval === undefined
       ? DEFAULT_INTERVAL_MS
@@ -110,7 +109,13 @@ export class CounterPublisher {
     const command = utf8Cut(commandLine(), LIMITS.statsCommandBytesMax);
     const status = openNative().symbols.hp_stats_attach(path, path.length, command, command.length);
     if (status < 0) throw attachError(status, this.path);
-    this.publish();
+    active = this;
+    try {
+      this.publish();
+    } catch (error) {
+      this.close(); // gives back what it claimed and detaches
+      throw error;
+    }
     this.#timer = setInterval(() => this.#publishSafely(), this.interval);
     unrefTimer(this.#timer);
     process.once?.("exit", this.#onExit);

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import process from "node:process";
 import {
   Arena,
+  CounterPublisher,
   listCounters,
   Monitor,
   NumaPool,
@@ -189,6 +190,7 @@ test("publishCounters and the readers refuse bad options, bad pids and absent di
     assert.deepEqual(removeDeadCounters({ directory }), []);
     const publisher = publishCounters({ directory });
     assertCode(() => publishCounters({ directory }), "INVALID_ARGUMENT", "already publishes");
+    assertCode(() => new CounterPublisher({ directory }), "INVALID_ARGUMENT", "already publishes");
     publisher.close();
     publisher.close();
     assertCode(() => publisher.publish(), "CLOSED");

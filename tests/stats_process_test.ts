@@ -8,6 +8,9 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -81,3 +84,25 @@ for (const runtime of ["deno", "bun"] as const) {
     }
   });
 }
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+test("HOTPATH_PUBLISH=50 publishes from import on, in Deno and Bun, and a normal exit removes the file", () => {
+  const directory = mkdtempSync(join(tmpdir(), "hotpath-test-stats-"));
+  try {
+    for (const runtime of ["deno", "bun"] as const) {
+      const binary = join(root, "node_modules", ".bin", runtime);
+      const script = join(root, "tests", "processes", "publish_env_child.ts");
+      const args = runtime === "deno" ? ["run", "--allow-ffi", "--allow-read", "--allow-env", script] : [script];
+      const env = { ...process.env, HOTPATH_PUBLISH: "50", HOTPATH_STATS_DIR: directory };
+      const result = spawnSync(binary, args, { encoding: "utf8", env, timeout: 60_000 });
+      assert.equal(result.status, 0, `${runtime}: ${result.stderr}`);
+      const seen = JSON.parse(result.stdout.trim().split("\n").pop()!) as { names: string[]; path: string };
+      assert.deepEqual(seen.names, ["env-pool"], runtime);
+      assert.ok(seen.path.startsWith(directory));
+      assert.equal(existsSync(seen.path), false, `${runtime}: the exit removed ${seen.path}`);
+    }
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+});
