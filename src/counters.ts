@@ -157,6 +157,13 @@ export function countersOf(kind: CounterKind, name: string, node: number, stats:
   }
 }
 
+/** `object.stats()`, which must be an object: anything else throws (the caller skips the object). */
+export function statsOf(object: { stats(): unknown }): Stats {
+  const stats = object.stats();
+  if (typeof stats !== "object" || stats === null) throw new TypeError("stats() did not return an object");
+  return stats as Stats;
+}
+
 /** The CounterKind of `object`'s class, or undefined for anything else. */
 export function counterKind(object: object): CounterKind | undefined {
   const kind = object.constructor?.name;

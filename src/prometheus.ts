@@ -24,7 +24,7 @@ import process from "node:process";
 import { HotpathError } from "./errors.ts";
 import { trackedNode, trackedObjects } from "./metrics.ts";
 import { alertLevelOf } from "./alert_levels.ts";
-import { COUNTER_KINDS, type CounterKind, counterKind, type CounterRecord, countersOf } from "./counters.ts";
+import { COUNTER_KINDS, type CounterKind, counterKind, type CounterRecord, countersOf, statsOf } from "./counters.ts";
 import { readCounters } from "./stats_reader.ts";
 import { ALERT_FAMILY, type CounterField, FAMILIES, KIND_NAMES } from "./prometheus_families.ts";
 import { familyHeader, type Labels, type MetricType, sampleLine } from "./prometheus_format.ts";
@@ -139,13 +139,12 @@ function threadRows(): Row[] {
   for (const object of trackedObjects()) {
     const kind = counterKind(object);
     if (kind === undefined) continue;
-    let stats: Record<string, unknown>;
     try {
-      stats = object.stats() as Record<string, unknown>;
+      // Reading the stats too: a stats() that returns garbage or has a throwing getter is broken as well.
+      records.push(...countersOf(kind, object.name, trackedNode(object), statsOf(object), alertLevelOf(object)));
     } catch {
       continue; // a broken object must not take the whole exposition down
     }
-    records.push(...countersOf(kind, object.name, trackedNode(object), stats, alertLevelOf(object)));
   }
   return withLabels(records, () => undefined);
 }

@@ -22,7 +22,7 @@ import { LIMITS, STATUS } from "../ffi/abi.generated.ts";
 import { HotpathError, statusError } from "./errors.ts";
 import { trackedNode, trackedObjects } from "./metrics.ts";
 import { alertLevelOf } from "./alert_levels.ts";
-import { COUNTER_FIELDS, COUNTER_KINDS, counterKind, countersOf } from "./counters.ts";
+import { COUNTER_FIELDS, COUNTER_KINDS, counterKind, type CounterRecord, countersOf, statsOf } from "./counters.ts";
 import { pathBytes, statsPath, statsRoot, utf8Cut } from "./stats_files.ts";
 import { integerIn, readOptions } from "./validate.ts";
 import { unrefTimer } from "./timers.ts";
@@ -132,14 +132,14 @@ export class CounterPublisher {
     this.#releaseUnseen(pass); // first, so that their entries can go to new objects in this pass
     for (const object of live) {
       const kind = counterKind(object)!;
-      let stats: Record<string, unknown>;
+      let records: CounterRecord[];
       try {
-        stats = object.stats() as Record<string, unknown>;
+        // Inside the try: a stats() that returns garbage or has a throwing getter is an error too.
+        records = countersOf(kind, object.name, trackedNode(object), statsOf(object), alertLevelOf(object));
       } catch {
         this.#errors++;
         continue;
       }
-      const records = countersOf(kind, object.name, trackedNode(object), stats, alertLevelOf(object));
       const held = this.#held.get(object)!;
       if (!this.#claim(held, kind, records)) {
         unpublished++;

@@ -1,0 +1,60 @@
+/**
+ * Attacks on the monitoring surface: objects whose stats() lies, a publisher closed from inside
+ * a pass, names and commands that carry terminal escape sequences into `hotpath top`, its
+ * arguments, and a counter directory truncated under a reader in another process.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { metricsText, Pool, publishCounters, readCounters, SizeClassPool } from "../mod.ts";
+import { test } from "./harness.ts";
+
+function privateDirectory(): string {
+  return mkdtempSync(join(tmpdir(), "hotpath-test-monitoring-"));
+}
+
+/** Objects whose stats() returns null, a number, a SizeClassPool's stats without `total`, or throws from a getter. */
+function brokenObjects(): { close(): void }[] {
+  const broken = [
+    new Pool({ blockSize: 8, capacity: 4, name: "null-stats" }),
+    new Pool({ blockSize: 8, capacity: 4, name: "number-stats" }),
+    new Pool({ blockSize: 8, capacity: 4, name: "lying-getter" }),
+    new SizeClassPool({ capacity: 4 }),
+  ];
+  const answers: (() => unknown)[] = [
+    () => null,
+    () => 42,
+    () => ({
+      get inUse(): number {
+        throw new Error("lying getter");
+      },
+    }),
+    () => ({}),
+  ];
+  broken.forEach((object, index) => Object.defineProperty(object, "stats", { value: answers[index] }));
+  return broken;
+}
+
+test("metricsText and publishCounters leave out objects whose stats() returns garbage or a throwing getter", () => {
+  const directory = privateDirectory();
+  const broken = brokenObjects();
+  try {
+    using good = new Pool({ blockSize: 8, capacity: 4, name: "good" });
+    good.alloc();
+    const text = metricsText();
+    assert.match(text, /hotpath_pool_in_use_blocks\{name="good"\} 1\n/);
+    assert.doesNotMatch(text, /null-stats|number-stats|lying-getter/);
+    using publisher = publishCounters({ directory, interval: 60_000 });
+    const published = readCounters(process.pid, { directory }).objects;
+    assert.deepEqual(published.map((object) => object.name), ["good"]);
+    assert.equal(published[0].inUse, 1);
+    assert.equal(publisher.stats().errors, broken.length);
+  } finally {
+    for (const object of broken) object.close();
+    rmSync(directory, { recursive: true, force: true });
+  }
+});
