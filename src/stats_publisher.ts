@@ -140,6 +140,8 @@ export class CounterPublisher {
         this.#errors++;
         continue;
       }
+      // A stats() that closed this publisher: its entries are given back, claim none now.
+      if (this.#closed) throw new HotpathError("CLOSED", "CounterPublisher was closed during publish().");
       const held = this.#held.get(object)!;
       if (!this.#claim(held, kind, records)) {
         unpublished++;

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { metricsText, Pool, publishCounters, readCounters, SizeClassPool } from "../mod.ts";
+import { openNative } from "../ffi/library.ts";
 import { test } from "./harness.ts";
 
 function privateDirectory(): string {
@@ -55,6 +56,32 @@ test("metricsText and publishCounters leave out objects whose stats() returns ga
     assert.equal(publisher.stats().errors, broken.length);
   } finally {
     for (const object of broken) object.close();
+    rmSync(directory, { recursive: true, force: true });
+  }
+});
+
+test("CounterPublisher closed from inside a stats() call claims no entry afterwards", () => {
+  const directory = privateDirectory();
+  const path = new TextEncoder().encode(join(directory, `hotpath-stats-${process.pid}`));
+  const symbols = openNative().symbols;
+  try {
+    const publisher = publishCounters({ directory, interval: 60_000 });
+    // A second attachment (as a Worker's would be) keeps the directory after the publisher's detach.
+    assert.equal(symbols.hp_stats_attach(path, path.length, null, 0), 2);
+    using closer = new Pool({ blockSize: 8, capacity: 4, name: "closer" });
+    using later = new Pool({ blockSize: 8, capacity: 4, name: "later" });
+    const own = closer.stats.bind(closer);
+    Object.defineProperty(closer, "stats", {
+      value: () => {
+        publisher.close();
+        return own();
+      },
+    });
+    assert.throws(() => publisher.publish(), { name: "HotpathError", code: "CLOSED" } as never);
+    assert.ok(later.capacity > 0);
+    assert.deepEqual(readCounters(process.pid, { directory }).objects.map((object) => object.name), []);
+  } finally {
+    assert.equal(symbols.hp_stats_detach(), 0);
     rmSync(directory, { recursive: true, force: true });
   }
 });
