@@ -48,9 +48,26 @@ const COLUMNS: Column[] = [
   { title: "AGE", width: 7, value: (row) => `${compact(Math.round(row.ageMs))}ms${row.stale ? "!" : ""}` },
 ];
 
+/**
+ * `text` with control characters (C0, DEL, C1) and bidirectional overrides written as `\xNN` /
+ * `\u{NNNN}`: names and command lines come from other processes and must not drive the terminal.
+ */
+function printable(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g, (character) => {
+    const code = character.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
+  });
+}
+
+function cut(text: string, width: number): string {
+  const shown = printable(text);
+  return shown.length > width ? `${shown.slice(0, width - 1)}…` : shown;
+}
+
 function cell(text: string, column: Column): string {
-  const cut = text.length > column.width ? `${text.slice(0, column.width - 1)}…` : text;
-  return column.left ? cut.padEnd(column.width) : cut.padStart(column.width);
+  const shown = cut(text, column.width);
+  return column.left ? shown.padEnd(column.width) : shown.padStart(column.width);
 }
 
 const RED = "\x1b[31;1m";
@@ -67,7 +84,7 @@ export function renderTable(view: TopView, options: { color: boolean; refreshMs:
   );
   for (const process of view.processes) {
     const full = process.overflow > 0 ? ` (${process.overflow} objects not shown: directory full)` : "";
-    lines.push(`  ${process.pid} ${process.state} ${process.command.slice(0, 90)}${full}`);
+    lines.push(`  ${process.pid} ${process.state} ${cut(process.command, 90)}${full}`);
   }
   if (view.dead.length > 0) {
     lines.push(`  dead, skipped: ${view.dead.join(" ")} (remove their files with --prune)`);

@@ -12,6 +12,8 @@ import { join } from "node:path";
 import process from "node:process";
 import { metricsText, Pool, publishCounters, readCounters, SizeClassPool } from "../mod.ts";
 import { openNative } from "../ffi/library.ts";
+import type { TopView } from "../cli/top_rows.ts";
+import { renderTable } from "../cli/top_table.ts";
 import { test } from "./harness.ts";
 
 function privateDirectory(): string {
@@ -83,5 +85,47 @@ test("CounterPublisher closed from inside a stats() call claims no entry afterwa
   } finally {
     assert.equal(symbols.hp_stats_detach(), 0);
     rmSync(directory, { recursive: true, force: true });
+  }
+});
+
+function viewNamed(name: string, command: string): TopView {
+  const row = {
+    pid: 42,
+    tid: 42,
+    kind: "Pool",
+    name,
+    node: -1,
+    capacity: 4,
+    inUse: 1,
+    percent: 25,
+    highWater: 1,
+    allocationsPerSecond: 0,
+    freesPerSecond: 0,
+    failedAllocations: 0,
+    growths: 0,
+    fragmentation: NaN,
+    ringDepth: NaN,
+    ringLag: NaN,
+    alert: "",
+    ageMs: 1,
+    stale: false,
+  } as const;
+  return {
+    at: new Date(0).toISOString(),
+    processes: [{ pid: 42, command, state: "alive", objects: 1, overflow: 0 }],
+    dead: [],
+    rows: [row],
+  };
+}
+
+test("hotpath top's table never writes control characters of a name or a command raw", () => {
+  const hostile = "\x1b[2J\x1b]0;pwned\x07a\rb\nfake row\x9b31m\x7f\x00";
+  for (const color of [false, true]) {
+    const screen = renderTable(viewNamed(hostile, `deno run ${hostile}`), { color, refreshMs: 500 });
+    const lines = screen.split("\n");
+    assert.equal(lines.length, 6, screen); // title, process, blank, column titles, the row, ""
+    // deno-lint-ignore no-control-regex
+    assert.doesNotMatch(screen.replaceAll("\n", ""), /[\x00-\x1f\x7f-\x9f]/, JSON.stringify(screen));
+    assert.match(lines[1], /\\x1b\[2J/, "an escape is shown visibly");
   }
 });
