@@ -60,14 +60,16 @@ function printable(text: string): string {
   });
 }
 
+/** At most `width` characters (code points: never half a surrogate pair), "…" marking a cut. */
 function cut(text: string, width: number): string {
-  const shown = printable(text);
-  return shown.length > width ? `${shown.slice(0, width - 1)}…` : shown;
+  const characters = [...printable(text)];
+  return characters.length > width ? `${characters.slice(0, width - 1).join("")}…` : characters.join("");
 }
 
 function cell(text: string, column: Column): string {
   const shown = cut(text, column.width);
-  return column.left ? shown.padEnd(column.width) : shown.padStart(column.width);
+  const padding = " ".repeat(Math.max(0, column.width - [...shown].length));
+  return column.left ? shown + padding : padding + shown;
 }
 
 const RED = "\x1b[31;1m";

@@ -88,6 +88,18 @@ test("CounterPublisher closed from inside a stats() call claims no entry afterwa
   }
 });
 
+test("hotpath top's table never writes control characters of a name or a command raw", () => {
+  const hostile = "\x1b[2J\x1b]0;pwned\x07a\rb\nfake row\x9b31m\x7f\x00";
+  for (const color of [false, true]) {
+    const screen = renderTable(viewNamed(hostile, `deno run ${hostile}`), { color, refreshMs: 500 });
+    const lines = screen.split("\n");
+    assert.equal(lines.length, 6, screen); // title, process, blank, column titles, the row, ""
+    // deno-lint-ignore no-control-regex
+    assert.doesNotMatch(screen.replaceAll("\n", ""), /[\x00-\x1f\x7f-\x9f]/, JSON.stringify(screen));
+    assert.match(lines[1], /\\x1b\[2J/, "an escape is shown visibly");
+  }
+});
+
 function viewNamed(name: string, command: string): TopView {
   const row = {
     pid: 42,
@@ -118,14 +130,10 @@ function viewNamed(name: string, command: string): TopView {
   };
 }
 
-test("hotpath top's table never writes control characters of a name or a command raw", () => {
-  const hostile = "\x1b[2J\x1b]0;pwned\x07a\rb\nfake row\x9b31m\x7f\x00";
-  for (const color of [false, true]) {
-    const screen = renderTable(viewNamed(hostile, `deno run ${hostile}`), { color, refreshMs: 500 });
-    const lines = screen.split("\n");
-    assert.equal(lines.length, 6, screen); // title, process, blank, column titles, the row, ""
-    // deno-lint-ignore no-control-regex
-    assert.doesNotMatch(screen.replaceAll("\n", ""), /[\x00-\x1f\x7f-\x9f]/, JSON.stringify(screen));
-    assert.match(lines[1], /\\x1b\[2J/, "an escape is shown visibly");
+test("hotpath top's table cuts 64-byte names of multi-byte characters between characters", () => {
+  for (const name of ["😀".repeat(16), "é".repeat(32), "€".repeat(21), `a${"😀".repeat(15)}`]) {
+    const screen = renderTable(viewNamed(name, "😀".repeat(100)), { color: false, refreshMs: 500 });
+    assert.doesNotMatch(screen, /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/, name);
+    assert.ok(screen.includes("…"), "the long name is cut");
   }
 });
