@@ -52,7 +52,7 @@ export function parseTopArguments(args: string[]): TopArguments {
     if (flag === "--once" || flag === "--json" || flag === "--prune") {
       if (arg.includes("=")) throw new Error(`${flag} takes no value`);
       parsed[flag.slice(2) as "once" | "json" | "prune"] = true;
-    } else if (flag === "--sort" && arg.includes("=") && value in SORTS) parsed.sort = value;
+    } else if (flag === "--sort" && arg.includes("=") && Object.hasOwn(SORTS, value)) parsed.sort = value;
     else if (flag === "--interval" && /^[0-9]{3,5}$/.test(value) && +value >= 100 && +value <= 60_000) {
       parsed.interval = +value;
     } else if (flag === "--directory" && value.startsWith("/")) parsed.directory = value;

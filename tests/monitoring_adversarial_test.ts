@@ -12,6 +12,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { metricsText, Pool, publishCounters, readCounters, SizeClassPool } from "../mod.ts";
 import { openNative } from "../ffi/library.ts";
+import { parseTopArguments } from "../cli/hotpath.ts";
 import type { TopView } from "../cli/top_rows.ts";
 import { renderTable } from "../cli/top_table.ts";
 import { test } from "./harness.ts";
@@ -136,4 +137,11 @@ test("hotpath top's table cuts 64-byte names of multi-byte characters between ch
     assert.doesNotMatch(screen, /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/, name);
     assert.ok(screen.includes("…"), "the long name is cut");
   }
+});
+
+test("hotpath top refuses a --sort column inherited from Object.prototype", () => {
+  for (const sort of ["__proto__", "constructor", "toString", "hasOwnProperty", "valueOf"]) {
+    assert.throws(() => parseTopArguments([`--sort=${sort}`]), /malformed argument/, sort);
+  }
+  assert.equal(parseTopArguments(["--sort=name"]).sort, "name");
 });
