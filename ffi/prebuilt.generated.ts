@@ -12,28 +12,28 @@ export interface PrebuiltLibrary {
 export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
-    bytes: 189752,
-    sha256: "64ad5168cbe446d535ef2eb3a4b39dbf0b099bfc73f45a8301c733acae7c2b09",
+    bytes: 189176,
+    sha256: "fd45c5f536677bb2186b7bbb5e03712ba6992f7da96e1d86684b8620aabeb387",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
-    bytes: 171920,
-    sha256: "e61078fbdc80c003a9d89ddd91effb5360fbab20f5cf56cb3eb258fdc119cfeb",
+    bytes: 171632,
+    sha256: "64a2b6b2f679501eebfff1e2ab51f91de46362b621cac466228142527798b7b3",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
-    bytes: 189136,
-    sha256: "e1b125060da69b5dd9fd3a386a3f25dfb1625bacfac7363c1cf27acbcebe2897",
+    bytes: 188560,
+    sha256: "015f093833cb62d8da6d499cddf6667ff52bb02fa9fd69e1abc754b0aa409dbb",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
-    bytes: 171432,
-    sha256: "5694770ae37232b80213f139b370fceeafac55429316b8cfa3350e4362b9d7c4",
+    bytes: 171144,
+    sha256: "f84dbd8c050c2c74b4a0e764357b6bfacb87ea5f813ba655aacb23d806336c8f",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",
     bytes: 88501,
-    sha256: "32ab8caa28050f0d9600323164f00c783da1d5a894d3631ee1e04d8948a38ed4",
+    sha256: "b3c5bbfc506013ea626e10d2a2ed865cc0c16679f2e831c5a01f1bdcfeaaeef1",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libhotpath.dylib",

@@ -1,6 +1,6 @@
 /**
  * Reading the counter directories of running processes (see stats_publisher.ts), from any
- * process of the same user: what `hotpath top` shows. A directory is mapped read-only and
+ * process of the same user: what `hotpath top` shows. A directory is read (never mapped) and
  * copied under each entry's sequence lock, so a reader never sees half a publication and never
  * writes to the process it watches.
  *

@@ -6,16 +6,19 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { fileURLToPath } from "node:url";
 import { metricsText, Pool, publishCounters, readCounters, SizeClassPool } from "../mod.ts";
 import { openNative } from "../ffi/library.ts";
+import { LIMITS } from "../ffi/abi.generated.ts";
 import { parseTopArguments } from "../cli/hotpath.ts";
 import type { TopView } from "../cli/top_rows.ts";
 import { renderTable } from "../cli/top_table.ts";
-import { test } from "./harness.ts";
+import { runtime, test } from "./harness.ts";
 
 function privateDirectory(): string {
   return mkdtempSync(join(tmpdir(), "hotpath-test-monitoring-"));
@@ -144,4 +147,49 @@ test("hotpath top refuses a --sort column inherited from Object.prototype", () =
     assert.throws(() => parseTopArguments([`--sort=${sort}`]), /malformed argument/, sort);
   }
   assert.equal(parseTopArguments(["--sort=name"]).sort, "name");
+});
+
+test(`readCounters (${runtime}) survives its directory file being truncated and regrown under it`, async () => {
+  const directory = privateDirectory();
+  try {
+    const fakePid = 4_000_001;
+    {
+      using publisher = publishCounters({ directory, interval: 60_000 });
+      using pool = new Pool({ blockSize: 8, capacity: 4, name: "victim" });
+      pool.alloc();
+      publisher.publish();
+      const bytes = readFileSync(publisher.path);
+      writeFileSync(join(directory, `hotpath-stats-${fakePid}`), bytes, { mode: 0o600 });
+    }
+    const root = fileURLToPath(new URL("..", import.meta.url));
+    const child = join(root, "tests", "processes", "stats_truncate_child.ts");
+    const binary = join(root, "node_modules", ".bin", runtime);
+    const args = runtime === "deno" ? ["run", "--allow-ffi", "--allow-read", "--allow-env", child] : [child];
+    const reader = spawn(binary, [...args, directory, String(fakePid), "1500"], { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    reader.stdout.on("data", (chunk) => (output += chunk));
+    reader.stderr.on("data", (chunk) => (output += chunk));
+    const ended = new Promise<[number | null, string | null]>((resolve) => {
+      reader.on("exit", (code, signal) => resolve([code, signal]));
+    });
+    let exited = false;
+    void ended.then(() => (exited = true));
+    const fd = openSync(join(directory, `hotpath-stats-${fakePid}`), "r+");
+    try {
+      while (!exited) {
+        for (let round = 0; round < 2_000; round++) {
+          ftruncateSync(fd, 0);
+          ftruncateSync(fd, LIMITS.statsFileBytes);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+    } finally {
+      closeSync(fd);
+    }
+    const [code, signal] = await ended;
+    assert.deepEqual([code, signal], [0, null], `the reader ended cleanly: ${output}`);
+    assert.match(output, /reads=\d+ refused=\d+/);
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
 });

@@ -2,9 +2,10 @@
 //! is process-wide: the first thread to attach creates `/dev/shm/hotpath-stats-<pid>` (or the
 //! path it gives), later threads (Workers) share it, the last to detach unmaps and removes it.
 //! Writers take one process-wide mutex (claims and publications are off the hot path, a few
-//! per object per second). The reading side (`hp_stats_read`) needs no attachment: it maps any
-//! process's directory read-only, copies every claimed entry under its sequence lock and judges
-//! whether the process and each publishing thread still run.
+//! per object per second). The reading side (`hp_stats_read`) needs no attachment: it reads any
+//! process's directory through a read-only descriptor (never a mapping), copies every claimed
+//! entry under its sequence lock and judges whether the process and each publishing thread still
+//! run.
 const std = @import("std");
 const assert = std.debug.assert;
 const linux = std.os.linux;
@@ -216,7 +217,9 @@ export fn hp_stats_release(index: u32) callconv(.c) i32 {
 
 /// Copies the directory at `path` (any process's) into `out` (exactly `read_out_bytes`, any
 /// alignment): a StatsReadOut, then one StatsEntryOut per claimed entry. Returns how many.
-/// `incompatible` for a file that is not a directory of this layout.
+/// `incompatible` for a file that is not a directory of this layout, or one truncated meanwhile.
+/// The file is read through its descriptor, never mapped: any process of the user can truncate
+/// it, and a mapping read past the new end raises SIGBUS in the reader.
 export fn hp_stats_read(path_pointer: ?[*]const u8, path_bytes: u32, out: ?[*]u8, out_bytes: u32) callconv(.c) i32 {
     const path = directoryPath(path_pointer, path_bytes) orelse return Status.invalid_path.code();
     if (out_bytes != read_out_bytes) return Status.invalid_argument.code();
@@ -225,19 +228,27 @@ export fn hp_stats_read(path_pointer: ?[*]const u8, path_bytes: u32, out: ?[*]u8
         return shared.regionStatus(failure);
     defer opened.close();
     if (opened.size != directory_module.file_bytes) return Status.incompatible.code();
-    const memory = std.posix.mmap(null, directory_module.file_bytes, .{ .READ = true }, .{ .TYPE = .SHARED }, opened.fd, 0) catch
-        return Status.out_of_memory.code();
-    defer std.posix.munmap(memory);
-    const source: *const Directory = @ptrCast(memory.ptr);
-    var summary: StatsReadOut = .{ .header = source.header, .verdict = 0, .count = 0, .now_ns = 0 };
+    // One copy of the whole file (into `out`, which is larger) for the header and to find the
+    // entries worth copying again under their sequence locks.
+    const snapshot = target[0..@sizeOf(Directory)];
+    if (!readAt(opened.fd, snapshot, 0)) return Status.incompatible.code();
+    var summary: StatsReadOut = .{ .header = undefined, .verdict = 0, .count = 0, .now_ns = 0 };
+    @memcpy(std.mem.asBytes(&summary.header), snapshot[0..@sizeOf(directory_module.Header)]);
     if (!directory_module.headerValid(&summary.header)) return Status.incompatible.code();
+    var wanted: std.StaticBitSet(directory_module.entries_max) = .empty;
+    for (0..directory_module.entries_max) |index| {
+        const entry: *align(1) const directory_module.Entry = @ptrCast(snapshot[entryOffset(@intCast(index))..]);
+        if (entry.claim != 0 or entry.sequence & 1 == 1) wanted.set(index);
+    }
     const now = clock.monotonicNs();
     summary.verdict = @backingInt(liveness.check(summary.header.owner));
     summary.now_ns = @floatFromInt(now);
     var verdicts: VerdictCache = .{};
-    for (0..directory_module.entries_max) |index| {
+    var indices = wanted.iterator(.{});
+    while (indices.next()) |index| {
         var copy: StatsEntryOut = undefined;
-        copy.consistent = @intFromBool(directory_module.readEntry(source, @intCast(index), &copy.entry));
+        const consistent = copyEntry(opened.fd, @intCast(index), &copy.entry) orelse return Status.incompatible.code();
+        copy.consistent = @intFromBool(consistent);
         if (copy.entry.claim == 0) continue;
         copy.verdict = verdicts.check(copy.entry.owner);
         const published_ns = copy.entry.published_ns;
@@ -248,6 +259,39 @@ export fn hp_stats_read(path_pointer: ?[*]const u8, path_bytes: u32, out: ?[*]u8
     }
     @memcpy(target[0..@sizeOf(StatsReadOut)], std.mem.asBytes(&summary));
     return @intCast(summary.count);
+}
+
+comptime {
+    // `out` holds a snapshot of the file, used up (header, entries wanted) before entries go over it.
+    assert(read_out_bytes >= @sizeOf(Directory));
+    assert(@sizeOf(StatsEntryOut) >= @sizeOf(directory_module.Entry));
+}
+
+fn entryOffset(index: u32) u64 {
+    assert(index < directory_module.entries_max);
+    return @sizeOf(directory_module.Header) + @as(u64, index) * @sizeOf(directory_module.Entry);
+}
+
+fn readAt(fd: linux.fd_t, bytes: []u8, offset: u64) bool {
+    const read = linux.pread(fd, bytes.ptr, bytes.len, @intCast(offset));
+    return linux.errno(read) == .SUCCESS and read == bytes.len;
+}
+
+/// Copies entry `index` of the directory open as `fd` under its sequence lock (as
+/// `stats_directory.readEntry` does in memory): false when a writer held it for every attempt,
+/// null when the file no longer holds it (truncated).
+fn copyEntry(fd: linux.fd_t, index: u32, out: *directory_module.Entry) ?bool {
+    const offset = entryOffset(index);
+    for (0..directory_module.read_attempts_max) |_| {
+        var before: u64 = undefined;
+        var after: u64 = undefined;
+        if (!readAt(fd, std.mem.asBytes(&before), offset)) return null;
+        if (!readAt(fd, std.mem.asBytes(out), offset)) return null;
+        if (!readAt(fd, std.mem.asBytes(&after), offset)) return null;
+        if (before == after and before & 1 == 0 and out.sequence == before) return true;
+        std.atomic.spinLoopHint();
+    }
+    return false;
 }
 
 /// Entries of one thread share its identity: judge each identity once per read.

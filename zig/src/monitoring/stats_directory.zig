@@ -2,7 +2,8 @@
 //! of that process, and readers in any process. A directory is a small named file
 //! (`/dev/shm/hotpath-stats-<pid>`): a header naming the process, then `entries_max` entries,
 //! one per published object (kind, name, node) with a copy of its counters. Aeron's counters
-//! file is the model: readers map it read-only and never touch the writer's hot path.
+//! file is the model: readers read it (through a descriptor, not a mapping: a file truncated under
+//! a mapping would raise SIGBUS) and never touch the writer's hot path.
 //!
 //! An entry has one writer at a time (the thread that claimed it; the process serialises its
 //! writers). It is published under a sequence lock: odd while written, even when complete. A
