@@ -12,32 +12,32 @@ export interface PrebuiltLibrary {
 export const PREBUILT: Readonly<Record<string, PrebuiltLibrary>> = {
   "linux-x64": {
     file: "linux-x64/libhotpath.so",
-    bytes: 189176,
-    sha256: "fd45c5f536677bb2186b7bbb5e03712ba6992f7da96e1d86684b8620aabeb387",
+    bytes: 189496,
+    sha256: "ae5b0aa92c0a8e3d79733c26be9ae88dc7a0a86951d24949ae30e01e47875ba8",
   },
   "linux-arm64": {
     file: "linux-arm64/libhotpath.so",
-    bytes: 171632,
-    sha256: "64a2b6b2f679501eebfff1e2ab51f91de46362b621cac466228142527798b7b3",
+    bytes: 171920,
+    sha256: "04b2bf03f432c8caf45c36b650c002486c4c4b76b9f6126a6a58e4c6da947b39",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libhotpath.so",
-    bytes: 188560,
-    sha256: "015f093833cb62d8da6d499cddf6667ff52bb02fa9fd69e1abc754b0aa409dbb",
+    bytes: 188880,
+    sha256: "fb6c378dc9e37670fe1da8021a0c7aad8795a315389263d5d93c9094b4bedb14",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libhotpath.so",
-    bytes: 171144,
-    sha256: "f84dbd8c050c2c74b4a0e764357b6bfacb87ea5f813ba655aacb23d806336c8f",
+    bytes: 171432,
+    sha256: "f32853cc6233be8937e1a7d6cab79318517a85f26ac4aad915a92958116826b2",
   },
   "darwin-x64": {
     file: "darwin-x64/libhotpath.dylib",
     bytes: 88501,
-    sha256: "b3c5bbfc506013ea626e10d2a2ed865cc0c16679f2e831c5a01f1bdcfeaaeef1",
+    sha256: "eed7bb187f7a2af7a60188489dff5c6177c6227386ff4a650347276a587e6238",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libhotpath.dylib",
     bytes: 121952,
-    sha256: "61c2ba5422b5f96f65a51b7c74fd145748fc242e418e83b712ae90cb9eb6c9ee",
+    sha256: "e27f63552c8f8571fe522767cd63872d167cd09d2a7fda4b96126d2f4f0d1275",
   },
 };

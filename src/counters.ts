@@ -6,6 +6,12 @@
  * @module
  */
 import { metricValue } from "./monitor_metrics.ts";
+import { Arena } from "./arena.ts";
+import { NumaPool } from "./numa_pool.ts";
+import { Pool } from "./pool.ts";
+import { Ring } from "./ring.ts";
+import { SharedPool } from "./shared_pool.ts";
+import { SizeClassPool } from "./size_class_pool.ts";
 
 /** The kinds of object that publish counters. */
 export type CounterKind = "Pool" | "Arena" | "SizeClassPool" | "SharedPool" | "NumaPool" | "Ring";
@@ -164,8 +170,21 @@ export function statsOf(object: { stats(): unknown }): Stats {
   return stats as Stats;
 }
 
-/** The CounterKind of `object`'s class, or undefined for anything else. */
+// Ring's constructor is private (no `instanceof` type for it): the table holds prototypes.
+const CLASSES: readonly (readonly [{ prototype: object }, CounterKind])[] = [
+  [Pool, "Pool"],
+  [Arena, "Arena"],
+  [SizeClassPool, "SizeClassPool"],
+  [SharedPool, "SharedPool"],
+  [NumaPool, "NumaPool"],
+  [Ring, "Ring"],
+];
+
+/**
+ * The CounterKind of `object` (by class, so a subclass of Pool publishes as a Pool whatever its
+ * name), or undefined for anything else.
+ */
 export function counterKind(object: object): CounterKind | undefined {
-  const kind = object.constructor?.name;
-  return (COUNTER_KINDS as readonly string[]).includes(kind) ? kind as CounterKind : undefined;
+  for (const [type, kind] of CLASSES) if (Object.prototype.isPrototypeOf.call(type.prototype, object)) return kind;
+  return undefined;
 }

@@ -103,6 +103,11 @@ test("publishCounters: closed objects leave the directory, new ones join, alerts
     monitor.check();
     publisher.publish();
     assert.equal(published(directory, "first").length, 0);
+    class OrderPool extends Pool {}
+    using subclassed = new OrderPool({ blockSize: 8, capacity: 4, name: "subclassed" });
+    subclassed.alloc();
+    publisher.publish();
+    assert.deepEqual(published(directory, "subclassed").map((object) => [object.kind, object.inUse]), [["Pool", 1]]);
     assert.equal(published(directory, "second")[0].alertLevel, 1);
     assert.equal(publisher.stats().entries, readCounters(process.pid, { directory }).objects.length);
     monitor.close();

@@ -170,12 +170,15 @@ export fn hp_stats_detach() callconv(.c) i32 {
     return @intCast(attached);
 }
 
+/// NUMA nodes an entry can name (Linux's MAX_NUMNODES is at most 1024).
+const nodes_max = 1024;
+
 /// Claims an entry for one object of `kind` (1 .. kinds_max) placed on `node` (-1: none) named
 /// `name` (cut to `stats_name_bytes_max`). Returns the entry's index, or `limit_reached` when
 /// every entry is taken (the directory counts it).
 export fn hp_stats_claim(kind: u32, node: i32, name_pointer: ?[*]const u8, name_bytes: u32) callconv(.c) i32 {
     if (kind == 0 or kind > directory_module.kinds_max) return Status.invalid_argument.code();
-    if (node < -1 or node >= 64) return Status.invalid_argument.code();
+    if (node < -1 or node >= nodes_max) return Status.invalid_argument.code();
     const name = textOf(name_pointer, name_bytes) orelse return Status.invalid_argument.code();
     const identity = me();
     const lock = Lock.acquire();
@@ -382,6 +385,9 @@ fn removeDead(path: [:0]const u8) Status {
     if (opened.size != directory_module.file_bytes) return .incompatible;
     if (!opened.readHeader(std.mem.asBytes(&header)) or !directory_module.headerValid(&header)) return .incompatible;
     if (liveness.check(header.owner) != .dead) return .busy;
+    // A new process of the same pid may have replaced the file since it was opened: only the
+    // file judged dead is removed (the window left is between this check and the unlink).
+    if (!shared_region.sameFile(opened.fd, path)) return .busy;
     shared_region.unlinkNamed(path) catch |failure| return @fromBackingInt(@intCast(shared.regionStatus(failure)));
     return .ok;
 }
