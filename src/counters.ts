@@ -88,25 +88,51 @@ function empty(kind: CounterKind, name: string, node: number): CounterRecord {
   return record;
 }
 
-function poolLike(record: CounterRecord, stats: Stats): CounterRecord {
-  record.capacity = value(stats.capacity);
-  record.inUse = value(stats.inUse);
-  record.highWater = value(stats.highWater);
-  record.allocations = value(stats.allocations);
-  record.frees = value(stats.frees);
-  record.failedAllocations = value(stats.failedAllocations);
-  record.growths = value(stats.growths);
-  record.bytesReserved = value(stats.bytesReserved);
+type CounterField = typeof COUNTER_FIELDS[number];
+
+/** Which stats() key each counter is read from, per shape of stats. */
+const SOURCES: Record<"pool" | "arena" | "ring", Partial<Record<CounterField, string>>> = {
+  pool: {
+    capacity: "capacity",
+    inUse: "inUse",
+    highWater: "highWater",
+    allocations: "allocations",
+    frees: "frees",
+    failedAllocations: "failedAllocations",
+    growths: "growths",
+    bytesReserved: "bytesReserved",
+  },
+  arena: {
+    capacity: "capacity",
+    inUse: "offset",
+    highWater: "highWater",
+    allocations: "allocations",
+    frees: "resets",
+    failedAllocations: "failedAllocations",
+    fragmentation: "fragmentation",
+    bytesReserved: "bytesReserved",
+  },
+  ring: {
+    capacity: "capacity",
+    inUse: "depth",
+    allocations: "pushed",
+    frees: "popped",
+    failedAllocations: "lost",
+    bytesReserved: "bytesReserved",
+  },
+};
+
+function copied(record: CounterRecord, stats: Stats, shape: keyof typeof SOURCES): CounterRecord {
+  for (const [field, key] of Object.entries(SOURCES[shape])) record[field as CounterField] = value(stats[key]);
   return record;
 }
 
+function poolLike(record: CounterRecord, stats: Stats): CounterRecord {
+  return copied(record, stats, "pool");
+}
+
 function ring(record: CounterRecord, stats: Stats): CounterRecord {
-  record.capacity = value(stats.capacity);
-  record.inUse = value(stats.depth);
-  record.allocations = value(stats.pushed);
-  record.frees = value(stats.popped);
-  record.failedAllocations = value(stats.lost);
-  record.bytesReserved = value(stats.bytesReserved);
+  copied(record, stats, "ring");
   record.ringLag = metricValue("ringLag", stats) ?? NaN;
   const roles = Array.isArray(stats.roles) ? stats.roles as Stats[] : [];
   const slowest = roles.reduce((most, role) => Math.max(most, value(role.lag) || 0), 0);
@@ -114,17 +140,6 @@ function ring(record: CounterRecord, stats: Stats): CounterRecord {
   return record;
 }
 
-function arena(record: CounterRecord, stats: Stats): CounterRecord {
-  record.capacity = value(stats.capacity);
-  record.inUse = value(stats.offset);
-  record.highWater = value(stats.highWater);
-  record.allocations = value(stats.allocations);
-  record.frees = value(stats.resets);
-  record.failedAllocations = value(stats.failedAllocations);
-  record.fragmentation = value(stats.fragmentation);
-  record.bytesReserved = value(stats.bytesReserved);
-  return record;
-}
 
 function sizeClasses(record: CounterRecord, stats: Stats): CounterRecord {
   const total = stats.total as Stats;
@@ -151,7 +166,7 @@ export function countersOf(kind: CounterKind, name: string, node: number, stats:
       record.stuckReaders = value(stats.stuckReaders);
       return [record];
     case "Arena":
-      return [arena(record, stats)];
+      return [copied(record, stats, "arena")];
     case "SizeClassPool":
       return [sizeClasses(record, stats)];
     case "Ring":

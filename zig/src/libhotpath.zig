@@ -29,6 +29,7 @@ test {
     _ = @import("ring/ring_layout.zig");
     _ = @import("ring/ring.zig");
     _ = @import("system/liveness.zig");
+    _ = @import("system/mutex_guard.zig");
     _ = @import("system/clock.zig");
     _ = @import("system/affinity.zig");
     _ = @import("system/sysfs.zig");

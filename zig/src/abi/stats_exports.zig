@@ -8,6 +8,7 @@
 //! run.
 const std = @import("std");
 const assert = std.debug.assert;
+const MutexGuard = @import("../system/mutex_guard.zig").MutexGuard;
 const linux = std.os.linux;
 const Status = @import("../status.zig").Status;
 const constants = @import("../constants.zig");
@@ -60,17 +61,6 @@ var attachments: [attachments_max]liveness.Identity = undefined;
 var published: ?struct { region: Region, path: shared.Path } = null;
 threadlocal var thread_identity: ?liveness.Identity = null;
 
-const Lock = struct {
-    fn acquire() Lock {
-        assert(std.c.pthread_mutex_lock(&mutex) == .SUCCESS);
-        return .{};
-    }
-
-    fn release(_: Lock) void {
-        assert(std.c.pthread_mutex_unlock(&mutex) == .SUCCESS);
-    }
-};
-
 /// The calling thread's identity, read from procfs once per thread.
 fn me() liveness.Identity {
     if (thread_identity) |identity| return identity;
@@ -100,7 +90,7 @@ export fn hp_stats_attach(path_pointer: ?[*]const u8, path_bytes: u32, command_p
         return Status.invalid_path.code(); // a process publishes under its own pid only
     }
     const command = textOf(command_pointer, command_bytes) orelse return Status.invalid_argument.code();
-    const lock = Lock.acquire();
+    const lock = MutexGuard.acquire(&mutex);
     defer lock.release();
     if (published) |current| {
         if (!std.mem.eql(u8, shared.sentinel(&current.path), shared.sentinel(&path))) return Status.invalid_argument.code();
@@ -153,7 +143,7 @@ fn createReplacingDead(path: [:0]const u8) shared_region.Error!shared_region.Nam
 /// its file. Returns how many attachments remain (`invalid_id` for a thread not attached).
 export fn hp_stats_detach() callconv(.c) i32 {
     const identity = me();
-    const lock = Lock.acquire();
+    const lock = MutexGuard.acquire(&mutex);
     defer lock.release();
     const current = published orelse return Status.invalid_id.code();
     assert(attached > 0);
@@ -181,7 +171,7 @@ export fn hp_stats_claim(kind: u32, node: i32, name_pointer: ?[*]const u8, name_
     if (node < -1 or node >= nodes_max) return Status.invalid_argument.code();
     const name = textOf(name_pointer, name_bytes) orelse return Status.invalid_argument.code();
     const identity = me();
-    const lock = Lock.acquire();
+    const lock = MutexGuard.acquire(&mutex);
     defer lock.release();
     const target = directory() orelse return Status.invalid_id.code();
     const index = directory_module.claim(target, identity, .{ .kind = kind, .node = node, .name = name }) orelse
@@ -198,7 +188,7 @@ export fn hp_stats_publish(index: u32, counters_pointer: ?[*]const u8, counters_
     if (interval_ms == 0 or interval_ms > constants.stats_interval_ms_max) return Status.invalid_argument.code();
     @memcpy(std.mem.asBytes(&counters), source[0..counters_bytes]);
     const identity = me();
-    const lock = Lock.acquire();
+    const lock = MutexGuard.acquire(&mutex);
     defer lock.release();
     const target = directory() orelse return Status.invalid_id.code();
     if (!directory_module.holds(target, index, identity)) return Status.invalid_handle.code();
@@ -210,7 +200,7 @@ export fn hp_stats_publish(index: u32, counters_pointer: ?[*]const u8, counters_
 /// Frees entry `index`, which the calling thread must hold.
 export fn hp_stats_release(index: u32) callconv(.c) i32 {
     const identity = me();
-    const lock = Lock.acquire();
+    const lock = MutexGuard.acquire(&mutex);
     defer lock.release();
     const target = directory() orelse return Status.invalid_id.code();
     if (!directory_module.holds(target, index, identity)) return Status.invalid_handle.code();

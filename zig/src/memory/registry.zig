@@ -22,6 +22,7 @@
 //! a region is used by the realm that holds it, so it cannot be released under that use.
 const std = @import("std");
 const assert = std.debug.assert;
+const MutexGuard = @import("../system/mutex_guard.zig").MutexGuard;
 const constants = @import("../constants.zig");
 const Region = @import("region.zig").Region;
 const Pool = @import("pool.zig").Pool;
@@ -78,17 +79,6 @@ var mutex: std.c.pthread_mutex_t = .{};
 /// Where the search for a free slot starts: the slot after the last one taken (under the mutex).
 var cursor: u32 = 0;
 
-const Lock = struct {
-    fn acquire() Lock {
-        assert(std.c.pthread_mutex_lock(&mutex) == .SUCCESS);
-        return .{};
-    }
-
-    fn release(_: Lock) void {
-        assert(std.c.pthread_mutex_unlock(&mutex) == .SUCCESS);
-    }
-};
-
 fn tagOf(generation: u32, kind: Kind, state: State) u32 {
     assert(generation <= constants.generation_max);
     return generation << 5 | @as(u32, @backingInt(kind)) << 2 | @backingInt(state);
@@ -102,7 +92,7 @@ fn idOf(slot_index: u32, generation: u32) u32 {
 
 /// Stores a new live region and returns its id, or null when every slot is taken.
 pub fn insert(region: Region, object: Object) ?u32 {
-    const lock = Lock.acquire();
+    const lock = MutexGuard.acquire(&mutex);
     defer lock.release();
     var probes: u32 = 0;
     while (probes < constants.slots_max) : (probes += 1) {
@@ -171,7 +161,7 @@ pub fn lookupRing(id: u32) ?*const Ring {
 /// Adds a realm to a live shared pool or ring of `kind` (it closes it with `close`); false if
 /// not live or at the limit.
 pub fn attachRealm(id: u32, kind: Kind) bool {
-    const lock = Lock.acquire();
+    const lock = MutexGuard.acquire(&mutex);
     defer lock.release();
     const slot = slotOf(id) orelse return false;
     if (slot.tag.load(.monotonic) != tagOf(id >> constants.slot_bits, kind, .live)) return false;
@@ -190,7 +180,7 @@ pub fn regionOf(id: u32) ?Region {
 /// Adds a holder to a live id (an external ArrayBuffer is about to view it); null when the
 /// id is not live or the holder count is at its limit.
 pub fn attach(id: u32) ?Region {
-    const lock = Lock.acquire();
+    const lock = MutexGuard.acquire(&mutex);
     defer lock.release();
     const slot = slotOf(id) orelse return null;
     if (slot.state() != .live or slot.holders >= constants.holders_max) return null;
@@ -204,7 +194,7 @@ pub fn attach(id: u32) ?Region {
 /// the last holder: nothing can view the region any more, closed or not.
 pub fn drop(id: u32) void {
     const released = released: {
-        const lock = Lock.acquire();
+        const lock = MutexGuard.acquire(&mutex);
         defer lock.release();
         // A held slot is never freed or reused; should that ever break, leak rather than act on
         // another region (an `unreachable` here would be undefined behaviour in ReleaseFast).
@@ -221,7 +211,7 @@ pub fn drop(id: u32) void {
 /// unmapped too; otherwise its addresses stay mapped (views read zeros) until the last drop.
 pub fn close(id: u32) bool {
     const released = released: {
-        const lock = Lock.acquire();
+        const lock = MutexGuard.acquire(&mutex);
         defer lock.release();
         const slot = slotOf(id) orelse return false;
         const tag = slot.tag.load(.monotonic);
