@@ -87,9 +87,6 @@ export class Arena {
   declare private offset: number;
   /** Successful allocations, a double from the start: no overflow check per increment. */
   declare private allocations: number;
-  /** Bytes asked for and bytes skipped to align, since creation (fragmentation analytics). */
-  declare private requested: number;
-  declare private padding: number;
   /** Allocations must end at or below this: the capacity, or 0 once closed (slow path). */
   declare private limit: number;
   /** The default alignment minus one. */
@@ -107,8 +104,6 @@ export class Arena {
   constructor(options: ArenaOptions) {
     this.offset = 0;
     this.allocations = -0;
-    this.requested = -0;
-    this.padding = -0;
     const where = "new Arena";
     const given = readOptions(where, options, ["capacity", "align", "name", ...MEMORY_OPTION_KEYS]);
     this.capacity = integerIn(where, "capacity", given.capacity, 1, LIMITS.arenaCapacityMax);
@@ -131,6 +126,8 @@ export class Arena {
       highWater: 0,
       failed: 0,
       resets: 0,
+      padding: 0,
+      retreated: 0,
     };
     track(this, placedNode(placement));
   }
@@ -168,8 +165,9 @@ export class Arena {
     const start = (this.offset + mask) & ~mask;
     const end = start + bytes;
     if (end > this.limit) return this.#noRoom(bytes);
-    this.padding += start - this.offset;
-    this.requested += bytes;
+    // Alignment waste goes to the cold holder, and only when there is some: hot fields added to
+    // an Arena cost V8 2.5x on alloc (measured: tight ratio 1.07 -> 2.66).
+    if (start !== this.offset) this.#c.padding += start - this.offset;
     this.offset = end;
     this.allocations++;
     return start;
@@ -206,6 +204,7 @@ export class Arena {
     if (this.#c.closed) throw closedError("Arena");
     const to = integerIn("Arena.rewind", "mark", mark, 0, this.offset);
     this.#keepHighWater();
+    this.#c.retreated += this.offset - to;
     this.offset = to;
   }
 
@@ -213,6 +212,7 @@ export class Arena {
   reset(): void {
     if (this.#c.closed) throw closedError("Arena");
     this.#keepHighWater();
+    this.#c.retreated += this.offset;
     this.offset = 0;
     this.#c.resets++;
   }
@@ -237,9 +237,10 @@ export class Arena {
       allocations: this.allocations + 0,
       failedAllocations: cold.failed,
       resets: cold.resets,
-      requestedBytes: this.requested + 0,
-      alignmentWasteBytes: this.padding + 0,
-      fragmentation: this.padding === 0 ? 0 : this.padding / (this.padding + this.requested),
+      // Every byte the offset moved forward was asked for or skipped to align.
+      requestedBytes: this.offset + cold.retreated - cold.padding,
+      alignmentWasteBytes: cold.padding,
+      fragmentation: cold.padding === 0 ? 0 : cold.padding / (this.offset + cold.retreated),
       bytesReserved: cold.regionBytes,
     };
   }
@@ -337,4 +338,8 @@ interface ArenaCold {
   highWater: number;
   failed: number;
   resets: number;
+  /** Bytes skipped to align allocations, since creation. */
+  padding: number;
+  /** Bytes the offset moved back (rewinds and resets), since creation: with the offset, how far it moved forward. */
+  retreated: number;
 }

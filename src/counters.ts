@@ -140,7 +140,6 @@ function ring(record: CounterRecord, stats: Stats): CounterRecord {
   return record;
 }
 
-
 function sizeClasses(record: CounterRecord, stats: Stats): CounterRecord {
   const total = stats.total as Stats;
   poolLike(record, total);

@@ -123,3 +123,20 @@ test("Arena.close makes every call throw CLOSED and keeps old views safe", () =>
   assert.equal(bytes[0], 0);
   bytes[4095] = 5;
 });
+
+test("Arena.stats counts alignment waste across rewinds and resets: requested vs skipped bytes", () => {
+  using arena = new Arena({ capacity: 4096, align: 1 });
+  arena.alloc(3);
+  arena.alloc(8, 8); // 5 bytes skipped
+  const mark = arena.mark();
+  arena.alloc(1);
+  arena.alloc(16, 16); // 16 + 1 = 17 -> 32: 15 skipped
+  arena.rewind(mark);
+  arena.reset();
+  arena.alloc(8, 8); // at 0: nothing skipped
+  const stats = arena.stats();
+  assert.deepEqual([stats.requestedBytes, stats.alignmentWasteBytes], [3 + 8 + 1 + 16 + 8, 5 + 15]);
+  assert.equal(stats.fragmentation, 20 / (36 + 20));
+  using fresh = new Arena({ capacity: 64 });
+  assert.deepEqual([fresh.stats().requestedBytes, fresh.stats().fragmentation], [0, 0]);
+});
