@@ -29,7 +29,10 @@ export interface AxisOptions {
   /** Shown along the axis. */
   label: string;
   scale: Scale;
-  /** Tick label of a value. Default: the value, with "k"/"M" for thousands and millions. */
+  /**
+   * Tick label of a value. Default: on a nines axis the percentile as is ("99.99"), otherwise
+   * three or four significant digits with "k"/"M" for thousands and millions.
+   */
   format?: (value: number) => string;
 }
 
@@ -132,6 +135,8 @@ function domainOf(scale: Scale, low: number, high: number): Domain {
   return { low: first, high: last, ticks };
 }
 
+const defaultFormat = (scale: Scale) => scale === "nines" ? String : compact;
+
 /** The default tick label: 1500 -> "1.5k", 2000000 -> "2M". */
 function compact(value: number): string {
   const abs = Math.abs(value);
@@ -183,8 +188,8 @@ const toY = (frame: Frame, value: number) =>
 /** Grid lines, ticks and tick labels of both axes, and the axis labels. */
 function axes(frame: Frame, options: PlotOptions): string[] {
   const lines: string[] = [];
-  const xFormat = options.x.format ?? compact;
-  const yFormat = options.y.format ?? compact;
+  const xFormat = options.x.format ?? defaultFormat(options.x.scale);
+  const yFormat = options.y.format ?? defaultFormat(options.y.scale);
   for (const [at, value] of frame.x.ticks) {
     const x = px(toX(frame, at));
     lines.push(

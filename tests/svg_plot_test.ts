@@ -95,6 +95,12 @@ test("linePlot writes a well-formed SVG of the given fixed size", () => {
   for (const label of ["0", "90", "99", "99.9", "99.99"]) assert.ok(svg.includes(`>${label}</text>`), label);
 });
 
+test("linePlot labels a nines axis with every nine", () => {
+  const svg = linePlot(plot({}, [{ label: "deep", points: [[0, 1], [99.9995, 2]] }]));
+  const labels = [...svg.matchAll(/text-anchor="middle">([^<]*)<\/text>/g)].map((match) => match[1]);
+  assert.deepEqual(labels.slice(0, 7), ["0", "90", "99", "99.9", "99.99", "99.999", "99.9999"]);
+});
+
 test("linePlot output depends only on its input", () => {
   assert.equal(linePlot(plot()), linePlot(plot()));
   assert.notEqual(linePlot(plot()), linePlot(plot({ title: "other" })));
