@@ -4,9 +4,11 @@
  * two Workers and two processes (bench/shared_report.ts), rings between Workers and processes
  * (bench/ring_report.ts), the cost of affinity calls and NumaPool (bench/system_report.ts), huge vs
  * base pages in a random walk (bench/page_walk.ts), latency recording (bench/histogram_bench.ts),
- * and the order book.
+ * and the order book. Then the pictures (bench/report_plots.ts): the order books' and the ring
+ * wait strategies' latency curves, drawn with every runtime's saved curves into bench/plots/.
  *
- *   deno run --allow-ffi --allow-read --allow-env --allow-run --allow-sys=cpus bench/main.ts [--smoke]
+ *   deno run --allow-ffi --allow-read --allow-env --allow-run --allow-sys=cpus \
+ *     --allow-write=bench/out,bench/plots bench/main.ts [--smoke]
  *   bun bench/main.ts [--smoke]
  *
  * `--smoke` runs everything with few latency samples, to prove nothing crashes. Targets are
@@ -31,6 +33,7 @@ import { ringReport } from "./ring_report.ts";
 import { systemReport } from "./system_report.ts";
 import { pageWalkReport } from "./page_walk.ts";
 import { histogramReport } from "./histogram_bench.ts";
+import { writeReportPlots } from "./report_plots.ts";
 
 interface Target {
   label: string;
@@ -208,14 +211,24 @@ await sharedPoolReport(smoke, "this process, after mitata ran SharedPool");
 
 // Rings (issue 10): two Workers and two processes, against postMessage, ringbuf.js and a SAB ring.
 // Then what affinity calls cost (issue 11).
-console.log(await ringReport({ smoke }));
+const ring = await ringReport({ smoke });
+console.log(ring.text);
 console.log(systemReport({ smoke }));
 console.log(pageWalkReport({ smoke }));
 // What recording a latency costs (issue 12, begun).
 console.log(histogramReport({ smoke }));
 
 // The order-book proof: each book in its own process, with the runtime's GC log on.
-orderBookReport(
-  smoke ? { orders: 5_000, operations: 50_000, seed: 42 } : { orders: 100_000, operations: 2_000_000, seed: 42 },
-  smoke,
-);
+const orderBookOptions = smoke
+  ? { orders: 5_000, operations: 50_000, seed: 42 }
+  : { orders: 100_000, operations: 2_000_000, seed: 42 };
+const orderBook = orderBookReport(orderBookOptions, smoke);
+
+// Pictures (issue 12): this runtime's latency curves, drawn beside the other runtime's saved ones.
+const versions = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
+console.log(writeReportPlots({
+  runtime: info.runtime,
+  version: info.runtime === "bun" ? `Bun ${versions.Bun!.version}` : `Deno ${versions.Deno!.version.deno}`,
+  orderBook: { options: orderBookOptions, curves: orderBook.curves },
+  ringOneWay: ring.oneWay,
+}, smoke));
