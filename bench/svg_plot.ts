@@ -1,10 +1,10 @@
 /**
  * A line plot as an SVG document, with no dependencies: a frame, ticks and grid lines on both
- * axes, one labelled polyline per series and a legend. Axes are linear, log (base 10) or
- * "nines" (a percentile p drawn at -log10(1 - p/100), so 0, 90, 99, 99.9 and 99.99 are evenly
- * spaced: the way latency tails are read). Every label is XML-escaped; the size is fixed and
- * the output is a pure function of the input (coordinates rounded to 0.1 px), so a plot
- * committed to the repository changes only when its figures do.
+ * axes, one labelled polyline per series and a legend (in the corner where it hides the least).
+ * Axes are linear, log (base 10) or "nines" (a percentile p drawn at -log10(1 - p/100), so 0,
+ * 90, 99, 99.9 and 99.99 are evenly spaced: the way latency tails are read). Every label is
+ * XML-escaped; the size is fixed and the output is a pure function of the input (coordinates
+ * rounded to 0.1 px), so a plot committed to the repository changes only when its figures do.
  *
  * @example
  * ```ts
@@ -62,7 +62,7 @@ export interface PlotOptions {
 
 /** Okabe-Ito colours, distinguishable with the common colour-vision deficiencies. */
 const PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"];
-const MARGIN = { left: 84, right: 24, top: 64, bottom: 56 };
+const MARGIN = { left: 84, right: 36, top: 64, bottom: 56 };
 const LEGEND_ROW = 18;
 /** Average width of a character at font-size 12, to size the legend box without measuring text. */
 const CHAR_WIDTH = 6.6;
@@ -123,8 +123,11 @@ function domainOf(scale: Scale, low: number, high: number): Domain {
   }
   const first = Math.floor(low);
   const last = Math.max(Math.ceil(high), first + 1);
+  // A nines axis ends where the data does: its last nine is often only part filled.
+  const end = scale === "nines" && high > first ? high : last;
   const ticks: [number, number][] = [];
-  for (let power = first; power <= last; power++) {
+  // (1e-9: 99.99 maps to 3.9999999999999996, and its tick belongs on the axis.)
+  for (let power = first; power <= Math.floor(end + 1e-9); power++) {
     const value = scale === "log" ? 10 ** power : Number((100 * (1 - 10 ** -power)).toFixed(power));
     ticks.push([power, value]);
     // Within two decades a log axis also marks 2x and 5x, so that it has more than two ticks.
@@ -132,7 +135,7 @@ function domainOf(scale: Scale, low: number, high: number): Domain {
       for (const factor of [2, 5]) ticks.push([power + Math.log10(factor), factor * 10 ** power]);
     }
   }
-  return { low: first, high: last, ticks };
+  return { low: first, high: end, ticks };
 }
 
 const defaultFormat = (scale: Scale) => scale === "nines" ? String : compact;
@@ -230,15 +233,41 @@ function lines(frame: Frame, options: PlotOptions, points: [number, number][][])
   });
 }
 
-/** The legend, in the top left corner of the plot area (where rising latency curves are not). */
-function legend(frame: Frame, options: PlotOptions): string[] {
-  const longest = Math.max(...options.series.map((series) => series.label.length));
-  const x = frame.left + 10;
-  const y = frame.top + 10;
-  const out = [
-    `<rect class="legend" x="${px(x)}" y="${px(y)}" width="${px(longest * CHAR_WIDTH + 52)}" ` +
-    `height="${px(options.series.length * LEGEND_ROW + 8)}"/>`,
-  ];
+/** Points along every drawn segment, in pixels: what a legend box should not cover. */
+function drawnPoints(frame: Frame, points: [number, number][][]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const series of points) {
+    const pixels = series.map(([x, y]): [number, number] => [toX(frame, x), toY(frame, y)]);
+    pixels.forEach(([x, y], index) => {
+      out.push([x, y]);
+      if (index === 0) return;
+      const [fromX, fromY] = pixels[index - 1];
+      for (let step = 1; step < 8; step++) out.push([fromX + (x - fromX) * step / 8, fromY + (y - fromY) * step / 8]);
+    });
+  }
+  return out;
+}
+
+/** The corner of the plot area whose box of `width` x `height` covers the fewest drawn points (first on ties). */
+function legendCorner(frame: Frame, drawn: [number, number][], width: number, height: number): [number, number] {
+  const inset = 10;
+  const left = frame.left + inset;
+  const right = frame.right - inset - width;
+  const top = frame.top + inset;
+  const bottom = frame.bottom - inset - height;
+  const corners: [number, number][] = [[left, top], [right, bottom], [right, top], [left, bottom]];
+  const covered = ([x, y]: [number, number]) =>
+    drawn.filter(([px, py]) => px >= x && px <= x + width && py >= y && py <= y + height).length;
+  const counts = corners.map(covered);
+  return corners[counts.indexOf(Math.min(...counts))];
+}
+
+/** The legend, in the corner of the plot area where it hides the least of the lines. */
+function legend(frame: Frame, options: PlotOptions, points: [number, number][][]): string[] {
+  const width = Math.max(...options.series.map((series) => series.label.length)) * CHAR_WIDTH + 52;
+  const height = options.series.length * LEGEND_ROW + 8;
+  const [x, y] = legendCorner(frame, drawnPoints(frame, points), width, height);
+  const out = [`<rect class="legend" x="${px(x)}" y="${px(y)}" width="${px(width)}" height="${px(height)}"/>`];
   options.series.forEach((series, index) => {
     const rowY = y + 4 + LEGEND_ROW * index + LEGEND_ROW / 2;
     out.push(
@@ -286,7 +315,7 @@ export function linePlot(options: PlotOptions): string {
     ...subtitle,
     ...axes(frame, options),
     ...lines(frame, options, points),
-    ...legend(frame, options),
+    ...legend(frame, options, points),
     `</svg>`,
     "",
   ].join("\n");

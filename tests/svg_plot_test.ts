@@ -96,9 +96,24 @@ test("linePlot writes a well-formed SVG of the given fixed size", () => {
 });
 
 test("linePlot labels a nines axis with every nine", () => {
-  const svg = linePlot(plot({}, [{ label: "deep", points: [[0, 1], [99.9995, 2]] }]));
+  const svg = linePlot(plot({}, [{ label: "deep", points: [[0, 1], [99.99995, 2]] }]));
   const labels = [...svg.matchAll(/text-anchor="middle">([^<]*)<\/text>/g)].map((match) => match[1]);
   assert.deepEqual(labels.slice(0, 7), ["0", "90", "99", "99.9", "99.99", "99.999", "99.9999"]);
+});
+
+test("linePlot puts the legend in a corner no line runs through", () => {
+  const linear = { x: { label: "x", scale: "linear" }, y: { label: "y", scale: "linear" } } as const;
+  const legendAt = (...lines: [number, number][][]) => {
+    const series = lines.map((points, index) => ({ label: `line ${index}`, points }));
+    const svg = linePlot(plot({ ...linear, width: 600, height: 400 }, series));
+    const match = /<rect class="legend" x="([\d.]+)" y="([\d.]+)"/.exec(svg);
+    assert.ok(match);
+    return [Number(match[1]) < 300 ? "left" : "right", Number(match[2]) < 200 ? "top" : "bottom"].join(" ");
+  };
+  assert.equal(legendAt([[0, 0], [10, 10]]), "left top");
+  assert.equal(legendAt([[0, 10], [10, 0]]), "right top");
+  // Lines near the top all across and near the bottom on the right: only the bottom left is free.
+  assert.equal(legendAt([[0, 9], [10, 9]], [[6, 1], [10, 1]]), "left bottom");
 });
 
 test("linePlot output depends only on its input", () => {
