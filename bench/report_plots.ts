@@ -6,6 +6,9 @@
  * `npm run bench` (Deno, then Bun; scripts/bench.mjs clears the old curves first) both runtimes
  * are in each picture: solid lines Deno, dashed lines Bun. The SVGs go to bench/plots/. A smoke
  * run keeps its curves and plots under bench/out/smoke/ and leaves the committed plots alone.
+ * Run on its own, this file redraws the plots from the saved curves, without measuring:
+ *
+ *   deno run --allow-read --allow-write=bench/plots bench/report_plots.ts
  *
  * @module
  */
@@ -38,8 +41,9 @@ export function plotDirectories(smoke: boolean): { curves: string; plots: string
   return { curves: join(smoke ? base : join(BENCH, "out"), "curves"), plots: join(base, "plots") };
 }
 
-/** 1500 -> "1.5 µs": a tick label in ns, µs or ms. */
+/** 1500 -> "1.5 µs": a tick label in ns, µs, ms or s. */
 function duration(ns: number): string {
+  if (ns >= 1e9) return `${Number((ns / 1e9).toPrecision(3))} s`;
   if (ns >= 1e6) return `${Number((ns / 1e6).toPrecision(3))} ms`;
   if (ns >= 1e3) return `${Number((ns / 1e3).toPrecision(3))} µs`;
   return `${Number(ns.toPrecision(3))} ns`;
@@ -103,6 +107,20 @@ function loadCurves(directory: string): RuntimeCurves[] {
   );
 }
 
+/** Draws both plots from every runtime's curves saved in `directories.curves`; returns a line saying what. */
+function drawPlots(directories: { curves: string; plots: string }): string {
+  const all = loadCurves(directories.curves);
+  if (all.length === 0) throw new Error(`no saved curves in ${directories.curves} (run bench/main.ts first)`);
+  mkdirSync(directories.plots, { recursive: true });
+  const written = [["orderbook_latency.svg", orderBookPlot(all)], ["ring_oneway_latency.svg", ringPlot(all)]].map(
+    ([name, svg]) => {
+      writeFileSync(join(directories.plots, name), svg);
+      return relative(join(BENCH, ".."), join(directories.plots, name));
+    },
+  );
+  return `\nplots (${all.map((run) => run.version).join(", ")}): ${written.join(", ")}`;
+}
+
 /**
  * Saves this runtime's curves, draws the plots from every runtime's saved curves and returns
  * a line saying what it wrote. Never throws: a report that ran for minutes should not end in
@@ -112,17 +130,11 @@ export function writeReportPlots(curves: RuntimeCurves, smoke: boolean): string 
   try {
     const directories = plotDirectories(smoke);
     mkdirSync(directories.curves, { recursive: true });
-    mkdirSync(directories.plots, { recursive: true });
     writeFileSync(join(directories.curves, `${curves.runtime}.json`), JSON.stringify(curves));
-    const all = loadCurves(directories.curves);
-    const written = [["orderbook_latency.svg", orderBookPlot(all)], ["ring_oneway_latency.svg", ringPlot(all)]].map(
-      ([name, svg]) => {
-        writeFileSync(join(directories.plots, name), svg);
-        return relative(join(BENCH, ".."), join(directories.plots, name));
-      },
-    );
-    return `\nplots (${all.map((run) => run.version).join(", ")}): ${written.join(", ")}`;
+    return drawPlots(directories);
   } catch (error) {
     return `\nplots not written: ${(error as Error).message}`;
   }
 }
+
+if (import.meta.main) console.log(drawPlots(plotDirectories(false)).trim());
