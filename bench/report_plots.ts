@@ -34,6 +34,8 @@ const RUNTIMES = ["deno", "bun"] as const;
 const WAITS: WaitStrategy[] = ["spin", "backoff", "park"];
 const NINES_AXIS = { label: "percentile (nines: 90, 99, 99.9 ... evenly spaced)", scale: "nines" } as const;
 const LATENCY_AXIS = { label: "latency (log scale)", scale: "log", format: duration } as const;
+/** First line of each plot: tells `deno fmt` (which formats SVG) to leave the generated file as written. */
+const COMMENT = "deno-fmt-ignore-file: written by bench/report_plots.ts; run the benchmarks to change it";
 
 /** Where the curves and plots of a run go. */
 export function plotDirectories(smoke: boolean): { curves: string; plots: string } {
@@ -75,6 +77,7 @@ export function orderBookPlot(all: RuntimeCurves[]): string {
     x: NINES_AXIS,
     y: LATENCY_AXIS,
     series,
+    comment: COMMENT,
   });
 }
 
@@ -96,6 +99,7 @@ export function ringPlot(all: RuntimeCurves[]): string {
     x: NINES_AXIS,
     y: LATENCY_AXIS,
     series,
+    comment: COMMENT,
   });
 }
 

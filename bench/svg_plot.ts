@@ -15,7 +15,7 @@
  *   y: { label: "ns", scale: "log" },
  *   series: [{ label: "pool", points: [[0, 50], [90, 80], [99, 300], [99.9, 1200]] }],
  * });
- * console.log(svg.startsWith("<?xml"));
+ * console.log(svg.startsWith("<svg"));
  * ```
  *
  * @module
@@ -54,6 +54,12 @@ export interface PlotOptions {
   x: AxisOptions;
   y: AxisOptions;
   series: readonly Series[];
+  /**
+   * A comment before the root element, such as what wrote the file (the report's
+   * "deno-fmt-ignore-file: ..." keeps `deno fmt` from reflowing its plots). Must not contain
+   * "--" or end with "-". Default: none.
+   */
+  comment?: string;
   /** Pixels. Default 760. */
   width?: number;
   /** Pixels. Default 460. */
@@ -163,6 +169,14 @@ function checkedSeries(options: PlotOptions): [number, number][][] {
       return [transform(options.x, x, where), transform(options.y, y, where)];
     });
   });
+}
+
+function checkedComment(comment: string | undefined): string[] {
+  if (comment === undefined) return [];
+  if (comment.includes("--") || comment.endsWith("-")) {
+    throw new Error(`linePlot: a comment may not contain "--" or end with "-"; got ${JSON.stringify(comment)}.`);
+  }
+  return [`<!-- ${comment} -->`];
 }
 
 function checkedSize(value: number | undefined, fallback: number, name: string): number {
@@ -304,7 +318,8 @@ export function linePlot(options: PlotOptions): string {
     ? []
     : [`<text class="subtitle" x="${px(frame.left)}" y="44">${escapeXml(options.subtitle)}</text>`];
   return [
-    `<?xml version="1.0" encoding="UTF-8"?>`,
+    // No XML declaration: it is optional for UTF-8, and nothing may precede it, not even the comment.
+    ...checkedComment(options.comment),
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
     `font-family="sans-serif" font-size="12">`,
     `<style>.grid{stroke:#e4e4e4;stroke-width:1}.tick{stroke:#333}.frame{fill:none;stroke:#333}` +

@@ -44,6 +44,13 @@ function checkWellFormed(document: string): string {
     checkCharacters(text, "text");
     if (open.length === 0) assert.equal(text.trim(), "", "text outside the root element");
     if (at < 0) break;
+    if (rest.startsWith("<!--", at)) {
+      const end = rest.indexOf("-->", at + 4);
+      assert.ok(end > at, "a comment that never closes");
+      assert.ok(!rest.slice(at + 4, end).includes("--") && rest[end - 1] !== "-", "-- inside a comment");
+      rest = rest.slice(end + 3);
+      continue;
+    }
     const end = rest.indexOf(">", at);
     assert.ok(end > at, "a tag that never closes");
     const tag = rest.slice(at + 1, end);
@@ -81,7 +88,7 @@ function plot(overrides: Partial<PlotOptions> = {}, series?: Series[]): PlotOpti
 
 test("checkWellFormed rejects what an XML parser would", () => {
   assert.equal(checkWellFormed(`<a x="1"><b/>t &amp; u</a>`), "a");
-  for (const bad of [`<a><b></a></b>`, `<a>`, `<a>x & y</a>`, `<a x="<"/>`, `<a/><b/>`, `<a x="1" x="2"/>`]) {
+  for (const bad of [`<a><b></a></b>`, `<a>`, `<a>x & y</a>`, `<a x="<"/>`, `<a/><b/>`, `<a x="1" x="2"/>`, "<!-- a"]) {
     assert.throws(() => checkWellFormed(bad), assert.AssertionError, bad);
   }
 });
@@ -114,6 +121,17 @@ test("linePlot puts the legend in a corner no line runs through", () => {
   assert.equal(legendAt([[0, 10], [10, 0]]), "right top");
   // Lines near the top all across and near the bottom on the right: only the bottom left is free.
   assert.equal(legendAt([[0, 9], [10, 9]], [[6, 1], [10, 1]]), "left bottom");
+});
+
+test("linePlot writes its comment before the root element and refuses one that would end it", () => {
+  const svg = linePlot(plot({ comment: "deno-fmt-ignore-file: written by <a & b>" }));
+  assert.ok(svg.startsWith("<!-- deno-fmt-ignore-file: written by <a & b> -->\n<svg "));
+  assert.equal(checkWellFormed(svg), "svg");
+  assert.ok(linePlot(plot()).startsWith("<svg "));
+  for (const comment of ["a -- b", "ends with -"]) {
+    assert.throws(() => linePlot(plot({ comment })), /a comment may not contain "--" or end with "-"/);
+  }
+  assert.throws(() => checkWellFormed("<!-- a -- b --><a/>"), assert.AssertionError);
 });
 
 test("linePlot output depends only on its input", () => {
