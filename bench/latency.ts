@@ -7,9 +7,15 @@
  * below the clock's own resolution (one FFI call, tens of ns). So p99 here is the p99 of
  * 64-operation averages, which understates the tail of single operations.
  *
+ * Samples go into a `Histogram` (src/histogram.ts), not a sorted array: each batch's total is
+ * recorded in whole ns and divided by the batch size when read, so every percentile is within
+ * 1/128 (0.8%) relative error of the exact one (exact to 1 ns of the batch below 256 ns);
+ * the mean and max are exact. The clock's own cost is still the median of sorted pairs: it is
+ * subtracted from every sample and must not move by a bucket's width.
+ *
  * @module
  */
-import { clockNs } from "../mod.ts";
+import { clockNs, Histogram } from "../mod.ts";
 
 /** Percentiles of per-operation latency, in ns. */
 export interface Distribution {
@@ -36,35 +42,39 @@ export function measureLatency(
   const clock = clockNs();
   if (options.startWithUntimed) untimed();
   const overhead = clockOverhead(clock);
-  const values = new Float64Array(options.samples);
-  for (let warmup = 0; warmup < Math.min(options.samples, 20_000); warmup++) {
-    timed();
-    untimed();
+  const batches = new Histogram();
+  try {
+    for (let warmup = 0; warmup < Math.min(options.samples, 20_000); warmup++) {
+      timed();
+      untimed();
+    }
+    for (let sample = 0; sample < options.samples; sample++) {
+      const start = clock();
+      timed();
+      const end = clock();
+      batches.record(Math.max(0, end - start - overhead));
+      untimed();
+    }
+    if (options.startWithUntimed) timed();
+    return distributionOf(name, batches, options.batch);
+  } finally {
+    batches.close();
   }
-  for (let sample = 0; sample < options.samples; sample++) {
-    const start = clock();
-    timed();
-    const end = clock();
-    values[sample] = Math.max(0, end - start - overhead) / options.batch;
-    untimed();
-  }
-  if (options.startWithUntimed) timed();
-  return summarize(name, values);
 }
 
-/** Average and percentiles of `values` (sorts them in place). */
-export function summarize(name: string, values: Float64Array): Distribution {
-  values.sort();
-  let sum = 0;
-  for (const value of values) sum += value;
-  const at = (quantile: number) => values[Math.min(values.length - 1, Math.floor(quantile * values.length))];
+/**
+ * Mean and percentiles of `histogram` divided by `batch` (the operations each recorded value
+ * covers; 1 when each value is one operation). Percentiles within 1/128 of the exact ones.
+ */
+export function distributionOf(name: string, histogram: Histogram, batch = 1): Distribution {
+  const summary = histogram.summary();
   return {
     name,
-    avg: sum / values.length,
-    p50: at(0.5),
-    p99: at(0.99),
-    p999: at(0.999),
-    max: values[values.length - 1],
+    avg: summary.mean / batch,
+    p50: summary.p50 / batch,
+    p99: summary.p99 / batch,
+    p999: summary.p999 / batch,
+    max: summary.max / batch,
   };
 }
 

@@ -5,9 +5,12 @@
  * (bench/ring_report.ts), the cost of affinity calls and NumaPool (bench/system_report.ts), huge vs
  * base pages in a random walk (bench/page_walk.ts), latency recording (bench/histogram_bench.ts),
  * what each clock costs (bench/clock_bench.ts), publishing counters on vs off
- * (bench/publish_bench.ts), and the order book.
+ * (bench/publish_bench.ts), and the order book. Then the pictures (bench/report_plots.ts): the
+ * order books' and the ring wait strategies' latency curves, drawn with every runtime's saved
+ * curves into bench/plots/.
  *
- *   deno run --allow-ffi --allow-read --allow-env --allow-run --allow-sys=cpus bench/main.ts [--smoke]
+ *   deno run --allow-ffi --allow-read --allow-env --allow-run --allow-sys=cpus \
+ *     --allow-write=bench/out,bench/plots bench/main.ts [--smoke]
  *   bun bench/main.ts [--smoke]
  *
  * `--smoke` runs everything with few latency samples, to prove nothing crashes. Targets are
@@ -34,6 +37,7 @@ import { pageWalkReport } from "./page_walk.ts";
 import { histogramReport } from "./histogram_bench.ts";
 import { clockReport } from "./clock_bench.ts";
 import { publishReport } from "./publish_bench.ts";
+import { writeReportPlots } from "./report_plots.ts";
 
 interface Target {
   label: string;
@@ -211,7 +215,8 @@ await sharedPoolReport(smoke, "this process, after mitata ran SharedPool");
 
 // Rings (issue 10): two Workers and two processes, against postMessage, ringbuf.js and a SAB ring.
 // Then what affinity calls cost (issue 11).
-console.log(await ringReport({ smoke }));
+const ring = await ringReport({ smoke });
+console.log(ring.text);
 console.log(systemReport({ smoke }));
 console.log(pageWalkReport({ smoke }));
 // What recording a latency costs (issue 12, begun).
@@ -220,7 +225,16 @@ console.log(clockReport({ smoke }));
 console.log(await publishReport({ smoke }));
 
 // The order-book proof: each book in its own process, with the runtime's GC log on.
-orderBookReport(
-  smoke ? { orders: 5_000, operations: 50_000, seed: 42 } : { orders: 100_000, operations: 2_000_000, seed: 42 },
-  smoke,
-);
+const orderBookOptions = smoke
+  ? { orders: 5_000, operations: 50_000, seed: 42 }
+  : { orders: 100_000, operations: 2_000_000, seed: 42 };
+const orderBook = orderBookReport(orderBookOptions, smoke);
+
+// Pictures (issue 12): this runtime's latency curves, drawn beside the other runtime's saved ones.
+const versions = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
+console.log(writeReportPlots({
+  runtime: info.runtime,
+  version: info.runtime === "bun" ? `Bun ${versions.Bun!.version}` : `Deno ${versions.Deno!.version.deno}`,
+  orderBook: { options: orderBookOptions, curves: orderBook.curves },
+  ringOneWay: ring.oneWay,
+}, smoke));

@@ -7,14 +7,16 @@
  * of a pair of reads on this thread, for scale).
  *
  * Method: each strategy has its own ring and pair of Workers. A round runs every strategy, in
- * an order that rotates; warm-up rounds are discarded. Percentiles are per run; the report
- * gives their median and range over rounds. The ring's own counters say how often the
- * consumer parked and was woken.
+ * an order that rotates; warm-up rounds are discarded. The consumer records into a `Histogram`
+ * (percentiles within 1/128 of the exact ones). Percentiles are per run; the report gives
+ * their median and range over rounds, and `curves` each strategy's measured runs merged into
+ * one percentile curve. The ring's own counters say how often the consumer parked and was woken.
  *
  * @module
  */
-import { clockNs, Ring } from "../mod.ts";
+import { clockNs, Histogram, Ring } from "../mod.ts";
 import { clockOverhead, type Distribution } from "./latency.ts";
+import { type CurvePoint, percentileCurve } from "./latency_curve.ts";
 import { closeWorkers, reply, startWorker } from "./ring_threads.ts";
 import { RING_CAPACITY, Tick, type TickSchema } from "./ring_workers/kinds.ts";
 import type { OneWaySetup, WaitStrategy } from "./ring_workers/oneway_worker.ts";
@@ -35,6 +37,8 @@ export interface OneWayOptions {
 /** Per strategy: one distribution per measured round, and the ring's park/wake counters. */
 export interface OneWayResults {
   runs: Record<WaitStrategy, Distribution[]>;
+  /** Per strategy: the percentile curve of all measured runs together. */
+  curves: Record<WaitStrategy, CurvePoint[]>;
   parks: Record<WaitStrategy, number>;
   wakes: Record<WaitStrategy, number>;
   /** Messages the consumers received in all runs, warm-up included, per strategy. */
@@ -61,18 +65,25 @@ async function startPair(wait: WaitStrategy, all: Worker[], rings: Ring<TickSche
   return { wait, ring, workers, control };
 }
 
-async function runOnce(pair: Pair, options: OneWayOptions): Promise<Distribution> {
+/** What the consumer of a run replies: its distribution and its histogram's snapshot. */
+interface RunResult {
+  distribution: Distribution;
+  snapshot: Float64Array;
+}
+
+async function runOnce(pair: Pair, options: OneWayOptions): Promise<RunResult> {
   new Int32Array(pair.control).fill(0);
-  const replies = pair.workers.map((worker) => reply<{ distribution?: Distribution }>(worker));
+  const replies = pair.workers.map((worker) => reply<Partial<RunResult>>(worker));
   const { count, intervalNs } = options;
   for (const worker of pair.workers) worker.postMessage({ type: "run", count, intervalNs, participants: 2 });
   const done = await Promise.all(replies);
-  return done[0].distribution!;
+  return done[0] as RunResult;
 }
 
 /** Measures each wait strategy; closes every Worker and ring it made, even on error. */
 export async function ringOneWay(options: OneWayOptions): Promise<OneWayResults> {
   const runs = {} as Record<WaitStrategy, Distribution[]>;
+  const merged = {} as Record<WaitStrategy, Histogram>;
   const parks = {} as Record<WaitStrategy, number>;
   const wakes = {} as Record<WaitStrategy, number>;
   const all: Worker[] = [];
@@ -82,14 +93,19 @@ export async function ringOneWay(options: OneWayOptions): Promise<OneWayResults>
     for (const wait of WAIT_STRATEGIES) {
       pairs.push(await startPair(wait, all, rings));
       runs[wait] = [];
+      merged[wait] = new Histogram();
     }
     for (let round = 0; round < options.warmUpRounds + options.rounds; round++) {
       for (let at = 0; at < pairs.length; at++) {
         const pair = pairs[(at + round) % pairs.length];
-        const distribution = await runOnce(pair, options);
-        if (round >= options.warmUpRounds) runs[pair.wait].push(distribution);
+        const result = await runOnce(pair, options);
+        if (round < options.warmUpRounds) continue;
+        runs[pair.wait].push(result.distribution);
+        merged[pair.wait].merge(result.snapshot);
       }
     }
+    const curves = {} as Record<WaitStrategy, CurvePoint[]>;
+    for (const wait of WAIT_STRATEGIES) curves[wait] = percentileCurve(merged[wait]);
     for (const pair of pairs) {
       const stats = pair.ring.stats();
       parks[pair.wait] = stats.parks;
@@ -97,9 +113,10 @@ export async function ringOneWay(options: OneWayOptions): Promise<OneWayResults>
     }
     await closeWorkers(all);
     const messages = (options.warmUpRounds + options.rounds) * options.count;
-    return { runs, parks, wakes, messages, clockOverheadNs: clockOverhead(clockNs()) };
+    return { runs, curves, parks, wakes, messages, clockOverheadNs: clockOverhead(clockNs()) };
   } finally {
     for (const worker of all) worker.terminate();
     for (const ring of rings) ring.close();
+    for (const histogram of Object.values(merged)) histogram.close();
   }
 }

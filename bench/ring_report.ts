@@ -16,7 +16,14 @@ import process from "node:process";
 import { ringThroughput, type ThroughputOptions, type ThroughputResults } from "./ring_throughput.ts";
 import { RING_CAPACITY, THROUGHPUT_KINDS, type ThroughputKind } from "./ring_workers/kinds.ts";
 import { ringRoundTrips, ROUND_TRIP_LABELS, type RoundTripKind, type RoundTripOptions } from "./ring_roundtrip.ts";
-import { type OneWayOptions, type OneWayResults, ringOneWay, WAIT_STRATEGIES } from "./ring_oneway.ts";
+import {
+  type OneWayOptions,
+  type OneWayResults,
+  ringOneWay,
+  WAIT_STRATEGIES,
+  type WaitStrategy,
+} from "./ring_oneway.ts";
+import type { CurvePoint } from "./latency_curve.ts";
 import { DIRECTIONS, PROCESS_BATCHES, type ProcessRingOptions, ringProcesses } from "./ring_processes.ts";
 import { isBun, median, medianRange, perRound } from "./ring_threads.ts";
 
@@ -231,24 +238,31 @@ function header(smoke: boolean): string {
     `${cpuCount()} cores`;
 }
 
+/** The Ring section's text, and the one-way latency curves of each wait strategy for the plots. */
+export interface RingReport {
+  text: string;
+  oneWay: { options: OneWayOptions; curves: Record<WaitStrategy, CurvePoint[]> };
+}
+
 /**
  * Runs the whole Ring section and returns its text (it prints nothing itself). Throws if a
  * message was lost, a checksum differs or a ring file was left behind.
  */
-export async function ringReport(options: { smoke: boolean }): Promise<string> {
+export async function ringReport(options: { smoke: boolean }): Promise<RingReport> {
   const { smoke } = options;
   const chosen = settings(smoke);
   const lines = [header(smoke)];
   lines.push(...throughputSection(await ringThroughput(chosen.throughput), chosen.throughput, smoke));
   lines.push(...roundTripSection(await ringRoundTrips(chosen.roundTrips), chosen.roundTrips, smoke));
-  lines.push(...oneWaySection(await ringOneWay(chosen.oneWay), chosen.oneWay));
+  const oneWay = await ringOneWay(chosen.oneWay);
+  lines.push(...oneWaySection(oneWay, chosen.oneWay));
   const processes = await ringProcesses(chosen.processes);
   lines.push(...processSection(processes, chosen.processes));
   if (processes.leftInShm) throw new Error(`ring processes: ${processes.paths.join(", ")} left behind`);
-  return lines.join("\n");
+  return { text: lines.join("\n"), oneWay: { options: chosen.oneWay, curves: oneWay.curves } };
 }
 
 if (import.meta.main) {
   const args = (globalThis as { Deno?: { args: string[] } }).Deno?.args ?? process.argv.slice(2);
-  console.log(await ringReport({ smoke: args.includes("--smoke") }));
+  console.log((await ringReport({ smoke: args.includes("--smoke") })).text);
 }

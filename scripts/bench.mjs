@@ -1,7 +1,7 @@
 // The main job: the benchmark report on Deno and on Bun, then the system-call check.
 // Installs what is missing first. Each runtime's report is also saved in bench/out/.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bun, deno, denoPermissions, env, root } from "./tools.mjs";
 
@@ -18,6 +18,11 @@ if (spawnSync("node", [join(root, "scripts", "setup.mjs")], { cwd: root, stdio: 
 const extra = process.argv.slice(2);
 const outDir = join(root, "bench", "out");
 mkdirSync(outDir, { recursive: true });
+// Each runtime saves its latency curves here and draws the plots from all it finds
+// (bench/report_plots.ts): start without the curves of an earlier run.
+for (const curves of [join(outDir, "curves"), join(outDir, "smoke", "curves")]) {
+  rmSync(curves, { recursive: true, force: true });
+}
 let failed = false;
 for (
   const [runtime, command, args] of [

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Distribution } from "../latency.ts";
+import type { CurvePoint } from "../latency_curve.ts";
 
 /** Markers around the churn; the parent counts GC log lines between them. */
 export const BEGIN_MARKER = "HOTPATH-CHURN-BEGIN";
@@ -15,6 +16,8 @@ export const RESULT_PREFIX = "HOTPATH-RESULT ";
 export interface ChurnResult {
   book: "pool" | "js";
   latency: Distribution;
+  /** The same latencies as a percentile curve, for the report's plot. */
+  curve: CurvePoint[];
   /** The same latencies split by operation kind. */
   byKind: Distribution[];
   counts: { inserts: number; cancels: number; marketable: number; filledOrders: number };

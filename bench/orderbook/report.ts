@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { type Distribution, formatDistribution } from "../latency.ts";
+import type { CurvePoint } from "../latency_curve.ts";
 import { BEGIN_MARKER, type ChurnResult, END_MARKER, RESULT_PREFIX } from "./protocol.ts";
 import type { ChurnOptions } from "../../examples/orderbook/workload.ts";
 
@@ -96,11 +97,17 @@ export function runBook(book: "pool" | "js", options: ChurnOptions): BookRun {
 const int = (value: number) => Math.round(value).toLocaleString("en-US");
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 
+/** What the report found: whether every target was met, and each book's percentile curve. */
+export interface OrderBookOutcome {
+  met: boolean;
+  curves: Record<"js" | "pool", CurvePoint[]>;
+}
+
 /**
- * Runs both books and prints the comparison. Returns false if a target was missed. A smoke
+ * Runs both books and prints the comparison. `met` is false if a target was missed. A smoke
  * run (sizes too small to warm the JIT up) prints its figures without judging them.
  */
-export function orderBookReport(options: ChurnOptions, smoke = false): boolean {
+export function orderBookReport(options: ChurnOptions, smoke = false): OrderBookOutcome {
   const verdict = (met: boolean, target: string) =>
     smoke ? `(smoke run: target ${target} not judged)` : `target ${target}: ${met ? "met" : "MISSED"}`;
   const js = runBook("js", options);
@@ -155,7 +162,7 @@ export function orderBookReport(options: ChurnOptions, smoke = false): boolean {
     `  both books made the same ${int(a.checksum.trades)} trades (${int(a.checksum.tradedQuantity)} units) and ` +
       `end with ${int(a.checksum.live)} resting orders; the order pool grew ${b.poolGrowths} times`,
   );
-  return smoke || checks.every(Boolean);
+  return { met: smoke || checks.every(Boolean), curves: { js: a.curve, pool: b.curve } };
 }
 
 /** The same churn must end in the same book: otherwise the comparison measures nothing. */

@@ -7,14 +7,15 @@
  * - { type: "run", count, intervalNs, participants }: meets the other Worker at the start
  *   barrier; the producer sends `count` messages, one every `intervalNs` (spinning on the
  *   clock in between), stamping each just before its commit; the consumer waits for each with
- *   `poll()` (its wait strategy), reads the clock, then the stamp, and replies with the
- *   distribution of now - stamp (bench/latency.ts `summarize`);
+ *   `poll()` (its wait strategy), reads the clock, then the stamp, records now - stamp in a
+ *   `Histogram` once the slot is released, and replies with the distribution
+ *   (bench/latency.ts `distributionOf`, percentiles within 1/128) and the histogram's `snapshot()`;
  * - { type: "close" }.
  *
  * @module
  */
-import { clockNs, Ring, type RingDescriptor } from "../../mod.ts";
-import { summarize } from "../latency.ts";
+import { clockNs, Histogram, Ring, type RingDescriptor } from "../../mod.ts";
+import { distributionOf } from "../latency.ts";
 import { barrier, serve } from "./scope.ts";
 import { Tick, type TickConsumer, type TickProducer, type TickSchema } from "./kinds.ts";
 
@@ -47,31 +48,36 @@ function produce(producer: TickProducer, count: number, intervalNs: number): voi
   }
 }
 
-function consume(consumer: TickConsumer, count: number, wait: WaitStrategy) {
-  const samples = new Float64Array(count);
+function consume(consumer: TickConsumer, count: number, wait: WaitStrategy, latency: Histogram) {
+  latency.reset();
   for (let seq = 0; seq < count; seq++) {
     if (consumer.poll(POLL_TIMEOUT_MS) === 0) throw new Error(`one-way ${wait}: no message ${seq} in 10 s`);
     const now = clock();
     const slot = consumer.tryPeek();
     const tick = consumer.at(slot);
     if (tick.seq !== seq) throw new Error(`one-way ${wait}: expected message ${seq}, got ${tick.seq}`);
-    samples[seq] = now - tick.value;
+    const sample = now - tick.value;
     consumer.release();
+    latency.record(sample);
   }
-  return summarize(wait, samples);
+  return { distribution: distributionOf(wait, latency), snapshot: latency.snapshot() };
 }
 
 let setup: OneWaySetup | undefined;
 let ring: Ring<TickSchema> | undefined;
 let producer: TickProducer | undefined;
 let consumer: TickConsumer | undefined;
+let latency: Histogram | undefined;
 
 serve((message) => {
   if (message.type === "init") {
     setup = (message as unknown as { setup: OneWaySetup }).setup;
     ring = Ring.attach(setup.ring, { slot: Tick });
     if (setup.role === "producer") producer = ring.producer({ wait: "spin" });
-    else consumer = ring.consumer({ wait: setup.wait });
+    else {
+      consumer = ring.consumer({ wait: setup.wait });
+      latency = new Histogram();
+    }
     return { type: "ready" };
   }
   if (message.type === "run") {
@@ -85,10 +91,11 @@ serve((message) => {
       produce(producer, count, intervalNs);
       return { type: "done" };
     }
-    return { type: "done", distribution: consume(consumer!, count, setup!.wait) };
+    return { type: "done", ...consume(consumer!, count, setup!.wait, latency!) };
   }
   producer?.close();
   consumer?.close();
   ring?.close();
+  latency?.close();
   return { type: "closed" };
 });
