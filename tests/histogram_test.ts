@@ -5,6 +5,9 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { Histogram, HISTOGRAM_VALUE_LIMIT } from "../mod.ts";
 import { assertCode, test } from "./harness.ts";
@@ -101,6 +104,22 @@ test("Histogram snapshots merge: several recorders add up to one histogram of ev
   other.record(5);
   total.merge(other);
   assert.equal(total.count, all.length + 1001);
+});
+
+test("Histogram snapshots from a Deno and a Bun process merge into this one", () => {
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  const script = join(root, "tests", "processes", "histogram_child.ts");
+  using total = new Histogram();
+  for (const runtime of ["deno", "bun"] as const) {
+    const binary = join(root, "node_modules", ".bin", runtime);
+    const args = runtime === "deno" ? ["run", "--allow-ffi", "--allow-read", "--allow-env", script] : [script];
+    const result = spawnSync(binary, [...args, "500"], { encoding: "utf8", timeout: 60_000 });
+    assert.equal(result.status, 0, `${runtime}: ${result.stderr}`);
+    total.merge(Float64Array.from(JSON.parse(result.stdout.trim().split("\n").pop()!)));
+  }
+  const values = Array.from({ length: 500 }, (_, index) => index * 1000);
+  assertClose(total, [...values, ...values]);
+  assert.deepEqual([total.count, total.summary().max, total.sum], [1000, 499_000, 2 * 124_750_000]);
 });
 
 test("Histogram refuses hostile values and snapshots, and everything after close", () => {
