@@ -6,6 +6,8 @@
  * @module
  */
 import { metricValue } from "./monitor_metrics.ts";
+import { type Tracked, trackedNode } from "./metrics.ts";
+import { alertLevelOf } from "./alert_levels.ts";
 import { Arena } from "./arena.ts";
 import { NumaPool } from "./numa_pool.ts";
 import { Pool } from "./pool.ts";
@@ -154,7 +156,7 @@ function sizeClasses(record: CounterRecord, stats: Stats): CounterRecord {
  * The records of one object of `kind` whose stats are `stats`; `node` is where its memory was
  * placed (-1: nowhere in particular). A NumaPool gives one record per node.
  */
-export function countersOf(kind: CounterKind, name: string, node: number, stats: Stats, alert = 0): CounterRecord[] {
+function countersOf(kind: CounterKind, name: string, node: number, stats: Stats, alert = 0): CounterRecord[] {
   const record = empty(kind, name, node);
   record.alertLevel = alert;
   switch (kind) {
@@ -178,10 +180,19 @@ export function countersOf(kind: CounterKind, name: string, node: number, stats:
 }
 
 /** `object.stats()`, which must be an object: anything else throws (the caller skips the object). */
-export function statsOf(object: { stats(): unknown }): Stats {
+function statsOf(object: { stats(): unknown }): Stats {
   const stats = object.stats();
   if (typeof stats !== "object" || stats === null) throw new TypeError("stats() did not return an object");
   return stats as Stats;
+}
+
+/**
+ * The records of a tracked object of `kind` as it stands now: its stats(), the node it was
+ * registered with, the highest alert a Monitor holds on it. Throws whatever its stats() throws,
+ * or returns that is not stats (the publisher and metricsText skip and count such an object).
+ */
+export function currentCounters(object: Tracked, kind: CounterKind): CounterRecord[] {
+  return countersOf(kind, object.name, trackedNode(object), statsOf(object), alertLevelOf(object));
 }
 
 // Ring's constructor is private (no `instanceof` type for it): the table holds prototypes.

@@ -22,9 +22,8 @@
  */
 import process from "node:process";
 import { HotpathError } from "./errors.ts";
-import { trackedNode, trackedObjects } from "./metrics.ts";
-import { alertLevelOf } from "./alert_levels.ts";
-import { COUNTER_KINDS, type CounterKind, counterKind, type CounterRecord, countersOf, statsOf } from "./counters.ts";
+import { trackedObjects } from "./metrics.ts";
+import { COUNTER_KINDS, type CounterKind, counterKind, type CounterRecord, currentCounters } from "./counters.ts";
 import { readCounters } from "./stats_reader.ts";
 import { ALERT_FAMILY, type CounterField, FAMILIES, KIND_NAMES } from "./prometheus_families.ts";
 import { familyHeader, type Labels, type MetricType, sampleLine } from "./prometheus_format.ts";
@@ -141,7 +140,7 @@ function threadRows(): Row[] {
     if (kind === undefined) continue;
     try {
       // Reading the stats too: a stats() that returns garbage or has a throwing getter is broken as well.
-      records.push(...countersOf(kind, object.name, trackedNode(object), statsOf(object), alertLevelOf(object)));
+      records.push(...currentCounters(object, kind));
     } catch {
       continue; // a broken object must not take the whole exposition down
     }

@@ -20,9 +20,8 @@ import process from "node:process";
 import { openNative } from "../ffi/library.ts";
 import { LIMITS, STATUS } from "../ffi/abi.generated.ts";
 import { HotpathError, statusError } from "./errors.ts";
-import { trackedNode, trackedObjects } from "./metrics.ts";
-import { alertLevelOf } from "./alert_levels.ts";
-import { COUNTER_FIELDS, COUNTER_KINDS, counterKind, type CounterRecord, countersOf, statsOf } from "./counters.ts";
+import { trackedObjects } from "./metrics.ts";
+import { COUNTER_FIELDS, COUNTER_KINDS, counterKind, type CounterRecord, currentCounters } from "./counters.ts";
 import { pathBytes, statsPath, statsRoot, utf8Cut } from "./stats_files.ts";
 import { integerIn, readOptions } from "./validate.ts";
 import { unrefTimer } from "./timers.ts";
@@ -135,7 +134,7 @@ export class CounterPublisher {
       let records: CounterRecord[];
       try {
         // Inside the try: a stats() that returns garbage or has a throwing getter is an error too.
-        records = countersOf(kind, object.name, trackedNode(object), statsOf(object), alertLevelOf(object));
+        records = currentCounters(object, kind);
       } catch {
         this.#errors++;
         continue;
